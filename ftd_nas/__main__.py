@@ -1,0 +1,3 @@
+from ftd_nas.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Argument groups shared by subcommands, and their conversion into library configs."""
+
+from __future__ import annotations
+
+import argparse
+
+from ftd_nas.augment import DEFAULT_STRATEGY
+from ftd_nas.data import DataConfig, known_datasets
+from ftd_nas.models import ACT_LAYERS, ARCHITECTURES, NORM_LAYERS, POOL_LAYERS, ModelSpec
+
+
+def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> None:
+    g = parser.add_argument_group("data")
+    g.add_argument("--dataset", default=default, metavar="NAME",
+                   help=f"dataset name or npz:PATH / folder:PATH (default {default}); known: "
+                        + ", ".join(known_datasets()))
+    g.add_argument("--data-root", default="data", help="folder holding downloaded datasets (default ./data)")
+    g.add_argument("--val-fraction", type=float, default=0.1,
+                   help="fraction of each class held out of training for validation (default 0.1)")
+    g.add_argument("--split-seed", type=int, default=0, help="seed of the validation split (default 0)")
+    g.add_argument("--zca", action="store_true", help="ZCA-whiten images (fitted on the training split)")
+    g.add_argument("--zca-eps", type=float, default=0.1, help="ZCA regulariser (default 0.1)")
+    g.add_argument("--image-size", type=int, default=None,
+                   help="resize side for image-folder datasets (default: 32, tiny-imagenet 64, ImageNet subsets 128)")
+
+
+def data_config(args: argparse.Namespace) -> DataConfig:
+    return DataConfig(name=args.dataset, data_root=args.data_root, val_fraction=args.val_fraction,
+                      split_seed=args.split_seed, zca=args.zca, zca_eps=args.zca_eps, image_size=args.image_size)
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    d = ModelSpec()
+    g = parser.add_argument_group("model")
+    g.add_argument("--model", default=d.arch, choices=list(ARCHITECTURES), help=f"architecture (default {d.arch})")
+    g.add_argument("--width", type=int, default=d.width, help=f"ConvNet channels per layer (default {d.width})")
+    g.add_argument("--depth", type=int, default=d.depth, help=f"ConvNet blocks (default {d.depth})")
+    g.add_argument("--norm", default=d.norm, choices=list(NORM_LAYERS), help=f"normalisation (default {d.norm})")
+    g.add_argument("--act", default=d.act, choices=list(ACT_LAYERS), help=f"activation (default {d.act})")
+    g.add_argument("--pool", default=d.pool, choices=list(POOL_LAYERS), help=f"pooling (default {d.pool})")
+
+
+def model_spec(args: argparse.Namespace) -> ModelSpec:
+    return ModelSpec(arch=args.model, width=args.width, depth=args.depth, norm=args.norm, act=args.act,
+                     pool=args.pool)
+
+
+def add_runtime_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("runtime")
+    g.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and augmentation")
+    g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    g.add_argument("--no-progress", action="store_true", help="never show progress bars")
+
+
+def progress_flag(args: argparse.Namespace) -> bool | None:
+    return False if args.no_progress else None
+
+
+def add_dsa_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dsa", default=DEFAULT_STRATEGY,
+                        help=f"DSA strategy, families joined by '_', or 'none' (default {DEFAULT_STRATEGY})")

@@ -1,0 +1,26 @@
+"""`ftd-nas data`: sizes, classes, per-class counts and statistics of a dataset."""
+
+from __future__ import annotations
+
+import argparse
+
+from ftd_nas.cli.common import add_data_args, data_config
+from ftd_nas.data.summary import describe, format_description
+from ftd_nas.io import write_json
+
+HELP = "describe a dataset: sizes, classes, per-class counts, statistics"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help=HELP, description=HELP + ".")
+    add_data_args(p)
+    p.add_argument("--json", metavar="OUT", help="also write the description as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    info = describe(data_config(args).load("cpu"))
+    print(format_description(info))
+    if args.json:
+        write_json(args.json, info)
+    return 0

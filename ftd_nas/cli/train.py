@@ -1,0 +1,52 @@
+"""`ftd-nas train`: the whole-dataset baseline every proxy is compared with."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ftd_nas.baseline import train_baseline
+from ftd_nas.cli.common import (add_data_args, add_dsa_arg, add_model_args, add_runtime_args, data_config,
+                                model_spec, progress_flag)
+from ftd_nas.io import write_json
+from ftd_nas.train import TrainConfig
+
+HELP = "train one network on the real training split (the whole-dataset baseline)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help=HELP, description=HELP + ". Prints validation and test accuracy.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_data_args(p)
+    add_model_args(p)
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=50)
+    t.add_argument("--lr", type=float, default=0.01)
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--weight-decay", type=float, default=5e-4)
+    t.add_argument("--batch-size", type=int, default=256)
+    t.add_argument("--no-decay", action="store_true", help="keep the lr constant (default: x0.1 at the midpoint)")
+    add_dsa_arg(t)
+    t.add_argument("--eval-every", type=int, default=0, help="validate every N epochs (0: only at the end)")
+    t.add_argument("--select-best", action="store_true",
+                   help="report the weights with the best validation accuracy (needs --eval-every)")
+    add_runtime_args(p)
+    p.add_argument("--json", metavar="OUT", help="write the run record (config, history, accuracies) here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                         batch_size=args.batch_size, decay_at_midpoint=not args.no_decay, dsa=args.dsa,
+                         seed=args.seed, eval_every=args.eval_every, restore_best=args.select_best,
+                         progress=progress_flag(args))
+    record = train_baseline(data_config(args), model_spec(args), config, device=args.device)
+    summary = {k: record[k] for k in ("test_acc", "val_acc", "train_acc", "best_epoch", "num_params")}
+    summary["train_seconds"] = round(record["timings"]["train_s"], 2)
+    print(f"{record['config']['model']['arch']} on {args.dataset}: val acc {record['val_acc']:.4f}, "
+          f"test acc {record['test_acc']:.4f} ({record['timings']['train_s']:.1f} s training)")
+    print(json.dumps(summary))
+    if args.json:
+        write_json(args.json, record)
+        print(f"wrote {args.json}")
+    return 0

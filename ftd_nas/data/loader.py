@@ -1,0 +1,175 @@
+"""Load a dataset by name into normalised tensors with a seeded validation split and optional ZCA."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ftd_nas.data.readers import DATASET_READERS, PATH_READERS, RawData
+from ftd_nas.data.split import stratified_split
+from ftd_nas.data.zca import ZCAWhitening
+from ftd_nas.errors import DatasetError
+
+
+@dataclass
+class Split:
+    """Images [N,C,H,W] (normalised, float32) and labels [N] (int64) on one device."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device: torch.device | str) -> "Split":
+        return Split(self.x.to(device), self.y.to(device))
+
+    def class_counts(self, num_classes: int) -> list[int]:
+        return torch.bincount(self.y.cpu(), minlength=num_classes).tolist()
+
+
+@dataclass
+class Dataset:
+    """A dataset ready for training: train/val/test splits plus what is needed to interpret them."""
+
+    name: str
+    classes: list[str]
+    channels: int
+    image_size: tuple[int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    train: Split
+    val: Split
+    test: Split
+    zca: ZCAWhitening | None = None
+    val_fraction: float = 0.0
+    split_seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def fingerprint(self) -> dict:
+        """What identifies this data for downstream files (trajectories, proxies)."""
+        return {"name": self.name, "num_train": len(self.train), "num_val": len(self.val),
+                "num_test": len(self.test), "num_classes": self.num_classes, "channels": self.channels,
+                "image_size": list(self.image_size), "mean": list(self.mean), "std": list(self.std),
+                "zca": self.zca is not None, "zca_eps": self.zca.eps if self.zca else None,
+                "val_fraction": self.val_fraction, "split_seed": self.split_seed}
+
+    def to_display(self, x: torch.Tensor) -> torch.Tensor:
+        """Undo ZCA and normalisation: images in [0,1] for figures."""
+        if self.zca is not None:
+            x = self.zca.to(x.device).invert(x)
+        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        return (x * std + mean).clamp(0, 1)
+
+
+@dataclass
+class DataConfig:
+    """Which dataset to load and how: the `data` part of every run record."""
+
+    name: str = "digits"
+    data_root: str = "data"
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    zca: bool = False
+    zca_eps: float = 0.1
+    image_size: int | None = None
+
+    def load(self, device: torch.device | str = "cpu") -> "Dataset":
+        kwargs = asdict(self)
+        return load_dataset(kwargs.pop("name"), kwargs.pop("data_root"), device=device, **kwargs)
+
+
+def known_datasets() -> list[str]:
+    return sorted(DATASET_READERS) + [f"{prefix}:PATH" for prefix in sorted(PATH_READERS)]
+
+
+def read_raw(name: str, data_root: str | Path = "data", image_size: int | None = None) -> RawData:
+    """Dispatch a dataset name (or `npz:PATH` / `folder:PATH`) to its reader."""
+    prefix, sep, rest = name.partition(":")
+    if sep and prefix in PATH_READERS:
+        if not rest:
+            raise DatasetError(f"{prefix}: needs a path, e.g. {prefix}:/data/my_set")
+        return PATH_READERS[prefix](Path(rest).expanduser(), image_size)
+    reader = DATASET_READERS.get(name.lower())
+    if reader is None:
+        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(known_datasets())}")
+    return reader(Path(data_root).expanduser(), image_size)
+
+
+def _check_arrays(raw: RawData, name: str) -> None:
+    for split in ("train", "test"):
+        x, y = getattr(raw, f"x_{split}"), getattr(raw, f"y_{split}")
+        if not isinstance(x, np.ndarray) or x.ndim != 4:
+            raise DatasetError(f"{name}: x_{split} must be a 4-d array [N,H,W,C], got shape "
+                               f"{getattr(x, 'shape', None)}")
+        if x.dtype != np.uint8:
+            raise DatasetError(f"{name}: x_{split} must be uint8 pixels 0-255, got {x.dtype}; "
+                               "convert with (x * 255).round().astype(np.uint8) if it holds floats in [0,1]")
+        if x.shape[-1] not in (1, 3):
+            raise DatasetError(f"{name}: x_{split} must be channels-last with 1 or 3 channels, got shape {x.shape}")
+        if not isinstance(y, np.ndarray) or y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            raise DatasetError(f"{name}: y_{split} must be a 1-d integer array, got "
+                               f"{getattr(y, 'dtype', type(y).__name__)} {getattr(y, 'shape', '')}")
+        if len(x) != len(y):
+            raise DatasetError(f"{name}: x_{split} has {len(x)} images but y_{split} has {len(y)} labels")
+        if len(y) == 0:
+            raise DatasetError(f"{name}: the {split} split is empty")
+        if y.min() < 0 or y.max() >= len(raw.classes):
+            raise DatasetError(f"{name}: y_{split} has labels in [{y.min()}, {y.max()}] but there are "
+                               f"{len(raw.classes)} classes; labels must lie in [0, {len(raw.classes) - 1}]")
+    if raw.x_train.shape[1:] != raw.x_test.shape[1:]:
+        raise DatasetError(f"{name}: train images {raw.x_train.shape[1:]} and test images "
+                           f"{raw.x_test.shape[1:]} differ in shape")
+    missing = sorted(set(range(len(raw.classes))) - set(np.unique(raw.y_train).tolist()))
+    if missing:
+        raise DatasetError(f"{name}: classes {[raw.classes[i] for i in missing]} have no training images")
+
+
+def _to_tensor(x: np.ndarray, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div_(255.0)
+    return t.sub_(mean.view(1, -1, 1, 1)).div_(std.view(1, -1, 1, 1))
+
+
+def load_dataset(name: str = "digits", data_root: str | Path = "data", *, device: torch.device | str = "cpu",
+                 val_fraction: float = 0.1, split_seed: int = 0, zca: bool = False, zca_eps: float = 0.1,
+                 image_size: int | None = None) -> Dataset:
+    """Read, validate and normalise a dataset; carve a stratified validation split; fit ZCA on the rest.
+
+    >>> ds = load_dataset("digits")
+    >>> ds.train.x.shape[1:], ds.num_classes
+    (torch.Size([1, 16, 16]), 10)
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise DatasetError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    raw = read_raw(name, data_root, image_size)
+    _check_arrays(raw, name)
+    y_train = raw.y_train.astype(np.int64)
+    channels = raw.x_train.shape[-1]
+    if raw.mean is not None and len(raw.mean) == channels:
+        mean, std = torch.tensor(raw.mean), torch.tensor(raw.std)
+    else:
+        pixels = raw.x_train.reshape(-1, channels).astype(np.float64) / 255.0
+        mean, std = torch.tensor(pixels.mean(0)).float(), torch.tensor(pixels.std(0)).float().clamp_min(1e-6)
+    keep, held = stratified_split(y_train, val_fraction, split_seed)
+    x_all = _to_tensor(raw.x_train, mean, std)
+    train = Split(x_all[keep], torch.from_numpy(y_train[keep]))
+    val = Split(x_all[held], torch.from_numpy(y_train[held]))
+    test = Split(_to_tensor(raw.x_test, mean, std), torch.from_numpy(raw.y_test.astype(np.int64)))
+    whitening = None
+    if zca:
+        whitening = ZCAWhitening.fit(train.x, eps=zca_eps)
+        train, val, test = (Split(whitening(s.x), s.y) for s in (train, val, test))
+    return Dataset(name=name, classes=list(raw.classes), channels=channels,
+                   image_size=(raw.x_train.shape[1], raw.x_train.shape[2]),
+                   mean=tuple(round(float(v), 6) for v in mean), std=tuple(round(float(v), 6) for v in std),
+                   train=train.to(device), val=val.to(device), test=test.to(device),
+                   zca=whitening.to(device) if whitening else None, val_fraction=val_fraction,
+                   split_seed=split_seed)

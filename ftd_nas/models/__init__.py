@@ -1,0 +1,43 @@
+"""Networks built by name from a `ModelSpec`: the ConvNet family and cross-architecture models."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ftd_nas.errors import ConfigError
+from ftd_nas.models.convnet import ConvNet
+from ftd_nas.models.crossarch import VGG11, AlexNet, ResNet18
+from ftd_nas.models.functional import ParamLayout, functional_forward
+from ftd_nas.models.layers import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
+from ftd_nas.models.spec import ModelSpec
+
+ARCHITECTURES: dict[str, Callable[[ModelSpec], nn.Module]] = {
+    "convnet": ConvNet,
+    "alexnet": AlexNet,
+    "vgg11": VGG11,
+    "resnet18": ResNet18,
+}
+
+
+def build_model(spec: ModelSpec, seed: int | None = None, device: torch.device | str = "cpu") -> nn.Module:
+    """Instantiate `spec`; with `seed` the initial weights are reproducible without touching global RNG state."""
+    try:
+        factory = ARCHITECTURES[spec.arch]
+    except KeyError:
+        raise ConfigError(f"unknown model {spec.arch!r}; choose one of: {', '.join(ARCHITECTURES)}") from None
+    if seed is None:
+        return factory(spec).to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return factory(spec).to(device)
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["ACT_LAYERS", "ARCHITECTURES", "NORM_LAYERS", "POOL_LAYERS", "ConvNet", "ModelSpec", "ParamLayout",
+           "build_model", "count_params", "functional_forward"]

@@ -1,0 +1,73 @@
+import pytest
+import torch
+from torch import nn
+
+from ftd_nas.data import Split
+from ftd_nas.errors import ConfigError, NonFiniteError
+from ftd_nas.models import ModelSpec, build_model
+from ftd_nas.train import TrainConfig, evaluate, train
+
+
+def _net(ds, seed=0, width=16):
+    return build_model(ModelSpec(width=width, depth=2).for_data(ds.channels, ds.image_size, ds.num_classes),
+                       seed=seed)
+
+
+def test_training_learns_digits(digits):
+    net = _net(digits)
+    before = evaluate(net, digits.val)[1]
+    result = train(net, digits.train, TrainConfig(epochs=8, lr=0.02, progress=False), val=digits.val)
+    assert before < 0.3 and result.val_acc > 0.7
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_same_seed_same_run_and_other_seed_differs(digits):
+    cfg = TrainConfig(epochs=2, progress=False)
+    a, b = _net(digits), _net(digits)
+    ha, hb = train(a, digits.train, cfg).history, train(b, digits.train, cfg).history
+    assert ha == hb
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    c = _net(digits)
+    train(c, digits.train, TrainConfig(epochs=2, progress=False, seed=1))
+    assert not torch.equal(next(a.parameters()), next(c.parameters()))
+
+
+def test_lr_decays_tenfold_at_the_midpoint(digits):
+    hist = train(_net(digits), digits.train, TrainConfig(epochs=4, lr=0.02, dsa=None, progress=False)).history
+    assert [h["lr"] for h in hist] == pytest.approx([0.02, 0.02, 0.002, 0.002])
+    flat = train(_net(digits), digits.train,
+                 TrainConfig(epochs=2, lr=0.02, dsa=None, decay_at_midpoint=False, progress=False)).history
+    assert [h["lr"] for h in flat] == pytest.approx([0.02, 0.02])
+
+
+def test_nan_input_stops_with_a_clear_error(digits):
+    x = digits.train.x.clone()
+    x[3] = float("nan")
+    with pytest.raises(NonFiniteError, match="lower the learning rate or check the input"):
+        train(_net(digits), Split(x, digits.train.y), TrainConfig(epochs=1, progress=False))
+
+
+def test_restore_best_returns_weights_with_the_reported_val_accuracy(digits):
+    net = _net(digits)
+    result = train(net, digits.train, TrainConfig(epochs=4, eval_every=1, restore_best=True, progress=False),
+                   val=digits.val)
+    vals = [h["val_acc"] for h in result.history]
+    assert result.val_acc == max(vals) and result.best_epoch == vals.index(max(vals)) + 1
+    assert evaluate(net, digits.val)[1] == pytest.approx(result.val_acc)
+
+
+def test_evaluate_matches_a_hand_computation():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    with torch.no_grad():
+        net[1].weight.zero_()
+        net[1].bias.copy_(torch.tensor([0.0, 1.0, 0.0]))  # always predicts class 1
+    split = Split(torch.zeros(10, 1, 2, 2), torch.tensor([1, 1, 1, 0, 0, 2, 2, 2, 2, 1]))
+    loss, acc = evaluate(net, split, batch_size=3)
+    expected_loss = -torch.log_softmax(torch.tensor([0.0, 1.0, 0.0]), 0)[split.y].mean()
+    assert acc == pytest.approx(0.4) and loss == pytest.approx(float(expected_loss), rel=1e-6)
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("lr", -1.0), ("batch_size", 0), ("dsa", "blur")])
+def test_invalid_config_is_rejected(digits, field, value):
+    with pytest.raises(ConfigError):
+        train(_net(digits), digits.train, TrainConfig(progress=False, **{field: value}))
