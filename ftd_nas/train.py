@@ -1,4 +1,8 @@
-"""The one training loop: experts' real-data baselines, proxy evaluation and NAS candidates all use it."""
+"""The one training loop: experts, proxy evaluation and NAS candidates all use it.
+
+`Trainer` runs epochs and can save and restore everything needed to continue a run exactly
+(optimizer state, data-order and augmentation generators, history); `train` is the one-call form.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -14,12 +19,13 @@ from torch import nn
 from ftd_nas.augment import DEFAULT_STRATEGY, dsa, parse_strategy
 from ftd_nas.data import Split
 from ftd_nas.errors import ConfigError, NonFiniteError
+from ftd_nas.gsam import GSAM
 from ftd_nas.progress import progress
 
 
 @dataclass
 class TrainConfig:
-    """SGD with momentum and weight decay, lr x0.1 at the midpoint, optional DSA on every batch."""
+    """SGD (or GSAM on top of it) with momentum and weight decay, lr x0.1 at the midpoint, DSA on every batch."""
 
     epochs: int = 50
     lr: float = 0.01
@@ -28,6 +34,9 @@ class TrainConfig:
     batch_size: int = 256
     decay_at_midpoint: bool = True
     dsa: str | None = DEFAULT_STRATEGY
+    optimizer: str = "sgd"  # sgd | gsam
+    rho: float = 0.01  # GSAM perturbation radius
+    alpha: float = 0.0  # GSAM surrogate-gap weight (0 = SAM)
     seed: int = 0
     eval_every: int = 0  # epochs between validation passes; 0 = only after the last epoch
     restore_best: bool = False  # end with the weights of the best validation accuracy
@@ -40,7 +49,22 @@ class TrainConfig:
             raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+        if self.rho < 0:
+            raise ConfigError(f"rho must be >= 0, got {self.rho}")
         parse_strategy(self.dsa)
+
+
+def _sgd(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def _gsam(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    return GSAM(model.parameters(), _sgd(model, cfg), rho=cfg.rho, alpha=cfg.alpha)
+
+
+OPTIMIZERS: dict[str, Callable[[nn.Module, TrainConfig], torch.optim.Optimizer]] = {"sgd": _sgd, "gsam": _gsam}
 
 
 @dataclass
@@ -70,59 +94,113 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 1024) -> tuple[fl
     return loss_sum.item() / n, correct.item() / n
 
 
-def train(model: nn.Module, data: Split, config: TrainConfig, val: Split | None = None) -> TrainResult:
-    """Train `model` in place on `data`; every random choice (order, augmentation) follows `config.seed`."""
-    config.validate()
-    if len(data) == 0:
-        raise ConfigError("cannot train on an empty split")
-    start = time.perf_counter()
-    order_gen = torch.Generator().manual_seed(config.seed)
-    aug_gen = torch.Generator().manual_seed(config.seed + 1_000_003)
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                          weight_decay=config.weight_decay)
-    result = TrainResult()
-    best_acc, best_state = -1.0, None
-    n, device = len(data), data.x.device
-    bar = progress(range(config.epochs), desc="train", enabled=config.progress, leave=False)
-    for epoch in bar:
+class Trainer:
+    """Epoch-by-epoch training of `model` on `data`; every random choice follows `config.seed`."""
+
+    def __init__(self, model: nn.Module, data: Split, config: TrainConfig, val: Split | None = None):
+        config.validate()
+        if len(data) == 0:
+            raise ConfigError("cannot train on an empty split")
+        self.model, self.data, self.config, self.val = model, data, config, val
+        self.optimizer = OPTIMIZERS[config.optimizer](model, config)
+        self.order_gen = torch.Generator().manual_seed(config.seed)
+        self.aug_gen = torch.Generator().manual_seed(config.seed + 1_000_003)
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.epoch_seconds: list[float] = []
+
+    def _lr_for(self, epoch: int) -> float:
+        decayed = self.config.decay_at_midpoint and epoch >= self.config.epochs // 2
+        return self.config.lr * (0.1 if decayed else 1.0)
+
+    def run_epoch(self) -> dict:
+        """Train one epoch; returns its record (lr, train loss and accuracy, validation when due)."""
+        cfg, data, model = self.config, self.data, self.model
+        started = time.perf_counter()
+        lr = self._lr_for(self.epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         model.train()
-        perm = torch.randperm(n, generator=order_gen).to(device)
+        n, device = len(data), data.x.device
+        perm = torch.randperm(n, generator=self.order_gen).to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
-        for i in range(0, n, config.batch_size):
-            idx = perm[i:i + config.batch_size]
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
             xb, yb = data.x[idx], data.y[idx]
-            if config.dsa:
-                xb = dsa(xb, config.dsa, generator=aug_gen)
-            out = model(xb)
-            loss = F.cross_entropy(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach() * len(yb)
+            if cfg.dsa:
+                xb = dsa(xb, cfg.dsa, generator=self.aug_gen)
+            outputs = []
+
+            def closure():
+                self.optimizer.zero_grad(set_to_none=True)
+                out = model(xb)
+                loss = F.cross_entropy(out, yb)
+                loss.backward()
+                outputs.append((out.detach(), loss.detach()))
+                return loss
+
+            self.optimizer.step(closure)
+            out, loss = outputs[0]  # at the current weights (GSAM evaluates twice)
+            loss_sum += loss * len(yb)
             correct += (out.argmax(1) == yb).sum()
-        lr = opt.param_groups[0]["lr"]
-        record = {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum.item() / n, "train_acc": correct.item() / n}
+        self.epoch += 1
+        record = {"epoch": self.epoch, "lr": lr, "train_loss": loss_sum.item() / n, "train_acc": correct.item() / n}
         if not math.isfinite(record["train_loss"]):
-            raise NonFiniteError(f"training loss became {record['train_loss']} in epoch {epoch + 1} (lr {lr:g}); "
+            raise NonFiniteError(f"training loss became {record['train_loss']} in epoch {self.epoch} (lr {lr:g}); "
                                  "lower the learning rate or check the input data for NaN/inf values")
-        last = epoch + 1 == config.epochs
-        if val is not None and len(val) and (last or (config.eval_every and (epoch + 1) % config.eval_every == 0)):
-            record["val_loss"], record["val_acc"] = evaluate(model, val)
-            if config.restore_best and record["val_acc"] > best_acc:
-                best_acc, result.best_epoch = record["val_acc"], epoch + 1
-                best_state = copy.deepcopy(model.state_dict())
-        result.history.append(record)
-        bar.set_postfix(loss=f"{record['train_loss']:.3f}", acc=f"{record['train_acc']:.3f}",
-                        **({"val": f"{record['val_acc']:.3f}"} if "val_acc" in record else {}))
-        if config.decay_at_midpoint and epoch + 1 == config.epochs // 2:
-            for group in opt.param_groups:
-                group["lr"] *= 0.1
-    result.train_loss, result.train_acc = result.history[-1]["train_loss"], result.history[-1]["train_acc"]
-    if best_state is not None:
-        model.load_state_dict(best_state)
-        result.val_acc = best_acc
-    elif val is not None and len(val):
-        result.val_acc, result.best_epoch = result.history[-1]["val_acc"], config.epochs
-    result.seconds = time.perf_counter() - start
-    return result
+        last = self.epoch == cfg.epochs
+        if self.val is not None and len(self.val) and (last or (cfg.eval_every and self.epoch % cfg.eval_every == 0)):
+            record["val_loss"], record["val_acc"] = evaluate(model, self.val)
+        self.history.append(record)
+        self.epoch_seconds.append(time.perf_counter() - started)
+        return record
+
+    def fit(self, on_epoch_end: Callable[["Trainer", dict], None] | None = None, desc: str = "train") -> TrainResult:
+        """Run the remaining epochs; `on_epoch_end(trainer, record)` can checkpoint after each one."""
+        start = time.perf_counter()
+        result = TrainResult()
+        best_acc, best_state = -1.0, None
+        bar = progress(range(self.epoch, self.config.epochs), desc=desc, enabled=self.config.progress, leave=False)
+        for _ in bar:
+            record = self.run_epoch()
+            if self.config.restore_best and record.get("val_acc", -1.0) > best_acc:
+                best_acc, result.best_epoch = record["val_acc"], record["epoch"]
+                best_state = copy.deepcopy(self.model.state_dict())
+            bar.set_postfix(loss=f"{record['train_loss']:.3f}", acc=f"{record['train_acc']:.3f}",
+                            **({"val": f"{record['val_acc']:.3f}"} if "val_acc" in record else {}))
+            if on_epoch_end is not None:
+                on_epoch_end(self, record)
+        result.history = list(self.history)
+        if result.history:
+            result.train_loss, result.train_acc = result.history[-1]["train_loss"], result.history[-1]["train_acc"]
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+            result.val_acc = best_acc
+        elif result.history and "val_acc" in result.history[-1]:
+            result.val_acc, result.best_epoch = result.history[-1]["val_acc"], result.history[-1]["epoch"]
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def state_dict(self) -> dict:
+        """Everything except the model's parameters needed to continue exactly where this run stands."""
+        return {"epoch": self.epoch, "history": list(self.history), "epoch_seconds": list(self.epoch_seconds),
+                "optimizer": self.optimizer.state_dict(),
+                "order_gen": self.order_gen.get_state(), "aug_gen": self.aug_gen.get_state(),
+                "buffers": {k: v.detach().cpu().clone() for k, v in self.model.named_buffers()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.history = int(state["epoch"]), list(state["history"])
+        self.epoch_seconds = list(state.get("epoch_seconds", []))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.order_gen.set_state(state["order_gen"])
+        self.aug_gen.set_state(state["aug_gen"])
+        buffers = dict(self.model.named_buffers())
+        with torch.no_grad():
+            for name, value in state["buffers"].items():
+                buffers[name].copy_(value)
+
+
+def train(model: nn.Module, data: Split, config: TrainConfig, val: Split | None = None) -> TrainResult:
+    """Train `model` in place on `data` for `config.epochs` epochs."""
+    return Trainer(model, data, config, val).fit()

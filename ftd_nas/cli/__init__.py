@@ -7,10 +7,10 @@ import sys
 from typing import Sequence
 
 import ftd_nas
-from ftd_nas.cli import data, train
+from ftd_nas.cli import data, experts, train
 from ftd_nas.errors import FtdNasError
 
-SUBCOMMANDS = [train, data]
+SUBCOMMANDS = [experts, train, data]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,85 @@
+"""Flatness of trajectories: mean loss increase under random weight perturbations of fixed relative size.
+
+For a snapshot w and a random direction n, each parameter tensor is moved by
+sigma * ||w_p|| * n_p / ||n_p|| (filter-normalised in the spirit of Li et al. 2018), and the training loss
+on a fixed sample is compared with the loss at w. The same directions and sample are used for every
+expert and every directory, so SGD and GSAM trajectories are compared on equal terms.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ftd_nas.data import DataConfig, Dataset
+from ftd_nas.experts.storage import ExpertDirectory
+from ftd_nas.models import ModelSpec, ParamLayout, build_model, functional_forward
+
+
+@dataclass
+class FlatnessConfig:
+    sigma: float = 0.05  # perturbation size relative to each parameter tensor's norm
+    directions: int = 5
+    samples: int = 1024  # training images the loss is measured on
+    seed: int = 0
+
+
+@torch.no_grad()
+def _loss(model, layout, flat, x, y) -> float:
+    return float(F.cross_entropy(functional_forward(model, layout, flat, x), y))
+
+
+def _directions(layout: ParamLayout, count: int, seed: int) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    dirs = []
+    for _ in range(count):
+        parts = [torch.randn(n, generator=gen) for n in layout.numels]
+        dirs.append([p / p.norm().clamp_min(1e-12) for p in parts])
+    return dirs
+
+
+def directory_flatness(directory: str | os.PathLike, config: FlatnessConfig = FlatnessConfig(),
+                       dataset: Dataset | None = None, device: str | torch.device = "cpu") -> dict:
+    """Per epoch: mean over experts and directions of L(w + delta) - L(w), plus the loss itself."""
+    experts = ExpertDirectory(directory)
+    meta = experts[0].meta
+    if dataset is None:
+        dataset = DataConfig(**meta["data_config"]).load(device)
+    model = build_model(ModelSpec.from_dict(meta["model"]), device=device).train()  # batch statistics for BN
+    layout = ParamLayout(model)
+    experts[0].check_compatible(num_params=layout.num_params, dataset=dataset.fingerprint())
+    idx = torch.randperm(len(dataset.train), generator=torch.Generator().manual_seed(config.seed))[:config.samples]
+    x, y = dataset.train.x[idx.to(dataset.train.x.device)], dataset.train.y[idx.to(dataset.train.y.device)]
+    dirs = _directions(layout, config.directions, config.seed)
+    rows = []
+    for epoch in range(experts.num_epochs + 1):
+        increases, losses = [], []
+        for traj in experts:
+            w = traj.snapshot(epoch).to(device)
+            base = _loss(model, layout, w, x, y)
+            norms = [p.norm() for p in w.split(layout.numels)]
+            for d in dirs:
+                delta = torch.cat([config.sigma * n * part for n, part in zip(norms, d)]).to(device)
+                increases.append(_loss(model, layout, w + delta, x, y) - base)
+            losses.append(base)
+        t = torch.tensor(increases)
+        rows.append({"epoch": epoch, "loss": sum(losses) / len(losses), "sharpness": float(t.mean()),
+                     "sharpness_std": float(t.std()) if len(t) > 1 else 0.0})
+    return {"directory": str(directory), "optimizer": meta["train"]["optimizer"], "alpha": meta["train"]["alpha"],
+            "experts": len(experts), "config": asdict(config), "epochs": rows}
+
+
+def format_flatness(results: list[dict]) -> str:
+    """Side-by-side table: epoch, then loss and sharpness per directory."""
+    def label(r: dict) -> str:
+        return r["optimizer"] if r["alpha"] is None else f"{r['optimizer']} alpha={r['alpha']:g}"
+
+    head = "epoch" + "".join(f" | {label(r)}: loss, sharpness" for r in results)
+    lines = [head, "-" * len(head)]
+    for e in range(min(len(r["epochs"]) for r in results)):
+        lines.append(f"{e:>5}" + "".join(f" | {r['epochs'][e]['loss']:.4f}, {r['epochs'][e]['sharpness']:+.4f}"
+                                         for r in results))
+    return "\n".join(lines)

@@ -1,0 +1,145 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ftd_nas.errors import ConfigError
+from ftd_nas.experts import (ExpertConfig, ExpertDirectory, ExpertTrainer, TrajectoryFile, expert_train_config,
+                             parse_shard, train_experts)
+from ftd_nas.experts.claims import release, try_claim
+from ftd_nas.models import ModelSpec, ParamLayout, build_model
+from ftd_nas.train import Trainer
+
+SMALL = ModelSpec(width=8, depth=2)
+
+
+def _config(optimizer="gsam", epochs=3, num_experts=2, **kw):
+    return ExpertConfig(model=SMALL, num_experts=num_experts,
+                        train=expert_train_config(optimizer, epochs=epochs, progress=False, alpha=0.5, **kw))
+
+
+def test_trajectory_holds_init_and_every_epoch_of_the_real_run(tmp_path, digits):
+    train_experts(_config(num_experts=1), tmp_path, dataset=digits, device="cpu")
+    traj = TrajectoryFile(tmp_path / "expert_0000.safetensors")
+    spec = SMALL.for_data(digits.channels, digits.image_size, digits.num_classes)
+    model = build_model(spec, seed=0)
+    layout = ParamLayout(model)
+    assert torch.equal(traj.snapshot(0), layout.flatten(model))
+    trainer = Trainer(model, digits.train, expert_train_config("gsam", epochs=3, progress=False, alpha=0.5))
+    for epoch in range(1, 4):
+        trainer.run_epoch()
+        assert torch.equal(traj.snapshot(epoch), layout.flatten(model)), epoch  # every epoch distinct, no aliasing
+    assert not torch.equal(traj.snapshot(1), traj.snapshot(3))
+
+
+def test_metadata_says_everything_needed_to_use_the_file(tmp_path, digits):
+    train_experts(_config(num_experts=1), tmp_path, dataset=digits, device="cpu")
+    meta = TrajectoryFile(tmp_path / "expert_0000.safetensors").meta
+    assert meta["model"]["width"] == 8 and meta["dataset"]["name"] == "digits"
+    assert (meta["optimizer"], meta["rho"], meta["alpha"], meta["lr"], meta["epochs"]) == ("gsam", 0.01, 0.5, 0.01, 3)
+    assert meta["seed"] == 0 and meta["environment"]["torch"] == torch.__version__
+    assert 0 <= meta["test_acc"] <= 1 and len(meta["history"]) == 3
+
+
+def test_rerun_skips_finished_experts(tmp_path, digits):
+    first = train_experts(_config(), tmp_path, dataset=digits, device="cpu")
+    mtime = os.path.getmtime(first[0].path)
+    second = train_experts(_config(), tmp_path, dataset=digits, device="cpu")
+    assert [o.status for o in second] == ["done", "done"]
+    assert os.path.getmtime(first[0].path) == mtime
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_expert_resumes_to_the_same_trajectory(tmp_path, digits):
+    reference = tmp_path / "ref"
+    train_experts(_config(num_experts=1, epochs=4), reference, dataset=digits, device="cpu")
+
+    def stop_after_two(index, epoch):
+        if epoch == 2:
+            raise Interrupt
+
+    resumed = tmp_path / "resumed"
+    with pytest.raises(Interrupt):
+        train_experts(_config(num_experts=1, epochs=4), resumed, dataset=digits, device="cpu",
+                      epoch_hook=stop_after_two)
+    assert (resumed / "expert_0000.partial" / "epoch_0002.safetensors").exists()
+    outcome = train_experts(_config(num_experts=1, epochs=4), resumed, dataset=digits, device="cpu")
+    assert outcome[0].status == "resumed"
+    a = TrajectoryFile(reference / "expert_0000.safetensors")
+    b = TrajectoryFile(resumed / "expert_0000.safetensors")
+    for epoch in range(5):
+        assert torch.equal(a.snapshot(epoch), b.snapshot(epoch)), epoch
+    assert not (resumed / "expert_0000.partial").exists()
+
+
+def _cli(out, *extra, epochs=3, experts=2):
+    return [sys.executable, "-m", "ftd_nas", "experts", "--width", "8", "--depth", "2", "--epochs", str(epochs),
+            "--num-experts", str(experts), "--optimizer", "gsam", "--out", str(out), "--device", "cpu",
+            "--no-progress", *extra]
+
+
+def test_killed_process_resumes_to_the_same_trajectory(tmp_path):
+    subprocess.run(_cli(tmp_path / "ref", epochs=40, experts=1), check=True, capture_output=True)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(out, epochs=40, experts=1), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = out / "expert_0000.partial"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (partial / "epoch_0005.safetensors").exists():
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "expert_0000.safetensors").exists() and partial.exists()
+    subprocess.run(_cli(out, epochs=40, experts=1), check=True, capture_output=True)
+    a = TrajectoryFile(tmp_path / "ref" / "expert_0000.safetensors")
+    b = TrajectoryFile(out / "expert_0000.safetensors")
+    assert all(torch.equal(a.snapshot(e), b.snapshot(e)) for e in range(41))
+
+
+def test_concurrent_processes_train_each_expert_once(tmp_path):
+    out = tmp_path / "shared"
+    procs = [subprocess.Popen(_cli(out, "--json", str(tmp_path / f"w{i}.json"), experts=6),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(2)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read()
+    trained = [[o["index"] for o in json.loads((tmp_path / f"w{i}.json").read_text())["experts"]
+                if o["status"] in ("trained", "resumed")] for i in range(2)]
+    assert sorted(trained[0] + trained[1]) == list(range(6))  # each exactly once across both workers
+    assert len(ExpertDirectory(out)) == 6
+
+
+def test_shard_trains_only_its_slice(tmp_path, digits):
+    outcomes = ExpertTrainer(_config(num_experts=5, epochs=1), tmp_path, dataset=digits, device="cpu",
+                             shard=(1, 2)).run()
+    assert [o.index for o in outcomes] == [1, 3]
+    assert parse_shard("2/4") == (2, 4)
+    with pytest.raises(ConfigError):
+        parse_shard("4/4")
+
+
+def test_different_settings_in_the_same_directory_are_refused(tmp_path, digits):
+    train_experts(_config(num_experts=1, epochs=1), tmp_path, dataset=digits, device="cpu")
+    with pytest.raises(ConfigError, match="train.optimizer: 'gsam' vs 'sgd'"):
+        train_experts(_config("sgd", num_experts=1, epochs=1), tmp_path, dataset=digits, device="cpu")
+
+
+def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path):
+    claim = tmp_path / "e.claim"
+    assert try_claim(claim)
+    assert not try_claim(claim)  # held by this live process
+    release(claim)
+    claim.write_text(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename, "time": 0}))
+    assert try_claim(claim)  # its process is gone
+    os.utime(claim, (0, 0))
+    claim.write_text(json.dumps({"pid": os.getpid(), "host": "elsewhere", "time": 0}))
+    os.utime(claim, (time.time() - 100, time.time() - 100))
+    assert not try_claim(claim, stale_after=1000)
+    assert try_claim(claim, stale_after=10)  # heartbeat too old
