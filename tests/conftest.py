@@ -18,3 +18,25 @@ def digits():
     from ftd_nas.data import load_dataset
 
     return load_dataset("digits")
+
+
+def _tiny_experts(root, digits, optimizer):
+    from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
+    from ftd_nas.models import ModelSpec
+
+    cfg = ExpertConfig(model=ModelSpec(width=8, depth=2), num_experts=2,
+                       train=expert_train_config(optimizer, epochs=4, progress=False))
+    train_experts(cfg, root, dataset=digits, device="cpu")
+    return root
+
+
+@pytest.fixture(scope="session")
+def gsam_experts(tmp_path_factory, digits):
+    """Two 4-epoch GSAM experts (width-8 ConvNet-2) on digits."""
+    return _tiny_experts(tmp_path_factory.mktemp("gsam"), digits, "gsam")
+
+
+@pytest.fixture(scope="session")
+def sgd_experts(tmp_path_factory, digits):
+    """Two 4-epoch SGD experts (width-8 ConvNet-2) on digits."""
+    return _tiny_experts(tmp_path_factory.mktemp("sgd"), digits, "sgd")

@@ -1,0 +1,78 @@
+"""Configuration of one distillation run, resolved from the paper's preset plus user overrides."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from ftd_nas.augment import DEFAULT_STRATEGY, parse_strategy
+from ftd_nas.distill.presets import preset
+from ftd_nas.errors import ConfigError
+
+
+@dataclass
+class DistillConfig:
+    """Trajectory-matching hyperparameters (names as in the papers) and run settings."""
+
+    method: str = "ftd"  # ftd: GSAM experts + EMA images; mtt: SGD experts, no EMA
+    ipc: int = 10
+    syn_steps: int = 20
+    expert_epochs: int = 2
+    max_start_epoch: int = 10
+    batch_syn: int | None = None  # None: the whole synthetic set each step
+    lr_img: float = 100.0
+    lr_lr: float = 1e-5
+    lr_teacher: float = 0.01  # initial syn_lr
+    ema_decay: float | None = 0.999
+    iterations: int = 5000
+    init: str = "real"  # real | noise
+    seed: int = 0
+    unroll: str = "full"  # full | checkpoint
+    dsa: str | None = DEFAULT_STRATEGY
+    momentum: float = 0.5  # SGD momentum on images and syn_lr
+    checkpoint_every: int = 50
+    image_every: int = 500
+    preset: str = ""  # where the defaults came from
+
+    # Settings that may change when a run is resumed (everything else must match the checkpoint).
+    RESUMABLE_CHANGES = ("iterations", "checkpoint_every", "image_every", "lr_img", "lr_lr")
+
+    def validate(self) -> None:
+        if self.method not in ("ftd", "mtt"):
+            raise ConfigError(f"--method must be ftd or mtt, got {self.method!r}")
+        if self.unroll not in ("full", "checkpoint"):
+            raise ConfigError(f"--unroll must be full or checkpoint, got {self.unroll!r}")
+        if self.init not in ("real", "noise"):
+            raise ConfigError(f"--init must be real or noise, got {self.init!r}")
+        for name in ("ipc", "syn_steps", "expert_epochs", "max_start_epoch", "iterations", "checkpoint_every",
+                     "image_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.batch_syn is not None and self.batch_syn < 1:
+            raise ConfigError(f"--batch-syn must be >= 1, got {self.batch_syn}")
+        for name in ("lr_img", "lr_lr", "lr_teacher"):
+            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.method == "ftd" and not (self.ema_decay is not None and 0 <= self.ema_decay < 1):
+            raise ConfigError(f"FTD needs --ema-decay in [0, 1), got {self.ema_decay}")
+        parse_strategy(self.dsa)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_config(dataset: str, ipc: int, method: str = "ftd", family: str | None = None,
+                   **overrides) -> DistillConfig:
+    """The paper's preset for (dataset, ipc, method) with every non-None override applied."""
+    values, source = preset(dataset, ipc, method, family)
+    known = {f.name for f in fields(DistillConfig)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ConfigError(f"unknown distillation settings {sorted(unknown)}")
+    kwargs = {k: v for k, v in values.items() if k in known}
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    cfg = DistillConfig(method=method, ipc=ipc, preset=source, **kwargs)
+    if method == "mtt":
+        cfg.ema_decay = None
+    cfg.validate()
+    return cfg

@@ -1,0 +1,1 @@
+"""Figures: image grids of proxies, rank-correlation plots, learning curves."""

@@ -1,0 +1,112 @@
+import json
+
+import pytest
+import torch
+
+from ftd_nas.distill import Distiller, distill, resolve_config
+from ftd_nas.errors import ConfigError, NonFiniteError
+from ftd_nas.experts import TrajectoryError
+from ftd_nas.proxy import Proxy, ProxyError
+
+
+def _cfg(method="ftd", **kw):
+    base = dict(syn_steps=3, max_start_epoch=2, iterations=6, checkpoint_every=2, image_every=3)
+    base.update(kw)
+    return resolve_config("digits", 2, method, **base)
+
+
+def test_ftd_proxy_holds_everything_downstream_needs(gsam_experts, digits, tmp_path):
+    proxy = distill(_cfg(), gsam_experts, tmp_path / "p.safetensors", dataset=digits, progress=False)
+    loaded = Proxy.load(tmp_path / "p.safetensors")
+    assert loaded.images.shape == (20, 1, 16, 16) and loaded.labels.tolist() == [c for c in range(10) for _ in "ab"]
+    assert torch.equal(loaded.images, proxy.images) and loaded.raw_images is not None
+    assert not torch.equal(loaded.images, loaded.raw_images)  # the proxy is the EMA, not the last iterate
+    assert loaded.syn_lr > 0 and loaded.meta["iterations"] == 6 and loaded.meta["method"] == "ftd"
+    assert loaded.meta["classes"] == digits.classes and loaded.meta["config"]["syn_steps"] == 3
+    assert loaded.meta["model"]["width"] == 8 and loaded.meta["provenance"]["num_experts"] == 2
+    loaded.check_dataset(digits)
+    work = tmp_path / "p.safetensors.run"
+    log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
+    assert [r["it"] for r in log] == list(range(1, 7)) and all(r["syn_lr"] > 0 for r in log)
+    assert sorted(p.name for p in (work / "grids").iterdir()) == ["iter_000000.png", "iter_000003.png",
+                                                                   "iter_000006.png"]
+
+
+def test_ema_follows_its_definition(gsam_experts, digits, tmp_path):
+    d = Distiller(_cfg(ema_decay=0.5), gsam_experts, tmp_path / "p", dataset=digits)
+    ema = d.images.detach().clone()
+    for _ in range(3):
+        d.step()
+        ema = 0.5 * ema + 0.5 * d.images.detach()
+    assert torch.allclose(d.ema, ema)
+
+
+def test_mtt_has_no_ema_and_methods_refuse_the_wrong_experts(gsam_experts, sgd_experts, digits, tmp_path):
+    proxy = distill(_cfg("mtt", iterations=2), sgd_experts, tmp_path / "m", dataset=digits, progress=False)
+    assert proxy.raw_images is None and proxy.meta["method"] == "mtt"
+    with pytest.raises(TrajectoryError, match="needs gsam experts.*--optimizer gsam"):
+        Distiller(_cfg("ftd"), sgd_experts, tmp_path / "x", dataset=digits)
+    with pytest.raises(TrajectoryError, match="needs sgd experts"):
+        Distiller(_cfg("mtt"), gsam_experts, tmp_path / "x", dataset=digits)
+
+
+def test_start_epochs_must_fit_in_the_experts(gsam_experts, digits, tmp_path):
+    with pytest.raises(ConfigError, match="exceeds the 4 epochs"):
+        Distiller(_cfg(max_start_epoch=3, expert_epochs=2), gsam_experts, tmp_path / "x", dataset=digits)
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("unroll", ["full", "checkpoint"])
+def test_resumed_run_equals_uninterrupted_run(gsam_experts, digits, tmp_path, monkeypatch, unroll):
+    reference = distill(_cfg(unroll=unroll), gsam_experts, tmp_path / "ref", dataset=digits, progress=False)
+    real_step = Distiller.step
+
+    def crashing_step(self):
+        if self.iteration == 3:
+            raise Crash
+        return real_step(self)
+
+    monkeypatch.setattr(Distiller, "step", crashing_step)
+    with pytest.raises(Crash):
+        distill(_cfg(unroll=unroll), gsam_experts, tmp_path / "res", dataset=digits, progress=False)
+    monkeypatch.setattr(Distiller, "step", real_step)
+    assert not (tmp_path / "res").exists()
+    resumed = distill(_cfg(unroll=unroll), gsam_experts, tmp_path / "res", dataset=digits, progress=False)
+    assert torch.equal(resumed.images, reference.images) and resumed.syn_lr == reference.syn_lr
+    log = (tmp_path / "res.run" / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["it"] for line in log] == list(range(1, 7))
+
+
+def test_resume_refuses_other_settings(gsam_experts, digits, tmp_path):
+    distill(_cfg(iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    with pytest.raises(ConfigError, match="syn_steps: 3 vs 4"):
+        distill(_cfg(iterations=4, syn_steps=4), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    longer = distill(_cfg(iterations=4), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    assert longer.meta["iterations"] == 4  # more iterations continue the same run
+
+
+@pytest.mark.parametrize("overrides, hint", [({"lr_img": 1e38}, "--lr-img"), ({"lr_lr": 1e3}, "--lr-lr")])
+def test_divergence_rolls_back_and_never_writes_a_nan_proxy(gsam_experts, digits, tmp_path, overrides, hint):
+    with pytest.raises(NonFiniteError, match=f"rolled back.*{hint}"):
+        distill(_cfg(**overrides), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    assert not (tmp_path / "p").exists()
+    state = torch.load(tmp_path / "p.run" / "checkpoint.pt", weights_only=True)
+    assert torch.isfinite(state["images"]).all() and state["syn_lr"] > 0
+
+
+def test_proxy_refuses_other_data_and_corrupt_files(gsam_experts, digits, tmp_path):
+    import dataclasses
+
+    proxy = distill(_cfg(iterations=1), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    other = dataclasses.replace(digits, name="npz:other.npz")
+    with pytest.raises(ProxyError, match="name: 'digits' in the proxy"):
+        proxy.check_dataset(other)
+    (tmp_path / "bad").write_bytes(b"garbage" * 10)
+    with pytest.raises(ProxyError, match="not a readable proxy"):
+        Proxy.load(tmp_path / "bad")
+    proxy.images[0, 0, 0, 0] = float("nan")
+    with pytest.raises(NonFiniteError):
+        proxy.save(tmp_path / "nan")
