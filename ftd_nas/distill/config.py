@@ -33,6 +33,7 @@ class DistillConfig:
     checkpoint_every: int = 50
     image_every: int = 500
     preset: str = ""  # where the defaults came from
+    family: str | None = None  # preset family chosen explicitly (cifar10, ...), else from the dataset name
 
     # Settings that may change when a run is resumed (everything else must match the checkpoint).
     RESUMABLE_CHANGES = ("iterations", "checkpoint_every", "image_every", "lr_img", "lr_lr")
@@ -71,7 +72,7 @@ def resolve_config(dataset: str, ipc: int, method: str = "ftd", family: str | No
         raise ConfigError(f"unknown distillation settings {sorted(unknown)}")
     kwargs = {k: v for k, v in values.items() if k in known}
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    cfg = DistillConfig(method=method, ipc=ipc, preset=source, **kwargs)
+    cfg = DistillConfig(method=method, ipc=ipc, preset=source, family=family, **kwargs)
     if method == "mtt":
         cfg.ema_decay = None
     cfg.validate()

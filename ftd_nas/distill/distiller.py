@@ -77,7 +77,7 @@ class Distiller:
             raise ConfigError(f"max_start_epoch {cfg.max_start_epoch} + expert_epochs {cfg.expert_epochs} exceeds the "
                               f"{self.experts.num_epochs} epochs stored in {str(self.experts.path)!r}; lower "
                               "--max-start-epoch or train longer experts")
-        values, _ = preset(meta["dataset"]["name"], cfg.ipc, cfg.method)
+        values, _ = preset(meta["dataset"]["name"], cfg.ipc, cfg.method, cfg.family)
         if values["zca"] != meta["dataset"]["zca"] and cfg.preset.startswith(("FTD", "MTT")):
             self.notes.append(f"the preset uses ZCA={values['zca']} but these experts were trained with "
                               f"ZCA={meta['dataset']['zca']}")

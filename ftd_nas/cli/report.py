@@ -1,0 +1,34 @@
+"""`ftd-nas report`: rank agreement of search runs with a ground-truth run, as tables and figures."""
+
+from __future__ import annotations
+
+import argparse
+
+from ftd_nas.search.report import build_report, write_report
+
+HELP = "compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, figures"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help=HELP, description=HELP + ". Writes report.json (keys spearman, kendall, "
+                       "topk, ...), report.csv, report.md (FTD Table 5 style) and PNG/PDF figures.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("runs", nargs="+", metavar="RUN", help="search run directories (proxies) to compare")
+    p.add_argument("--truth", required=True, metavar="TRUTH_RUN", help="run directory of `--proxy real`")
+    p.add_argument("--out", default=None, help="output directory (default: TRUTH_RUN/report)")
+    p.add_argument("--proxy-metric", default="val_acc", choices=["val_acc", "test_acc"],
+                   help="how a proxy ranks candidates")
+    p.add_argument("--truth-metric", default="test_acc", choices=["val_acc", "test_acc"],
+                   help="real-data accuracy the ranking is judged against")
+    p.add_argument("--ks", default="5,10,20", help="top-k sizes")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap samples for the 95%% intervals")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = build_report(args.runs, args.truth, args.proxy_metric, args.truth_metric,
+                          tuple(int(k) for k in args.ks.split(",")), args.bootstrap)
+    written = write_report(report, args.out or f"{args.truth}/report")
+    print(written["table"])
+    print(f"report and {len(written['figures'])} figure files in {written['dir']}")
+    return 0

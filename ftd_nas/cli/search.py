@@ -1,0 +1,83 @@
+"""`ftd-nas search`: train every candidate of a search space on a proxy and score it on real validation data."""
+
+from __future__ import annotations
+
+import argparse
+
+from ftd_nas.cli.common import add_dsa_arg
+from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
+
+HELP = "train each candidate ConvNet of a search space on a proxy (or real data) and score it"
+DESCRIPTION = """\
+Train every candidate of a search space (files in search_spaces/) on a proxy and score it on the real
+validation split (test accuracy is recorded too). --proxy real trains on the whole real training split (the
+ground truth, computed once per dataset and space and reused by every `ftd-nas report`); --proxy random:K on
+K random real images per class. The study lives in an optuna storage (default: OUT/study.db, SQLite);
+re-running resumes, several processes on the same storage share the candidates (each trained once), and a
+failed candidate (NaN, out of memory) is recorded with its reason. --sampler tpe|random --n-trials N runs a
+budgeted search instead of the exhaustive sweep."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help=HELP, description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--space", default="convnet", help="space name in search_spaces/ or a .yaml path (default convnet)")
+    p.add_argument("--list-spaces", action="store_true", help="list the available spaces and exit")
+    p.add_argument("--show", action="store_true", help="show the space's axes and candidate count and exit")
+    p.add_argument("--proxy", default=None, help="proxy file, real, or random:K")
+    p.add_argument("--dataset", default=None, help="real data (required for real / random:K; else the proxy's)")
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--zca", action="store_true", help="ZCA-whiten the real data (real / random:K only)")
+    p.add_argument("--out", default=None, metavar="RUN", help="run directory (run.json, study.db, results.csv)")
+    p.add_argument("--storage", default=None, help="optuna storage URL (default sqlite:///RUN/study.db)")
+    p.add_argument("--study-name", default=None, help="study name (default: space and proxy)")
+    p.add_argument("--sampler", choices=["grid", "tpe", "random"], default="grid",
+                   help="grid: every candidate once (default); tpe/random: budgeted, with --n-trials")
+    p.add_argument("--n-trials", type=int, default=None)
+    d = SearchRecipe()
+    r = p.add_argument_group("candidate training recipe")
+    r.add_argument("--epochs", type=int, default=d.epochs, help=f"(default {d.epochs})")
+    r.add_argument("--lr", type=float, default=None, help="(default: the proxy's learned lr; 0.01 on real data)")
+    r.add_argument("--momentum", type=float, default=d.momentum, help=f"(default {d.momentum})")
+    r.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"(default {d.weight_decay})")
+    r.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
+    add_dsa_arg(r)
+    r.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_spaces:
+        for name, path in available_spaces().items():
+            space = load_space(str(path))
+            print(f"{name:<16} {len(space):>5} candidates  {space.description}")
+        return 0
+    if args.show:
+        space = load_space(args.space)
+        print(f"{space.name}: {len(space)} candidates ({space.source})")
+        for axis, values in space.axes.items():
+            print(f"  {axis:<6} {len(values)}: {', '.join(map(str, values))}")
+        return 0
+    if args.proxy is None or args.out is None:
+        from ftd_nas.errors import ConfigError
+
+        raise ConfigError("a search needs --proxy (a proxy file, real, or random:K) and --out RUN")
+    recipe = SearchRecipe(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                          batch_size=args.batch_size, dsa=args.dsa, seed=args.seed)
+    config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out, dataset=args.dataset,
+                          data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
+                          sampler=args.sampler, n_trials=args.n_trials, recipe=recipe, device=args.device,
+                          progress=False if args.no_progress else None)
+    summary = run_search(config)
+    rows = [r for r in summary["rows"] if r["state"] == "COMPLETE"]
+    print(f"study {summary['study']}: {summary['complete']}/{summary['candidates']} candidates complete, "
+          f"{summary['failed_total']} failed; this worker trained {summary['trained']} in {summary['seconds']:.0f} s")
+    for r in sorted(rows, key=lambda r: -r["val_acc"])[:5]:
+        print(f"  {r['candidate']:<40} val {100 * r['val_acc']:5.1f}  test {100 * r['test_acc']:5.1f}")
+    for r in summary["rows"]:
+        if r["state"] == "FAIL":
+            print(f"  FAILED {r['candidate']}: {r['fail_reason']}")
+    print(f"results: {args.out}/results.csv")
+    return 0

@@ -1,0 +1,79 @@
+"""Rank-correlation figures (PNG and PDF): proxy vs real accuracy, rank vs rank, top-k bars across proxies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import rankdata  # noqa: E402
+
+
+def _save(fig, stem: Path) -> list[str]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [str(stem.with_suffix(ext)) for ext in (".png", ".pdf")]
+    for path in paths:
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _pairs(proxy: dict, truth: dict) -> tuple[np.ndarray, np.ndarray]:
+    names = sorted(set(proxy) & set(truth))
+    return np.array([proxy[n] for n in names]), np.array([truth[n] for n in names])
+
+
+def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path,
+                     proxy_name: str = "proxy validation accuracy", truth_name: str = "real-data test accuracy") -> list[str]:
+    p, t = _pairs(proxy, truth)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.scatter(100 * p, 100 * t, s=18, alpha=0.75, edgecolor="none")
+    if agreement.get("picked") in proxy:
+        ax.scatter([100 * proxy[agreement["picked"]]], [100 * truth[agreement["picked"]]], s=80, facecolor="none",
+                   edgecolor="red", label=f"picked (regret {100 * agreement['regret']:.1f} pts)")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel(f"{proxy_name} (%)")
+    ax.set_ylabel(f"{truth_name} (%)")
+    ax.set_title(f"{label}: Spearman ρ = {agreement['spearman']:.2f}, Kendall τ = {agreement['kendall']:.2f}\n"
+                 f"({agreement['n']} architectures)", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _save(fig, stem)
+
+
+def rank_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path) -> list[str]:
+    p, t = _pairs(proxy, truth)
+    rp, rt = rankdata(-p), rankdata(-t)
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    ax.scatter(rt, rp, s=18, alpha=0.75, edgecolor="none")
+    ax.plot([1, len(p)], [1, len(p)], color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("rank by real-data accuracy (1 = best)")
+    ax.set_ylabel("rank by proxy accuracy (1 = best)")
+    ax.set_title(f"{label}: ρ = {agreement['spearman']:.2f}", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _save(fig, stem)
+
+
+def topk_bars(agreements: dict[str, dict], stem: Path, way: str = "by_real") -> list[str]:
+    """Grouped bars: Spearman rho over the top k (and the whole space) for each proxy."""
+    labels = list(agreements)
+    ks = sorted({int(k) for a in agreements.values() for k in a["topk"]})
+    groups = [f"top {k}" for k in ks] + ["all"]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(groups), 4))
+    width = 0.8 / max(len(labels), 1)
+    for i, label in enumerate(labels):
+        a = agreements[label]
+        values = [a["topk"].get(str(k), {}).get(way, {}).get("spearman", np.nan) for k in ks] + [a["spearman"]]
+        x = np.arange(len(groups)) + (i - (len(labels) - 1) / 2) * width
+        ax.bar(x, np.nan_to_num(values), width, label=label)
+    ax.set_xticks(np.arange(len(groups)), groups)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_ylabel("Spearman ρ with real-data ranking")
+    way_text = "k best by real accuracy" if way == "by_real" else "k best by proxy accuracy"
+    ax.set_title(f"Rank correlation over the top k ({way_text})", fontsize=10)
+    ax.set_ylim(-1, 1)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, stem)

@@ -1,0 +1,151 @@
+"""`ftd-nas report`: compare the rankings of one or more search runs with a ground-truth run."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from ftd_nas.errors import ConfigError
+from ftd_nas.figures.ranking import accuracy_scatter, rank_scatter, topk_bars
+from ftd_nas.io import atomic_path, write_json
+from ftd_nas.search.ranking import rank_agreement
+from ftd_nas.search.runner import load_run
+
+
+def run_label(run: dict) -> str:
+    ident = run["identity"]["source"]
+    if ident["kind"] == "proxy":
+        return f"{ident['method'].upper()} IPC {ident['ipc']}"
+    return "Real" if ident["kind"] == "real" else f"Random IPC {ident['ipc']}"
+
+
+def _scores(run: dict, metric: str) -> dict[str, float]:
+    return {r["candidate"]: r[metric] for r in run["rows"] if r["state"] == "COMPLETE" and r[metric] is not None}
+
+
+def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_acc", truth_metric: str = "test_acc",
+                 ks=(5, 10, 20), bootstrap: int = 1000) -> dict:
+    truth_run = load_run(truth_dir)
+    if truth_run["identity"]["source"]["kind"] != "real":
+        raise ConfigError(f"--truth {truth_dir!r} is not a real-data run (it trained on "
+                          f"{run_label(truth_run)}); make one with `ftd-nas search --proxy real`")
+    truth = _scores(truth_run, truth_metric)
+    if not truth:
+        raise ConfigError(f"the ground-truth run {truth_dir!r} has no finished candidates yet")
+    entries, labels = {}, set()
+    for run_dir in run_dirs:
+        run = load_run(run_dir)
+        if run["identity"]["space"] != truth_run["identity"]["space"]:
+            raise ConfigError(f"{run_dir!r} searched space {run['identity']['space']['name']!r}, the truth run "
+                              f"{truth_run['identity']['space']['name']!r}: compare runs over the same space")
+        if run["identity"]["dataset"] != truth_run["identity"]["dataset"]:
+            raise ConfigError(f"{run_dir!r} scored candidates on other data than the truth run {truth_dir!r}")
+        label = run_label(run)
+        while label in labels:
+            label += "'"
+        labels.add(label)
+        scores = _scores(run, proxy_metric)
+        seconds = [r["seconds"] for r in run["rows"] if r["seconds"] is not None]
+        entries[label] = {
+            "run": run_dir, "source": run["identity"]["source"], "scores": scores,
+            "agreement": rank_agreement(scores, truth, ks, bootstrap),
+            "failed": [{"candidate": r["candidate"], "reason": r["fail_reason"]}
+                       for r in run["rows"] if r["state"] == "FAIL"],
+            "complete": len(scores), "space_size": _space_size(run),
+            "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
+            "seconds_total": sum(seconds)}
+    return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
+            "truth_scores": truth, "space": truth_run["identity"]["space"], "proxies": entries}
+
+
+def _space_size(run: dict) -> int:
+    n = 1
+    for values in run["identity"]["space"]["axes"].values():
+        n *= len(values)
+    return n
+
+
+def _fmt(v, pct=False) -> str:
+    if v is None or v != v:
+        return "-"
+    return f"{100 * v:.1f}" if pct else f"{v:.2f}"
+
+
+def markdown_table(report: dict) -> str:
+    ks = report["ks"]
+    lines = []
+    for way, title in (("by_real", "top k = the k best architectures by real-data accuracy"),
+                       ("by_proxy", "top k = the k best architectures by proxy accuracy")):
+        lines += [f"Spearman correlation with the real-data ranking ({title}).", ""]
+        head = ["proxy"] + [f"top {k}" for k in ks] + ["all (95% CI)", "Kendall τ", "P@10", "picked: real acc",
+                                                        "regret", "s / cand.", "total min", "failed"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for label, e in report["proxies"].items():
+            a = e["agreement"]
+            ci = a["spearman_ci95"]
+            cells = [label] + [_fmt(a["topk"].get(str(k), {}).get(way, {}).get("spearman")) for k in ks]
+            cells += [f"{_fmt(a['spearman'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", _fmt(a["kendall"]),
+                      _fmt(a["topk"].get("10", {}).get("precision")), _fmt(a["picked_real_acc"], True),
+                      _fmt(a["regret"], True), _fmt(e["seconds_per_candidate"]),
+                      f"{e['seconds_total'] / 60:.1f}", str(len(e["failed"]))]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    failures = [(label, f) for label, e in report["proxies"].items() for f in e["failed"]]
+    if failures:
+        lines += ["Failed candidates:", ""] + [f"- {label}: {f['candidate']}: {f['reason']}" for label, f in failures]
+    return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = ["proxy", "run", "complete", "space_size", "spearman", "spearman_lo", "spearman_hi", "kendall",
+               "kendall_lo", "kendall_hi", "picked", "picked_real_acc", "best", "best_real_acc", "regret",
+               "seconds_per_candidate", "seconds_total", "failed"]
+
+
+def write_report(report: dict, out: str | Path, bootstrap_note: bool = True) -> dict:
+    """report.json, report.csv, report.md and the figures; returns the paths written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for label, e in report["proxies"].items():
+        a = e["agreement"]
+        row = {"proxy": label, "run": e["run"], "complete": e["complete"], "space_size": e["space_size"],
+               "spearman": a["spearman"], "spearman_lo": a["spearman_ci95"][0], "spearman_hi": a["spearman_ci95"][1],
+               "kendall": a["kendall"], "kendall_lo": a["kendall_ci95"][0], "kendall_hi": a["kendall_ci95"][1],
+               "picked": a["picked"], "picked_real_acc": a["picked_real_acc"], "best": a["best"],
+               "best_real_acc": a["best_real_acc"], "regret": a["regret"],
+               "seconds_per_candidate": e["seconds_per_candidate"], "seconds_total": e["seconds_total"],
+               "failed": len(e["failed"])}
+        for k, t in a["topk"].items():
+            for way in ("by_real", "by_proxy"):
+                row[f"top{k}_{way}_spearman"] = t[way]["spearman"]
+                row[f"top{k}_{way}_kendall"] = t[way]["kendall"]
+            row[f"precision_at_{k}"] = t["precision"]
+        rows.append(row)
+    columns = CSV_COLUMNS + sorted({k for r in rows for k in r} - set(CSV_COLUMNS))
+    with atomic_path(out / "report.csv") as tmp:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    summary = {label: {"spearman": e["agreement"]["spearman"], "kendall": e["agreement"]["kendall"],
+                       "topk": e["agreement"]["topk"], **{k: v for k, v in e.items() if k != "scores"}}
+               for label, e in report["proxies"].items()}
+    figures = []
+    for label, e in report["proxies"].items():
+        slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+        figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"scatter_{slug}")
+        figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"ranks_{slug}")
+    agreements = {label: e["agreement"] for label, e in report["proxies"].items()}
+    figures += topk_bars(agreements, out / "topk_by_real", "by_real")
+    figures += topk_bars(agreements, out / "topk_by_proxy", "by_proxy")
+    table = markdown_table(report)
+    with atomic_path(out / "report.md") as tmp:
+        tmp.write_text(table)
+    write_json(out / "report.json", {"spearman": {l: s["spearman"] for l, s in summary.items()},
+                                     "kendall": {l: s["kendall"] for l, s in summary.items()},
+                                     "topk": {l: s["topk"] for l, s in summary.items()},
+                                     "proxies": summary, "truth": report["truth"],
+                                     "truth_metric": report["truth_metric"], "proxy_metric": report["proxy_metric"],
+                                     "space": report["space"], "figures": figures})
+    return {"table": table, "figures": figures, "dir": str(out)}

@@ -1,0 +1,190 @@
+"""The optuna study behind a search: storage, identity checks, the candidate queue and exactly-once claims.
+
+Every candidate is enqueued as a WAITING trial carrying its id. Workers claim a trial by moving it from
+WAITING to RUNNING (an atomic update in the storage), so two workers never claim the same trial. When two
+workers enqueue at the same moment a candidate can be queued twice; the rule "only the lowest-numbered live
+trial of a candidate runs" turns the later copy into a pruned duplicate, so it is still trained once.
+Trials of workers that died are failed by optuna's heartbeat check and re-queued by its retry callback.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+import warnings
+from collections import Counter
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Iterator
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from ftd_nas.errors import ConfigError
+from ftd_nas.search.space import SearchSpace, candidate_id
+
+CANDIDATE = "candidate"  # user attr: the candidate id of a trial
+FAIL_REASON = "fail_reason"  # user attr of a failure that would recur (NaN, out of memory, invalid)
+DUPLICATE = "duplicate_of"  # user attr of a pruned or cached duplicate trial
+
+MAX_CRASHES = 3  # a candidate whose worker died this often is reported as failed instead of re-queued
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Silence optuna's experimental-feature notes (heartbeats) and its ask()-with-heartbeat remark."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+        yield
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def storage_lock(storage: RDBStorage):
+    """Serialise claims and schema creation on SQLite, which ignores SELECT ... FOR UPDATE.
+
+    Server databases (PostgreSQL, MySQL) lock the claimed row themselves, so they need no lock here.
+    """
+    url = str(storage.engine.url) if isinstance(storage, RDBStorage) else ""
+    if url.startswith("sqlite:///") and storage.engine.url.database:
+        return _file_lock(Path(storage.engine.url.database + ".lock"))
+    return nullcontext()
+
+
+def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int = 180) -> RDBStorage:
+    """An RDB storage (default: SQLite file in the run directory) with heartbeats and retry of dead trials."""
+    url = url or f"sqlite:///{(run_dir / 'study.db').resolve()}"
+    sqlite = url.startswith("sqlite:///")
+    engine_kwargs = {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
+    lock = _file_lock(Path(url[len("sqlite:///"):] + ".lock")) if sqlite else nullcontext()
+    for attempt in range(3):
+        try:
+            with lock, quiet_optuna():
+                return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=grace,
+                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_CRASHES))
+        except Exception as exc:  # bad URL, missing driver, unreachable server, concurrent schema creation
+            transient = "IntegrityError" in type(exc).__name__ or "UniqueViolation" in str(exc)
+            if not transient or attempt == 2:
+                raise ConfigError(f"cannot open the study storage {url!r}: {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0]}") from exc
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def open_study(storage: RDBStorage, name: str, identity: dict, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+    """Create or load the study; refuse one that was created for another space, proxy, dataset or recipe."""
+    study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler,
+                                load_if_exists=True)
+    stored = study.user_attrs
+    if not stored:
+        for key, value in identity.items():
+            study.set_user_attr(key, value)
+        return study
+    diff = [key for key in identity if stored.get(key) != identity[key]]
+    if diff:
+        raise ConfigError(f"study {name!r} in this storage was created with another " + ", ".join(diff)
+                          + f" ({'; '.join(f'{k}: {stored.get(k)!r}' for k in diff)}); use another --out, "
+                          "--storage or --study-name")
+    return study
+
+
+def _live(trial: optuna.trial.FrozenTrial) -> bool:
+    """Does this trial stand for its candidate (queued, running, finished or failed for good)?"""
+    if DUPLICATE in trial.user_attrs:
+        return False
+    if trial.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE):
+        return True
+    return trial.state == TrialState.FAIL and FAIL_REASON in trial.user_attrs
+
+
+def crash_counts(trials: list[optuna.trial.FrozenTrial]) -> Counter:
+    """Per candidate, how many of its trials ended without a result or a reason (worker killed or crashed)."""
+    return Counter(t.user_attrs.get(CANDIDATE) for t in trials
+                   if t.state == TrialState.FAIL and FAIL_REASON not in t.user_attrs and DUPLICATE not in t.user_attrs)
+
+
+def enqueue_missing(study: optuna.Study, space: SearchSpace) -> int:
+    """Queue every candidate that has no live trial yet; returns how many were queued."""
+    with quiet_optuna():
+        optuna.storages.fail_stale_trials(study)  # trials of dead workers -> FAIL -> re-queued by the retry callback
+    with storage_lock(study._storage):
+        return _enqueue_missing(study, space)
+
+
+def _enqueue_missing(study: optuna.Study, space: SearchSpace) -> int:
+    trials = study.get_trials(deepcopy=False)
+    have = {t.user_attrs.get(CANDIDATE) for t in trials if _live(t)}
+    crashes = crash_counts(trials)
+    queued = 0
+    for params in space.candidates():
+        cid = candidate_id(params)
+        if cid not in have and crashes[cid] < MAX_CRASHES:
+            study.enqueue_trial(params, user_attrs={CANDIDATE: cid})
+            queued += 1
+    return queued
+
+
+def pop_waiting(study: optuna.Study) -> optuna.Trial | None:
+    """Claim one queued trial (WAITING -> RUNNING, atomic in the storage); None when the queue is empty."""
+    storage = study._storage
+    study_id = storage.get_study_id_from_name(study.study_name)
+    with storage_lock(storage):
+        for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
+            try:
+                if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
+                    return optuna.Trial(study, trial._trial_id)
+            except UpdateFinishedTrialError:
+                continue
+    return None
+
+
+def earlier_live_trial(study: optuna.Study, number: int, cid: str) -> optuna.trial.FrozenTrial | None:
+    """A live trial of the same candidate with a lower number, if any (then this one is a duplicate)."""
+    for t in study.get_trials(deepcopy=False):
+        if t.number < number and t.user_attrs.get(CANDIDATE) == cid and _live(t):
+            return t
+    return None
+
+
+def remaining(study: optuna.Study) -> tuple[int, int]:
+    """(waiting, running) trials of the study."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
+    return (sum(t.state == TrialState.WAITING for t in trials), sum(t.state == TrialState.RUNNING for t in trials))
+
+
+@contextmanager
+def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
+    """Record the trial's heartbeat while it trains, so other workers can tell a live trial from a dead one."""
+    storage = study._storage
+    interval = storage.get_heartbeat_interval() if isinstance(storage, RDBStorage) else None
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            storage.record_heartbeat(trial._trial_id)
+
+    storage.record_heartbeat(trial._trial_id)
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -1,0 +1,129 @@
+import json
+import re
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from ftd_nas.errors import ConfigError
+from ftd_nas.search import SearchConfig, SearchRecipe, load_run, run_search
+from ftd_nas.search import runner as runner_module
+from ftd_nas.search.study import CANDIDATE, make_storage, pop_waiting
+
+SPACE = """\
+name: unit
+axes:
+  depth: [1, 2]
+  width: [4, 8]
+  norm: [instancenorm, none]
+fixed:
+  act: relu
+  pool: avgpool
+"""
+
+
+@pytest.fixture
+def space_file(tmp_path):
+    path = tmp_path / "unit.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
+
+def _config(space_file, out, proxy="random:3", epochs=2, **kw):
+    return SearchConfig(space=space_file, proxy=proxy, out=str(out), dataset="digits", device="cpu",
+                        recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False, **kw)
+
+
+def _complete_trials(out):
+    info = json.loads((out / "run.json").read_text())
+    study = optuna.load_study(study_name=info["study_name"], storage=info["storage"])
+    return [t for t in study.get_trials() if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
+
+
+def test_every_candidate_once_and_rerun_trains_nothing(space_file, tmp_path, digits):
+    first = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+    assert first["trained"] == 8 and first["complete"] == 8
+    rows = load_run(tmp_path / "run")["rows"]
+    assert len(rows) == 8 and all(0 <= r["val_acc"] <= 1 and r["test_acc"] is not None for r in rows)
+    second = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+    assert second["trained"] == 0 and second["queued"] == 0
+    assert load_run(tmp_path / "run")["rows"] == rows
+    assert (tmp_path / "run" / "results.csv").read_text().count("\n") == 9
+
+
+def test_invalid_candidate_is_recorded_as_failed_with_its_reason(tmp_path, digits):
+    space = tmp_path / "deep.yaml"
+    space.write_text(SPACE.replace("depth: [1, 2]", "depth: [4, 5]"))  # depth 5 cannot pool 16x16 images
+    summary = run_search(_config(str(space), tmp_path / "run", epochs=1), dataset=digits)
+    failed = [r for r in summary["rows"] if r["state"] == "FAIL"]
+    assert len(failed) == 4 and all("too small" in r["fail_reason"] for r in failed)
+    assert summary["complete"] == 4
+    assert run_search(_config(str(space), tmp_path / "run", epochs=1), dataset=digits)["trained"] == 0
+
+
+def test_interrupted_candidate_is_requeued_and_finished_once(space_file, tmp_path, digits, monkeypatch):
+    real = runner_module.train_candidate
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "train_candidate", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+    monkeypatch.setattr(runner_module, "train_candidate", real)
+    summary = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+    assert summary["complete"] == 8 and summary["trained"] == 6  # 2 done before, 6 left (incl. the interrupted)
+    assert sorted(t.user_attrs[CANDIDATE] for t in _complete_trials(tmp_path / "run")) == \
+        sorted(r["candidate"] for r in summary["rows"])
+
+
+def test_dead_workers_trial_is_retried_after_its_heartbeat_stops(space_file, tmp_path, digits):
+    cfg = _config(space_file, tmp_path / "run", heartbeat=1, grace=2)
+    search = runner_module.Search(cfg, dataset=digits)
+    from ftd_nas.search.study import enqueue_missing
+
+    enqueue_missing(search.study, search.space)
+    orphan = pop_waiting(search.study)  # claimed by a "worker" that then dies without a word
+    search.storage.record_heartbeat(orphan._trial_id)
+    time.sleep(3)
+    summary = run_search(cfg, dataset=digits)
+    assert summary["complete"] == 8
+    states = {t.number: t.state for t in search.study.get_trials()}
+    assert states[orphan.number] == TrialState.FAIL  # failed by the heartbeat check, then retried
+
+
+def test_study_refuses_a_different_recipe(space_file, tmp_path, digits):
+    run_search(_config(space_file, tmp_path / "run", epochs=1), dataset=digits)
+    with pytest.raises(ConfigError, match="created with another recipe"):
+        run_search(_config(space_file, tmp_path / "run", epochs=3), dataset=digits)
+
+
+def test_budgeted_tpe_search_never_trains_a_candidate_twice(space_file, tmp_path, digits):
+    summary = run_search(_config(space_file, tmp_path / "run", epochs=1, sampler="tpe", n_trials=12), dataset=digits)
+    assert summary["trained"] + summary["duplicate"] == 12
+    assert summary["trained"] == len(summary["rows"]) <= 8
+
+
+def test_bad_storage_url_is_a_clear_error(space_file, tmp_path, digits):
+    with pytest.raises(ConfigError, match="cannot open the study storage"):
+        make_storage("nosuchdb://x/y", tmp_path)
+
+
+def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ftd_nas", "search", "--space", space_file, "--proxy", "random:3", "--dataset",
+           "digits", "--epochs", "3", "--dsa", "none", "--out", str(out), "--device", "cpu", "--no-progress"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
+    trained = [int(re.search(r"this worker trained (\d+)", o[0]).group(1)) for o in outputs]
+    assert sum(trained) == 8
+    candidates = [t.user_attrs[CANDIDATE] for t in _complete_trials(out)]
+    assert sorted(candidates) == sorted(set(candidates)) and len(candidates) == 8
