@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # for subcommands that re-launch themselves (search --devices)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -43,7 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
     add_dsa_arg(r)
     r.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
+    w = p.add_argument_group("workers")
+    w.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    w.add_argument("--devices", default=None, metavar="0,1,...",
+                   help="start one worker per listed GPU (same as running this command once per GPU with "
+                        "CUDA_VISIBLE_DEVICES=i)")
+    w.add_argument("--heartbeat", type=int, default=60, help="seconds between a running candidate's heartbeats")
+    w.add_argument("--grace", type=int, default=180,
+                   help="seconds without a heartbeat after which a candidate's worker counts as dead and the "
+                        "candidate is retried")
+    w.add_argument("--no-wait", action="store_true",
+                   help="exit when the queue is empty instead of waiting for other workers' candidates")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -64,11 +74,16 @@ def run(args: argparse.Namespace) -> int:
         from ftd_nas.errors import ConfigError
 
         raise ConfigError("a search needs --proxy (a proxy file, real, or random:K) and --out RUN")
+    if args.devices:
+        from ftd_nas.search.workers import spawn_device_workers
+
+        return spawn_device_workers(args.argv, args.devices)
     recipe = SearchRecipe(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                           batch_size=args.batch_size, dsa=args.dsa, seed=args.seed)
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out, dataset=args.dataset,
                           data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
                           sampler=args.sampler, n_trials=args.n_trials, recipe=recipe, device=args.device,
+                          heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,
                           progress=False if args.no_progress else None)
     summary = run_search(config)
     rows = [r for r in summary["rows"] if r["state"] == "COMPLETE"]

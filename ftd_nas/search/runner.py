@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +32,8 @@ from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, MAX_CRASHES
                                   remaining)
 from ftd_nas.train import evaluate, train
 
+WORKER = "worker"  # user attr: host:pid:device of the worker that trained a trial
+
 SAMPLERS = {"grid": None, "tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 
 
@@ -49,8 +53,9 @@ class SearchConfig:
     n_trials: int | None = None
     recipe: SearchRecipe = field(default_factory=SearchRecipe)
     device: str = "auto"
-    heartbeat: int = 60
-    grace: int = 180
+    heartbeat: int = 60  # seconds between a running trial's heartbeats
+    grace: int = 180  # seconds without a heartbeat after which a trial counts as dead and is retried
+    wait: bool = True  # when the queue is empty, wait for other workers' running candidates
     progress: bool | None = None
 
 
@@ -101,6 +106,7 @@ class Search:
         params = {axis: trial.suggest_categorical(axis, values) for axis, values in self.space.axes.items()}
         cid = candidate_id(params)
         trial.set_user_attr(CANDIDATE, cid)
+        trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}:{self.device}")
         earlier = earlier_live_trial(self.study, trial.number, cid)
         if earlier is not None:
             trial.set_user_attr(DUPLICATE, earlier.number)
@@ -138,10 +144,23 @@ class Search:
             queued = enqueue_missing(self.study, self.space)
             waiting, running = remaining(self.study)
             bar = progress(range(waiting), desc=f"search {self.space.name}", enabled=cfg.progress)
-            if waiting == 0:
-                print(f"nothing left to train in study {self.study_name!r}"
-                      + (f" ({running} candidates still running in other workers)" if running else ""))
-            while (trial := pop_waiting(self.study)) is not None:
+            if waiting == 0 and running == 0:
+                print(f"the space is finished: every candidate of study {self.study_name!r} is done")
+            elif waiting == 0:
+                print(f"no candidate left to start; {running} still running in other workers"
+                      + ("" if cfg.wait else " (not waiting for them: --no-wait)"))
+            while True:
+                trial = pop_waiting(self.study)
+                if trial is None:
+                    waiting, running = remaining(self.study)
+                    if running == 0 or not cfg.wait:
+                        break
+                    # Others are still training: wait, so that a candidate whose worker died (no heartbeat for
+                    # `grace` seconds) is failed, re-queued and trained here.
+                    bar.set_postfix(waiting_for=running)
+                    time.sleep(min(cfg.heartbeat, 5))
+                    enqueue_missing(self.study, self.space)
+                    continue
                 cid, status = self._run_trial(trial)
                 counts[status] += 1
                 bar.update(1)

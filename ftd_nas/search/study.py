@@ -54,14 +54,38 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def storage_lock(storage: RDBStorage):
-    """Serialise claims and schema creation on SQLite, which ignores SELECT ... FOR UPDATE.
+def rdb_of(study: optuna.Study) -> RDBStorage | None:
+    """The RDB storage behind a study (optuna wraps it in a cache layer)."""
+    storage = study._storage
+    storage = getattr(storage, "_backend", storage)
+    return storage if isinstance(storage, RDBStorage) else None
 
-    Server databases (PostgreSQL, MySQL) lock the claimed row themselves, so they need no lock here.
+
+@contextmanager
+def _advisory_lock(storage: RDBStorage, key: int = 0x46_54_44) -> Iterator[None]:
+    with storage.engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+            conn.commit()
+
+
+def storage_lock(study: optuna.Study):
+    """Serialise queueing and claiming among workers.
+
+    SQLite ignores SELECT ... FOR UPDATE, so claims there go through a lock file beside the database;
+    PostgreSQL locks the claimed row itself and gets an advisory lock so workers do not queue twice.
     """
-    url = str(storage.engine.url) if isinstance(storage, RDBStorage) else ""
-    if url.startswith("sqlite:///") and storage.engine.url.database:
-        return _file_lock(Path(storage.engine.url.database + ".lock"))
+    storage = rdb_of(study)
+    if storage is None:
+        return nullcontext()
+    url = storage.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        return _file_lock(Path(url.database + ".lock"))
+    if url.get_backend_name() == "postgresql":
+        return _advisory_lock(storage)
     return nullcontext()
 
 
@@ -121,7 +145,7 @@ def enqueue_missing(study: optuna.Study, space: SearchSpace) -> int:
     """Queue every candidate that has no live trial yet; returns how many were queued."""
     with quiet_optuna():
         optuna.storages.fail_stale_trials(study)  # trials of dead workers -> FAIL -> re-queued by the retry callback
-    with storage_lock(study._storage):
+    with storage_lock(study):
         return _enqueue_missing(study, space)
 
 
@@ -140,12 +164,15 @@ def _enqueue_missing(study: optuna.Study, space: SearchSpace) -> int:
 
 def pop_waiting(study: optuna.Study) -> optuna.Trial | None:
     """Claim one queued trial (WAITING -> RUNNING, atomic in the storage); None when the queue is empty."""
-    storage = study._storage
+    storage, rdb = study._storage, rdb_of(study)
     study_id = storage.get_study_id_from_name(study.study_name)
-    with storage_lock(storage):
+    with storage_lock(study):
         for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
             try:
                 if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
+                    if rdb is not None and rdb.get_heartbeat_interval():
+                        # at once: optuna never declares a trial without any heartbeat dead
+                        rdb.record_heartbeat(trial._trial_id)
                     return optuna.Trial(study, trial._trial_id)
             except UpdateFinishedTrialError:
                 continue
@@ -169,8 +196,8 @@ def remaining(study: optuna.Study) -> tuple[int, int]:
 @contextmanager
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
     """Record the trial's heartbeat while it trains, so other workers can tell a live trial from a dead one."""
-    storage = study._storage
-    interval = storage.get_heartbeat_interval() if isinstance(storage, RDBStorage) else None
+    storage = rdb_of(study)
+    interval = storage.get_heartbeat_interval() if storage is not None else None
     if not interval:
         yield
         return
