@@ -112,7 +112,8 @@ def evaluate_proxy(proxy, config: EvalConfig, *, sets: tuple[str, ...] = ("proxy
             images, set_lr = random_subset(dataset, proxy.ipc, seed=config.seed), config.lr or baseline_lr
         else:
             images, set_lr = proxy.split(device, raw=name == "raw"), lr
-        record["sets"][name] = evaluation_record(name, evaluate_images(images, dataset, set_lr, base, config),
-                                                 config, set_lr, time.perf_counter())
+        set_started = time.perf_counter()
+        results = evaluate_images(images, dataset, set_lr, base, config)
+        record["sets"][name] = evaluation_record(name, results, config, set_lr, set_started)
     record["seconds"] = time.perf_counter() - started
     return record

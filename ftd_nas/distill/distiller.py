@@ -177,6 +177,15 @@ class Distiller:
                 tmp.write_text("".join(ln + "\n" for ln in lines))
         return True
 
+    def _finished_proxy(self) -> Proxy | None:
+        """The proxy this exact run already wrote (kept as is, with its evaluations), if any."""
+        if not self.out.exists():
+            return None
+        proxy = Proxy.load(self.out)
+        stored, now = proxy.meta["config"], self.config.to_dict()
+        same = all(stored.get(k) == now[k] for k in now if k not in DistillConfig.RESUMABLE_CHANGES)
+        return proxy if same and proxy.meta["iterations"] >= self.config.iterations else None
+
     def display_images(self, ema: bool = True) -> torch.Tensor:
         images = self.ema if (ema and self.ema is not None) else self.images.detach()
         return self.dataset.to_display(images)
@@ -203,6 +212,9 @@ class Distiller:
     # ------------------------------------------------------------------ the loop
     def run(self) -> Proxy:
         cfg = self.config
+        finished = self._finished_proxy()
+        if finished is not None:
+            return finished
         self.work.mkdir(parents=True, exist_ok=True)
         resumed = self._resume()
         write_json(self.work / "config.json", {"config": cfg.to_dict(), "experts": str(self.experts.path),

@@ -110,3 +110,10 @@ def test_proxy_refuses_other_data_and_corrupt_files(gsam_experts, digits, tmp_pa
     proxy.images[0, 0, 0, 0] = float("nan")
     with pytest.raises(NonFiniteError):
         proxy.save(tmp_path / "nan")
+
+
+def test_rerunning_a_finished_run_keeps_the_proxy_and_its_evaluations(gsam_experts, digits, tmp_path):
+    proxy = distill(_cfg(iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    proxy.record_evaluation({"kind": "note"})
+    again = distill(_cfg(iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    assert again.meta["evaluations"] == [{"kind": "note"}] and torch.equal(again.images, proxy.images)

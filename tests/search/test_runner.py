@@ -127,3 +127,14 @@ def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
     assert sum(trained) == 8
     candidates = [t.user_attrs[CANDIDATE] for t in _complete_trials(out)]
     assert sorted(candidates) == sorted(set(candidates)) and len(candidates) == 8
+
+
+def test_device_workers_rewrite_the_command_line():
+    from ftd_nas.search.workers import strip_option
+
+    argv = ["search", "--space", "x", "--devices", "0,1", "--device=cpu", "--out", "r"]
+    assert strip_option(strip_option(argv, "--devices"), "--device") == ["search", "--space", "x", "--out", "r"]
+    from ftd_nas.search.workers import spawn_device_workers
+
+    with pytest.raises(ConfigError, match="GPU indices"):
+        spawn_device_workers(argv, "a,b")
