@@ -10,6 +10,7 @@ Re-running the same command continues from the checkpoint and gives the same res
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -101,7 +102,8 @@ class Distiller:
         return {"iteration": self.iteration, "seconds": self.seconds, "images": self.images.detach().cpu().clone(),
                 "syn_lr": self.syn_lr.detach().cpu().clone(),
                 "ema": None if self.ema is None else self.ema.cpu().clone(),
-                "opt_img": self.opt_img.state_dict(), "opt_lr": self.opt_lr.state_dict(),
+                # copies: state_dict() holds the live momentum buffers, which the next step changes
+                "opt_img": copy.deepcopy(self.opt_img.state_dict()), "opt_lr": copy.deepcopy(self.opt_lr.state_dict()),
                 "gen": self.gen.get_state(), "config": self.config.to_dict()}
 
     def _load_state(self, state: dict) -> None:

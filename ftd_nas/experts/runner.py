@@ -24,8 +24,8 @@ from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts.claims import heartbeat, release, try_claim
 from ftd_nas.experts.config import ExpertConfig
-from ftd_nas.experts.storage import (ExpertDirectory, TrajectoryError, TrajectoryFile, _diff, expert_path,
-                                     settings_of, write_trajectory)
+from ftd_nas.experts.storage import (ExpertDirectory, TrajectoryError, TrajectoryFile, diff_settings,
+                                     expert_path, settings_of, write_trajectory)
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.models import ParamLayout, build_model
 from ftd_nas.runtime import environment_info, resolve_device
@@ -94,7 +94,7 @@ class ExpertTrainer:
         path = self.out / SETTINGS_FILE
         if path.exists():
             stored = json.loads(path.read_text())["settings"]
-            diff = _diff(stored, self.settings)
+            diff = diff_settings(stored, self.settings)
             if diff:
                 raise ConfigError(f"{str(self.out)!r} already holds experts trained with other settings ("
                                   + "; ".join(f"{d} (stored vs requested)" for d in diff[:5])
@@ -182,7 +182,7 @@ class ExpertTrainer:
 
     def _finished(self, index: int, seed: int, path: Path) -> ExpertOutcome:
         traj = TrajectoryFile(path)
-        diff = _diff(self.settings, settings_of(traj.meta))
+        diff = diff_settings(self.settings, settings_of(traj.meta))
         if diff:
             raise TrajectoryError(f"{str(path)!r} was trained with other settings: " + "; ".join(diff[:5]))
         return ExpertOutcome(index, seed, "done", str(path), traj.meta.get("train_acc"), traj.meta.get("test_acc"),

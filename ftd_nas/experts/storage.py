@@ -120,12 +120,12 @@ def settings_of(meta: dict) -> dict:
     return {"model": meta["model"], "dataset": meta["dataset"], "train": train}
 
 
-def _diff(a: dict, b: dict, prefix: str = "") -> list[str]:
+def diff_settings(a: dict, b: dict, prefix: str = "") -> list[str]:
     out = []
     for key in sorted(set(a) | set(b)):
         va, vb = a.get(key), b.get(key)
         if isinstance(va, dict) and isinstance(vb, dict):
-            out += _diff(va, vb, f"{prefix}{key}.")
+            out += diff_settings(va, vb, f"{prefix}{key}.")
         elif va != vb:
             out.append(f"{prefix}{key}: {va!r} vs {vb!r}")
     return out
@@ -145,7 +145,7 @@ class ExpertDirectory:
         self.experts = [TrajectoryFile(f) for f in files]
         reference = settings_of(self.experts[0].meta)
         for expert in self.experts[1:]:
-            diff = _diff(reference, settings_of(expert.meta))
+            diff = diff_settings(reference, settings_of(expert.meta))
             if diff:
                 raise TrajectoryError(f"{str(self.path)!r} mixes experts trained differently: "
                                       f"{self.experts[0].path.name} and {expert.path.name} differ in "

@@ -117,3 +117,15 @@ def test_rerunning_a_finished_run_keeps_the_proxy_and_its_evaluations(gsam_exper
     proxy.record_evaluation({"kind": "note"})
     again = distill(_cfg(iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
     assert again.meta["evaluations"] == [{"kind": "note"}] and torch.equal(again.images, proxy.images)
+
+
+def test_rollback_restores_momentum_too(gsam_experts, digits, tmp_path):
+    d = Distiller(_cfg(), gsam_experts, tmp_path / "p", dataset=digits)
+    d.step()
+    before = d._state()
+    momentum = d.opt_img.state[d.images]["momentum_buffer"].clone()
+    d.step()
+    assert not torch.equal(d.opt_img.state[d.images]["momentum_buffer"], momentum)
+    d._load_state(before)
+    assert torch.equal(d.opt_img.state[d.images]["momentum_buffer"], momentum)
+    assert d.iteration == 1

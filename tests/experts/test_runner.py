@@ -143,3 +143,12 @@ def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path):
     os.utime(claim, (time.time() - 100, time.time() - 100))
     assert not try_claim(claim, stale_after=1000)
     assert try_claim(claim, stale_after=10)  # heartbeat too old
+
+
+def test_torchrun_environment_picks_the_shard(monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    assert parse_shard(None) == (1, 3)
+    monkeypatch.delenv("RANK")
+    monkeypatch.delenv("WORLD_SIZE")
+    assert parse_shard(None) == (0, 1)
