@@ -31,13 +31,13 @@ class DemoConfig:
     experts: int = 3
     expert_epochs: int = 8
     ipc: int = 5
-    iterations: int = 80
-    syn_steps: int = 8
+    iterations: int = 150
+    syn_steps: int = 10
     eval_runs: int = 3
-    eval_epochs: int = 150
+    eval_epochs: int = 200
     space: str = "convnet-tiny"
-    search_epochs: int = 60
-    truth_epochs: int = 10
+    search_epochs: int = 100
+    truth_epochs: int = 15
     device: str = "auto"
     progress: bool | None = None
 

@@ -68,14 +68,15 @@ def directory_flatness(directory: str | os.PathLike, config: FlatnessConfig = Fl
         t = torch.tensor(increases)
         rows.append({"epoch": epoch, "loss": sum(losses) / len(losses), "sharpness": float(t.mean()),
                      "sharpness_std": float(t.std()) if len(t) > 1 else 0.0})
-    return {"directory": str(directory), "optimizer": meta["train"]["optimizer"], "alpha": meta["train"]["alpha"],
+    return {"directory": str(directory), "optimizer": meta["train"]["optimizer"], "rho": meta["train"]["rho"],
+            "alpha": meta["train"]["alpha"],
             "experts": len(experts), "config": asdict(config), "epochs": rows}
 
 
 def format_flatness(results: list[dict]) -> str:
     """Side-by-side table: epoch, then loss and sharpness per directory."""
     def label(r: dict) -> str:
-        return r["optimizer"] if r["alpha"] is None else f"{r['optimizer']} alpha={r['alpha']:g}"
+        return r["optimizer"] if r["alpha"] is None else f"{r['optimizer']} rho={r['rho']:g} alpha={r['alpha']:g}"
 
     head = "epoch" + "".join(f" | {label(r)}: loss, sharpness" for r in results)
     lines = [head, "-" * len(head)]
