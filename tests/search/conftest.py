@@ -10,6 +10,25 @@ import tempfile
 
 import pytest
 
+# A small space shared by the runner and PostgreSQL tests: 8 ConvNets, three axes varied.
+SPACE = """\
+name: unit
+axes:
+  depth: [1, 2]
+  width: [4, 8]
+  norm: [instancenorm, none]
+fixed:
+  act: relu
+  pool: avgpool
+"""
+
+
+@pytest.fixture
+def space_file(tmp_path):
+    path = tmp_path / "unit.yaml"
+    path.write_text(SPACE)
+    return str(path)
+
 
 def _pg_bin(name: str) -> str | None:
     found = shutil.which(name)

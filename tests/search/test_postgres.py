@@ -10,24 +10,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-SPACE = """\
-name: pg
-axes:
-  depth: [1, 2]
-  width: [4, 8]
-  norm: [instancenorm, none]
-fixed:
-  act: relu
-  pool: avgpool
-"""
-STUDY = "pg:random10-seed0"
-
-
-@pytest.fixture
-def space_file(tmp_path):
-    path = tmp_path / "pg.yaml"
-    path.write_text(SPACE)
-    return str(path)
+STUDY = "unit:random10-seed0"
 
 
 @pytest.fixture

@@ -13,23 +13,7 @@ from ftd_nas.search import SearchConfig, SearchRecipe, load_run, run_search
 from ftd_nas.search import runner as runner_module
 from ftd_nas.search.study import CANDIDATE, make_storage, pop_waiting
 
-SPACE = """\
-name: unit
-axes:
-  depth: [1, 2]
-  width: [4, 8]
-  norm: [instancenorm, none]
-fixed:
-  act: relu
-  pool: avgpool
-"""
-
-
-@pytest.fixture
-def space_file(tmp_path):
-    path = tmp_path / "unit.yaml"
-    path.write_text(SPACE)
-    return str(path)
+from .conftest import SPACE
 
 
 def _config(space_file, out, proxy="random:3", epochs=2, **kw):
