@@ -182,6 +182,9 @@ class ExpertTrainer:
 
     def _finished(self, index: int, seed: int, path: Path) -> ExpertOutcome:
         traj = TrajectoryFile(path)
+        leftover = self.out / f"expert_{index:04d}.partial"
+        if leftover.exists():  # killed between writing the final file and removing its work folder
+            shutil.rmtree(leftover, ignore_errors=True)
         diff = diff_settings(self.settings, settings_of(traj.meta))
         if diff:
             raise TrajectoryError(f"{str(path)!r} was trained with other settings: " + "; ".join(diff[:5]))

@@ -27,7 +27,7 @@ from ftd_nas.progress import progress
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, training_source
 from ftd_nas.search.space import SearchSpace, candidate_id, load_space
-from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, MAX_CRASHES, crash_counts, earlier_live_trial,
+from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, crash_counts, earlier_live_trial,
                                   enqueue_missing, heartbeat, make_storage, open_study, pop_waiting, quiet_optuna,
                                   remaining)
 from ftd_nas.train import evaluate, train
@@ -123,7 +123,9 @@ class Search:
             trial.set_user_attr(FAIL_REASON, reason)
             self.study.tell(trial, state=TrialState.FAIL)
             return cid, "failed"
-        except BaseException:  # interrupted or crashed: fail without a reason, so the next run re-queues it
+        except BaseException as exc:  # interrupted or crashed: fail without a reason, so the next run re-queues it
+            if isinstance(exc, KeyboardInterrupt):
+                trial.set_user_attr(INTERRUPTED, True)  # not counted as a crash of this candidate
             self.study.tell(trial, state=TrialState.FAIL)
             raise
         for key, value in result.items():

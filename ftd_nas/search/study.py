@@ -29,6 +29,7 @@ from ftd_nas.search.space import SearchSpace, candidate_id
 CANDIDATE = "candidate"  # user attr: the candidate id of a trial
 FAIL_REASON = "fail_reason"  # user attr of a failure that would recur (NaN, out of memory, invalid)
 DUPLICATE = "duplicate_of"  # user attr of a pruned or cached duplicate trial
+INTERRUPTED = "interrupted"  # user attr of a trial stopped by Ctrl-C (re-queued, not counted as a crash)
 
 MAX_CRASHES = 3  # a candidate whose worker died this often is reported as failed instead of re-queued
 
@@ -137,8 +138,8 @@ def _live(trial: optuna.trial.FrozenTrial) -> bool:
 
 def crash_counts(trials: list[optuna.trial.FrozenTrial]) -> Counter:
     """Per candidate, how many of its trials ended without a result or a reason (worker killed or crashed)."""
-    return Counter(t.user_attrs.get(CANDIDATE) for t in trials
-                   if t.state == TrialState.FAIL and FAIL_REASON not in t.user_attrs and DUPLICATE not in t.user_attrs)
+    return Counter(t.user_attrs.get(CANDIDATE) for t in trials if t.state == TrialState.FAIL
+                   and not {FAIL_REASON, DUPLICATE, INTERRUPTED} & set(t.user_attrs))
 
 
 def enqueue_missing(study: optuna.Study, space: SearchSpace) -> int:

@@ -64,6 +64,9 @@ def test_interrupted_candidate_is_requeued_and_finished_once(space_file, tmp_pat
     monkeypatch.setattr(runner_module, "train_candidate", real)
     summary = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
     assert summary["complete"] == 8 and summary["trained"] == 6  # 2 done before, 6 left (incl. the interrupted)
+    from ftd_nas.search.study import crash_counts
+
+    assert not crash_counts(runner_module.Search(_config(space_file, tmp_path / "run"), digits).study.get_trials())
     assert sorted(t.user_attrs[CANDIDATE] for t in _complete_trials(tmp_path / "run")) == \
         sorted(r["candidate"] for r in summary["rows"])
 
