@@ -17,6 +17,8 @@ Invalid files get an error naming the file, line and what is wrong.
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +27,14 @@ import yaml
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS, ModelSpec
 
-SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+def _spaces_dir() -> Path:
+    """search_spaces/: $FTD_NAS_SPACES, the source checkout's, or the copy a regular install puts in share/."""
+    candidates = [os.environ.get("FTD_NAS_SPACES"), Path(__file__).resolve().parents[2] / "search_spaces",
+                  Path(sys.prefix) / "share" / "ftd-nas" / "search_spaces"]
+    return next((Path(c) for c in candidates if c and Path(c).is_dir()), Path(candidates[1]))
+
+
+SPACES_DIR = _spaces_dir()
 AXES = {  # axis -> check of one value (None when valid, else what is wrong)
     "depth": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 8
     else "must be an integer from 1 to 8",

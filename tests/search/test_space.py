@@ -55,3 +55,12 @@ def test_invalid_files_get_a_clear_error_with_the_line(text, message):
 def test_unknown_space_name_lists_the_available_ones():
     with pytest.raises(ConfigError, match="available: .*convnet"):
         load_space("resnet-zoo")
+
+
+def test_spaces_folder_can_be_chosen_with_an_environment_variable(tmp_path, monkeypatch):
+    from ftd_nas.search import space as space_module
+
+    (tmp_path / "mine.yaml").write_text(VALID)
+    monkeypatch.setenv("FTD_NAS_SPACES", str(tmp_path))
+    assert space_module._spaces_dir() == tmp_path
+    assert len(load_space("mine", space_module._spaces_dir())) == 8
