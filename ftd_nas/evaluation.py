@@ -70,17 +70,21 @@ def evaluate_images(images: Split, dataset: Dataset, lr: float, base: ModelSpec,
     return results
 
 
-def random_subset(dataset: Dataset, ipc: int, seed: int = 0) -> Split:
-    """`ipc` random real training images per class (the baseline every proxy must beat)."""
-    gen = torch.Generator().manual_seed(seed)
+def sample_per_class(dataset: Dataset, ipc: int, gen: torch.Generator, hint: str = "") -> Split:
+    """`ipc` random training images of each class, in class order, drawn from `gen`."""
     rows = []
     for c in range(dataset.num_classes):
         idx = (dataset.train.y == c).nonzero().flatten().cpu()
         if len(idx) < ipc:
-            raise ConfigError(f"class {dataset.classes[c]!r} has only {len(idx)} training images (< {ipc})")
+            raise ConfigError(f"class {dataset.classes[c]!r} has only {len(idx)} training images (< {ipc}){hint}")
         rows.append(idx[torch.randperm(len(idx), generator=gen)[:ipc]])
     idx = torch.cat(rows).to(dataset.train.x.device)
     return Split(dataset.train.x[idx], dataset.train.y[idx])
+
+
+def random_subset(dataset: Dataset, ipc: int, seed: int = 0) -> Split:
+    """`ipc` random real training images per class (the baseline every proxy must beat)."""
+    return sample_per_class(dataset, ipc, torch.Generator().manual_seed(seed))
 
 
 def evaluation_record(kind: str, results: dict, config: EvalConfig, lr: float, started: float, **extra) -> dict:

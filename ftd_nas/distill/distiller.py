@@ -24,6 +24,7 @@ from ftd_nas.distill.config import DistillConfig
 from ftd_nas.distill.matching import match_trajectory, plan_unroll
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError, NonFiniteError
+from ftd_nas.evaluation import sample_per_class
 from ftd_nas.experts import ExpertDirectory, TrajectoryError
 from ftd_nas.figures.grid import save_grid
 from ftd_nas.io import atomic_path, write_json
@@ -85,17 +86,11 @@ class Distiller:
 
     def _init_images(self) -> torch.Tensor:
         cfg, ds = self.config, self.dataset
-        shape = (ds.num_classes * cfg.ipc, ds.channels, *ds.image_size)
         if cfg.init == "noise":
+            shape = (ds.num_classes * cfg.ipc, ds.channels, *ds.image_size)
             return torch.randn(shape, generator=self.gen).to(self.device)
-        rows = []
-        for c in range(ds.num_classes):
-            idx = (ds.train.y == c).nonzero().flatten().cpu()
-            if len(idx) < cfg.ipc:
-                raise ConfigError(f"class {ds.classes[c]!r} has {len(idx)} training images, fewer than --ipc "
-                                  f"{cfg.ipc}; lower --ipc or use --init noise")
-            rows.append(idx[torch.randperm(len(idx), generator=self.gen)[:cfg.ipc]])
-        return ds.train.x[torch.cat(rows).to(ds.train.x.device)].detach().clone().to(self.device)
+        real = sample_per_class(ds, cfg.ipc, self.gen, hint="; lower --ipc or use --init noise")
+        return real.x.detach().clone().to(self.device)
 
     # ------------------------------------------------------------------ one iteration
     def _state(self) -> dict:
