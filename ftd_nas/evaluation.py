@@ -36,10 +36,10 @@ class EvalConfig:
     progress: bool | None = None
 
     def train_config(self, lr: float, run: int) -> TrainConfig:
+        every = self.eval_every or max(1, self.epochs // 20)
         return TrainConfig(epochs=self.epochs, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay,
                            batch_size=self.batch_size, dsa=self.dsa, seed=self.seed + run,
-                           eval_every=self.eval_every or max(1, self.epochs // 20), restore_best=True,
-                           progress=self.progress)
+                           eval_every=every, restore_best=True, sync_every=every, progress=self.progress)
 
 
 def _spec_for(arch: str, base: ModelSpec) -> ModelSpec:

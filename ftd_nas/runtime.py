@@ -27,6 +27,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
+def host_to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a CPU tensor to `device` without making the host wait for the GPU (pinned, non-blocking)."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) so a run can be replayed."""
     random.seed(seed)

@@ -21,6 +21,7 @@ from ftd_nas.data import Split
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
 from ftd_nas.progress import progress
+from ftd_nas.runtime import host_to_device
 
 
 @dataclass
@@ -40,11 +41,14 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 0  # epochs between validation passes; 0 = only after the last epoch
     restore_best: bool = False  # end with the weights of the best validation accuracy
+    sync_every: int = 1  # epochs between host reads of the loss (NaN check, history); more keeps a GPU busy
     progress: bool | None = None  # None: a bar only on a terminal
 
     def validate(self) -> None:
         if self.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        if self.sync_every < 1:
+            raise ConfigError(f"sync_every must be >= 1, got {self.sync_every}")
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -108,13 +112,18 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict] = []
         self.epoch_seconds: list[float] = []
+        self._unread: list[tuple[dict, torch.Tensor]] = []  # records whose [loss sum, correct] is still on the device
 
     def _lr_for(self, epoch: int) -> float:
         decayed = self.config.decay_at_midpoint and epoch >= self.config.epochs // 2
         return self.config.lr * (0.1 if decayed else 1.0)
 
     def run_epoch(self) -> dict:
-        """Train one epoch; returns its record (lr, train loss and accuracy, validation when due)."""
+        """Train one epoch; returns its record (lr, train loss and accuracy once read, validation when due).
+
+        The loss and accuracy stay on the device until `sync_every` epochs have passed (or validation, a
+        checkpoint or the last epoch needs them), so a GPU is never made to wait for the host in between.
+        """
         cfg, data, model = self.config, self.data, self.model
         started = time.perf_counter()
         lr = self._lr_for(self.epoch)
@@ -122,9 +131,8 @@ class Trainer:
             group["lr"] = lr
         model.train()
         n, device = len(data), data.x.device
-        perm = torch.randperm(n, generator=self.order_gen).to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
+        perm = host_to_device(torch.randperm(n, generator=self.order_gen), device)
+        totals = torch.zeros(2, device=device)  # loss sum, correct
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             xb, yb = data.x[idx], data.y[idx]
@@ -142,19 +150,32 @@ class Trainer:
 
             self.optimizer.step(closure)
             out, loss = outputs[0]  # at the current weights (GSAM evaluates twice)
-            loss_sum += loss * len(yb)
-            correct += (out.argmax(1) == yb).sum()
+            totals += torch.stack([loss * len(yb), (out.argmax(1) == yb).sum()])
         self.epoch += 1
-        record = {"epoch": self.epoch, "lr": lr, "train_loss": loss_sum.item() / n, "train_acc": correct.item() / n}
-        if not math.isfinite(record["train_loss"]):
-            raise NonFiniteError(f"training loss became {record['train_loss']} in epoch {self.epoch} (lr {lr:g}); "
-                                 "lower the learning rate or check the input data for NaN/inf values")
-        last = self.epoch == cfg.epochs
-        if self.val is not None and len(self.val) and (last or (cfg.eval_every and self.epoch % cfg.eval_every == 0)):
-            record["val_loss"], record["val_acc"] = evaluate(model, self.val)
+        record = {"epoch": self.epoch, "lr": lr}
         self.history.append(record)
+        self._unread.append((record, totals))
+        last = self.epoch == cfg.epochs
+        due = last or (cfg.eval_every and self.epoch % cfg.eval_every == 0)
+        validate = bool(due and self.val is not None and len(self.val))
+        if last or validate or self.epoch % cfg.sync_every == 0:
+            self.read_metrics()
+        if validate:
+            record["val_loss"], record["val_acc"] = evaluate(model, self.val)
         self.epoch_seconds.append(time.perf_counter() - started)
         return record
+
+    def read_metrics(self) -> None:
+        """Fill in the train loss and accuracy of epochs still on the device; stop on a non-finite loss."""
+        if not self._unread:
+            return
+        totals = torch.stack([t for _, t in self._unread]).cpu() / len(self.data)
+        unread, self._unread = self._unread, []
+        for (record, _), (loss, acc) in zip(unread, totals.tolist()):
+            record["train_loss"], record["train_acc"] = loss, acc
+            if not math.isfinite(loss):
+                raise NonFiniteError(f"training loss became {loss} in epoch {record['epoch']} (lr {record['lr']:g}); "
+                                     "lower the learning rate or check the input data for NaN/inf values")
 
     def fit(self, on_epoch_end: Callable[["Trainer", dict], None] | None = None, desc: str = "train") -> TrainResult:
         """Run the remaining epochs; `on_epoch_end(trainer, record)` can checkpoint after each one."""
@@ -167,8 +188,9 @@ class Trainer:
             if self.config.restore_best and record.get("val_acc", -1.0) > best_acc:
                 best_acc, result.best_epoch = record["val_acc"], record["epoch"]
                 best_state = copy.deepcopy(self.model.state_dict())
-            bar.set_postfix(loss=f"{record['train_loss']:.3f}", acc=f"{record['train_acc']:.3f}",
-                            **({"val": f"{record['val_acc']:.3f}"} if "val_acc" in record else {}))
+            if "train_loss" in record:
+                bar.set_postfix(loss=f"{record['train_loss']:.3f}", acc=f"{record['train_acc']:.3f}",
+                                **({"val": f"{record['val_acc']:.3f}"} if "val_acc" in record else {}))
             if on_epoch_end is not None:
                 on_epoch_end(self, record)
         result.history = list(self.history)
@@ -184,6 +206,7 @@ class Trainer:
 
     def state_dict(self) -> dict:
         """Everything except the model's parameters needed to continue exactly where this run stands."""
+        self.read_metrics()
         return {"epoch": self.epoch, "history": list(self.history), "epoch_seconds": list(self.epoch_seconds),
                 "optimizer": self.optimizer.state_dict(),
                 "order_gen": self.order_gen.get_state(), "aug_gen": self.aug_gen.get_state(),

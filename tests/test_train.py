@@ -5,7 +5,7 @@ from torch import nn
 from ftd_nas.data import Split
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.models import ModelSpec, build_model
-from ftd_nas.train import TrainConfig, evaluate, train
+from ftd_nas.train import TrainConfig, Trainer, evaluate, train
 
 
 def _net(ds, seed=0, width=16):
@@ -45,6 +45,39 @@ def test_nan_input_stops_with_a_clear_error(digits):
     x[3] = float("nan")
     with pytest.raises(NonFiniteError, match="lower the learning rate or check the input"):
         train(_net(digits), Split(x, digits.train.y), TrainConfig(epochs=1, progress=False))
+
+
+def test_nan_is_caught_when_the_deferred_loss_is_read(digits):
+    x = digits.train.x.clone()
+    x[3] = float("nan")
+    cfg = TrainConfig(epochs=6, sync_every=4, progress=False)
+    with pytest.raises(NonFiniteError, match="in epoch 1 "):
+        train(_net(digits), Split(x, digits.train.y), cfg)
+
+
+def test_reading_the_loss_every_few_epochs_changes_nothing_but_when(digits):
+    runs = {}
+    for every in (1, 3):
+        net = _net(digits)
+        runs[every] = net, train(net, digits.train, TrainConfig(epochs=5, sync_every=every, progress=False),
+                                 val=digits.val).history
+    assert runs[1][1] == runs[3][1]
+    assert all(torch.equal(p, q) for p, q in zip(runs[1][0].parameters(), runs[3][0].parameters()))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "gsam"])
+@pytest.mark.parametrize("norm", ["instancenorm", "batchnorm", "none"])
+def test_epochs_between_reads_never_wait_for_the_device(optimizer, norm):
+    """On the meta device every host read of a value fails, so epochs that pass prove a GPU would never stall."""
+    meta = torch.device("meta")
+    net = build_model(ModelSpec(width=8, depth=2, norm=norm).for_data(3, (16, 16), 10), seed=0, device=meta)
+    data = Split(torch.empty(40, 3, 16, 16, device=meta), torch.empty(40, dtype=torch.long, device=meta))
+    cfg = TrainConfig(epochs=10, batch_size=4, sync_every=5, optimizer=optimizer, progress=False)
+    trainer = Trainer(net, data, cfg)
+    for _ in range(4):  # 40 steps: every DSA family is drawn
+        trainer.run_epoch()
+    with pytest.raises(NotImplementedError, match="meta"):  # the fifth epoch reads the loss: the detector works
+        trainer.run_epoch()
 
 
 def test_restore_best_returns_weights_with_the_reported_val_accuracy(digits):

@@ -2,8 +2,9 @@
 
 Each call picks ONE family from the strategy string and draws per-sample parameters. Every op is
 differentiable with respect to the images. Passing the same `seed` replays the same draw on another
-batch of the same size (the "Siamese" part); parameters are drawn from a CPU generator, so a seed gives
-the same transform on every device.
+batch of the same size (the "Siamese" part). A draw is one [k, N] block of uniforms from a CPU generator,
+so a seed gives the same transform on every device, and a GPU step costs one asynchronous host-to-device
+copy and no host synchronisation.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ftd_nas.errors import ConfigError
+from ftd_nas.runtime import host_to_device
 
 DEFAULT_STRATEGY = "color_crop_cutout_flip_scale_rotate"
 
@@ -34,12 +36,9 @@ class DSAParams:
     contrast: float = 0.5
 
 
-def _rand(n: int, g: torch.Generator, x: torch.Tensor) -> torch.Tensor:
-    return torch.rand(n, generator=g).to(device=x.device, dtype=x.dtype)
-
-
-def _randint(low: int, high: int, n: int, g: torch.Generator, x: torch.Tensor) -> torch.Tensor:
-    return torch.randint(low, high, (n,), generator=g).to(x.device)
+def _uniform_int(u: torch.Tensor, low: int, high: int) -> torch.Tensor:
+    """Uniforms in [0, 1) -> integers in [low, high), shaped [N, 1, 1] for indexing."""
+    return (u * (high - low)).floor().clamp(max=high - low - 1).long().view(-1, 1, 1) + low
 
 
 def _affine(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
@@ -47,21 +46,19 @@ def _affine(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, align_corners=True)
 
 
-def color(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
-    n = len(x)
-    x = x + (_rand(n, g, x).view(-1, 1, 1, 1) - 0.5) * p.brightness
+def color(x: torch.Tensor, u: torch.Tensor, p: DSAParams) -> torch.Tensor:
+    x = x + (u[0].view(-1, 1, 1, 1) - 0.5) * p.brightness
     mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_rand(n, g, x).view(-1, 1, 1, 1) * p.saturation) + mean
+    x = (x - mean) * (u[1].view(-1, 1, 1, 1) * p.saturation) + mean
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (_rand(n, g, x).view(-1, 1, 1, 1) + p.contrast) + mean
+    return (x - mean) * (u[2].view(-1, 1, 1, 1) + p.contrast) + mean
 
 
-def crop(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
+def crop(x: torch.Tensor, u: torch.Tensor, p: DSAParams) -> torch.Tensor:
     """Translate by up to ratio_crop_pad of the size, filling with zeros (pad-and-crop)."""
     n, _, h, w = x.shape
     sh, sw = int(h * p.ratio_crop_pad + 0.5), int(w * p.ratio_crop_pad + 0.5)
-    ty = _randint(-sh, sh + 1, n, g, x).view(n, 1, 1)
-    tx = _randint(-sw, sw + 1, n, g, x).view(n, 1, 1)
+    ty, tx = _uniform_int(u[0], -sh, sh + 1), _uniform_int(u[1], -sw, sw + 1)
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     rows = (rows + ty + 1).clamp(0, h + 1).expand(n, h, w)
@@ -71,12 +68,11 @@ def crop(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
     return padded[batch, rows, cols].permute(0, 3, 1, 2)
 
 
-def cutout(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
+def cutout(x: torch.Tensor, u: torch.Tensor, p: DSAParams) -> torch.Tensor:
     """Zero one square of side ratio_cutout * size per image, centred at a random pixel."""
-    n, _, h, w = x.shape
+    _, _, h, w = x.shape
     ch, cw = int(h * p.ratio_cutout + 0.5), int(w * p.ratio_cutout + 0.5)
-    cy = _randint(0, h + (1 - ch % 2), n, g, x).view(n, 1, 1)
-    cx = _randint(0, w + (1 - cw % 2), n, g, x).view(n, 1, 1)
+    cy, cx = _uniform_int(u[0], 0, h + (1 - ch % 2)), _uniform_int(u[1], 0, w + (1 - cw % 2))
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     in_rows = (rows >= cy - ch // 2) & (rows < cy - ch // 2 + ch)
@@ -85,31 +81,38 @@ def cutout(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
     return x * mask.unsqueeze(1)
 
 
-def flip(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
-    return torch.where(_rand(len(x), g, x).view(-1, 1, 1, 1) < p.prob_flip, x.flip(3), x)
+def flip(x: torch.Tensor, u: torch.Tensor, p: DSAParams) -> torch.Tensor:
+    return torch.where(u[0].view(-1, 1, 1, 1) < p.prob_flip, x.flip(3), x)
 
 
-def scale(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
-    n, r = len(x), p.ratio_scale
-    sx = _rand(n, g, x) * (r - 1.0 / r) + 1.0 / r
-    sy = _rand(n, g, x) * (r - 1.0 / r) + 1.0 / r
-    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
-    theta[:, 0, 0], theta[:, 1, 1] = sx, sy
+def scale(x: torch.Tensor, u: torch.Tensor, p: DSAParams) -> torch.Tensor:
+    r = p.ratio_scale
+    s = u[:2] * (r - 1.0 / r) + 1.0 / r
+    zero = torch.zeros_like(s[0])
+    theta = torch.stack([torch.stack([s[0], zero, zero], 1), torch.stack([zero, s[1], zero], 1)], 1)
     return _affine(x, theta)
 
 
-def rotate(x: torch.Tensor, g: torch.Generator, p: DSAParams) -> torch.Tensor:
-    n = len(x)
-    angle = (_rand(n, g, x) - 0.5) * 2 * p.ratio_rotate / 180 * math.pi
-    cos, sin = angle.cos(), angle.sin()
-    theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], 1),
-                         torch.stack([sin, cos, torch.zeros_like(cos)], 1)], 1)
+def rotate(x: torch.Tensor, u: torch.Tensor, p: DSAParams) -> torch.Tensor:
+    angle = (u[0] - 0.5) * 2 * p.ratio_rotate / 180 * math.pi
+    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
     return _affine(x, theta)
 
 
-AUGMENT_FAMILIES: dict[str, Callable[[torch.Tensor, torch.Generator, DSAParams], torch.Tensor]] = {
-    "color": color, "crop": crop, "cutout": cutout, "flip": flip, "scale": scale, "rotate": rotate,
+@dataclass(frozen=True)
+class Family:
+    """One DSA family: how many uniforms it draws per sample, and how it applies them to a batch."""
+
+    draws: int
+    apply: Callable[[torch.Tensor, torch.Tensor, DSAParams], torch.Tensor]
+
+
+AUGMENT_FAMILIES: dict[str, Family] = {
+    "color": Family(3, color), "crop": Family(2, crop), "cutout": Family(2, cutout),
+    "flip": Family(1, flip), "scale": Family(2, scale), "rotate": Family(1, rotate),
 }
+MAX_DRAWS = max(f.draws for f in AUGMENT_FAMILIES.values())
 
 
 def parse_strategy(strategy: str | None) -> list[str]:
@@ -122,6 +125,17 @@ def parse_strategy(strategy: str | None) -> list[str]:
         raise ConfigError(f"unknown DSA families {unknown} in {strategy!r}; choose from "
                           f"{', '.join(AUGMENT_FAMILIES)} joined by '_' (or 'none')")
     return families
+
+
+def draw(families: list[str], n: int, generator: torch.Generator) -> tuple[str, torch.Tensor]:
+    """Pick one family and its uniforms [MAX_DRAWS, n] (on the CPU) for a batch of n images."""
+    family = families[int(torch.randint(len(families), (1,), generator=generator))]
+    return family, torch.rand(MAX_DRAWS, n, generator=generator)
+
+
+def apply(x: torch.Tensor, family: str, uniforms: torch.Tensor, params: DSAParams = DSAParams()) -> torch.Tensor:
+    """Apply a drawn family to x; `uniforms` must already be on x's device."""
+    return AUGMENT_FAMILIES[family].apply(x, uniforms.to(x.dtype), params).contiguous()
 
 
 def dsa(x: torch.Tensor, strategy: str | None = DEFAULT_STRATEGY, *, seed: int | None = None,
@@ -138,5 +152,5 @@ def dsa(x: torch.Tensor, strategy: str | None = DEFAULT_STRATEGY, *, seed: int |
         generator = torch.Generator().manual_seed(seed)
     elif generator is None:
         generator = torch.default_generator
-    family = families[int(torch.randint(len(families), (1,), generator=generator))]
-    return AUGMENT_FAMILIES[family](x, generator, params).contiguous()
+    family, uniforms = draw(families, len(x), generator)
+    return apply(x, family, host_to_device(uniforms, x.device), params)

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     w.add_argument("--devices", default=None, metavar="0,1,...",
                    help="start one worker per listed GPU (same as running this command once per GPU with "
-                        "CUDA_VISIBLE_DEVICES=i)")
+                        "CUDA_VISIBLE_DEVICES=i); repeat an index to share a GPU between workers, e.g. 0,0,1,1")
     w.add_argument("--heartbeat", type=int, default=60, help="seconds between a running candidate's heartbeats")
     w.add_argument("--grace", type=int, default=180,
                    help="seconds without a heartbeat after which a candidate's worker counts as dead and the "

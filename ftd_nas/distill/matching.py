@@ -23,6 +23,7 @@ from torch import nn
 
 from ftd_nas.augment import dsa
 from ftd_nas.models import ParamLayout, functional_forward
+from ftd_nas.runtime import host_to_device
 
 
 @dataclass
@@ -31,6 +32,13 @@ class StudentPlan:
 
     batches: list[torch.Tensor]
     seeds: list[int]
+
+    def to(self, device: torch.device) -> "StudentPlan":
+        """The plan with its batch indices on `device`, sent in one non-blocking copy."""
+        if all(b.device == device for b in self.batches):
+            return self
+        moved = host_to_device(torch.cat(self.batches), device).split([len(b) for b in self.batches])
+        return StudentPlan(list(moved), self.seeds)
 
 
 def plan_unroll(num_images: int, syn_steps: int, batch_syn: int, gen: torch.Generator) -> StudentPlan:
@@ -48,10 +56,10 @@ def _step(model: nn.Module, layout: ParamLayout, theta: torch.Tensor, images: to
           syn_lr: torch.Tensor, idx: torch.Tensor, seed: int, dsa_strategy: str | None,
           create_graph: bool) -> torch.Tensor:
     """One student SGD step; with create_graph the result stays differentiable w.r.t. everything."""
-    x = images[idx.to(images.device)]
+    x = images[idx]
     if dsa_strategy:
         x = dsa(x, dsa_strategy, seed=seed)
-    ce = F.cross_entropy(functional_forward(model, layout, theta, x), labels[idx.to(labels.device)])
+    ce = F.cross_entropy(functional_forward(model, layout, theta, x), labels[idx])
     (grad,) = torch.autograd.grad(ce, theta, create_graph=create_graph)
     return theta - syn_lr * grad
 
@@ -60,6 +68,7 @@ def match_trajectory(model: nn.Module, layout: ParamLayout, images: torch.Tensor
                      syn_lr: torch.Tensor, start: torch.Tensor, target: torch.Tensor, plan: StudentPlan,
                      dsa_strategy: str | None, unroll: str = "full") -> torch.Tensor:
     """Matching loss (a detached scalar); accumulates d loss / d images and d loss / d syn_lr into .grad."""
+    plan = plan.to(images.device)
     denom = (start - target).square().sum()
     if unroll == "full":
         theta = start.detach().requires_grad_(True)

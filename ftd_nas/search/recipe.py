@@ -28,7 +28,8 @@ class SearchRecipe:
 
     def train_config(self, lr: float) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay,
-                           batch_size=self.batch_size, dsa=self.dsa, seed=self.seed, progress=False)
+                           batch_size=self.batch_size, dsa=self.dsa, seed=self.seed, progress=False,
+                           sync_every=max(1, self.epochs // 10))  # ten host reads per candidate
 
 
 @dataclass

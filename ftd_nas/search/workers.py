@@ -1,4 +1,8 @@
-"""One search worker per GPU: `ftd-nas search --devices 0,1,...` starts the same command once per device."""
+"""Search workers per GPU: `ftd-nas search --devices 0,1,...` starts the same command once per listed device.
+
+A listed index may repeat (0,0,1,1): small candidates leave most of a large GPU idle, and several
+workers on one GPU overlap one candidate's launch gaps with another's kernels.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from ftd_nas.augment import AUGMENT_FAMILIES, DEFAULT_STRATEGY, dsa, parse_strategy
+from ftd_nas.augment import AUGMENT_FAMILIES, DEFAULT_STRATEGY, apply, draw, dsa, parse_strategy
+from ftd_nas.augment.dsa import _uniform_int
 from ftd_nas.errors import ConfigError
 
 GEOMETRIC = ["crop", "cutout", "flip", "scale", "rotate"]  # linear in the image for a fixed draw
@@ -83,3 +84,18 @@ def test_strategy_parsing():
     assert dsa(x, "none") is x
     with pytest.raises(ConfigError, match="unknown DSA families"):
         parse_strategy("color_jitter")
+
+
+def test_a_draw_applied_separately_is_the_seeded_call():
+    x = _batch(n=12, seed=6)
+    for seed in range(12):  # covers every family
+        family, uniforms = draw(parse_strategy(DEFAULT_STRATEGY), len(x), torch.Generator().manual_seed(seed))
+        assert torch.equal(apply(x, family, uniforms), dsa(x, seed=seed))
+
+
+def test_integer_draws_cover_their_range_and_never_reach_the_top():
+    below_one = torch.nextafter(torch.tensor(1.0), torch.tensor(0.0))
+    u = torch.cat([torch.linspace(0, 1, 1001)[:-1], below_one.view(1)])
+    values = _uniform_int(u, -4, 5).flatten()
+    assert values.min() == -4 and values.max() == 4 and len(values.unique()) == 9
+    assert _uniform_int(below_one.view(1), 0, 9).item() == 8
