@@ -93,10 +93,11 @@ class Distiller:
         return real.x.detach().clone().to(self.device)
 
     # ------------------------------------------------------------------ one iteration
-    def _state(self) -> dict:
-        return {"iteration": self.iteration, "seconds": self.seconds, "images": self.images.detach().cpu().clone(),
-                "syn_lr": self.syn_lr.detach().cpu().clone(),
-                "ema": None if self.ema is None else self.ema.cpu().clone(),
+    def _state(self, on_host: bool = True) -> dict:
+        """Everything a resume needs; `on_host=False` keeps tensors on the device (the per-iteration rollback)."""
+        keep = (lambda t: t.detach().cpu().clone()) if on_host else (lambda t: t.detach().clone())
+        return {"iteration": self.iteration, "seconds": self.seconds, "images": keep(self.images),
+                "syn_lr": keep(self.syn_lr), "ema": None if self.ema is None else keep(self.ema),
                 # copies: state_dict() holds the live momentum buffers, which the next step changes
                 "opt_img": copy.deepcopy(self.opt_img.state_dict()), "opt_lr": copy.deepcopy(self.opt_lr.state_dict()),
                 "gen": self.gen.get_state(), "config": self.config.to_dict()}
@@ -118,7 +119,7 @@ class Distiller:
         """One iteration of trajectory matching; on NaN/inf or syn_lr <= 0 roll back and raise."""
         cfg = self.config
         started = time.perf_counter()
-        good = self._state()
+        good = self._state(on_host=False)
         expert_idx = int(torch.randint(len(self.experts), (1,), generator=self.gen))
         start_epoch = int(torch.randint(cfg.max_start_epoch, (1,), generator=self.gen))
         start, target = (t.to(self.device) for t in

@@ -53,7 +53,7 @@ def directory_flatness(directory: str | os.PathLike, config: FlatnessConfig = Fl
     experts[0].check_compatible(num_params=layout.num_params, dataset=dataset.fingerprint())
     idx = torch.randperm(len(dataset.train), generator=torch.Generator().manual_seed(config.seed))[:config.samples]
     x, y = dataset.train.x[idx.to(dataset.train.x.device)], dataset.train.y[idx.to(dataset.train.y.device)]
-    dirs = _directions(layout, config.directions, config.seed)
+    dirs = [[part.to(device) for part in d] for d in _directions(layout, config.directions, config.seed)]
     rows = []
     for epoch in range(experts.num_epochs + 1):
         increases, losses = [], []
@@ -62,7 +62,7 @@ def directory_flatness(directory: str | os.PathLike, config: FlatnessConfig = Fl
             base = _loss(model, layout, w, x, y)
             norms = [p.norm() for p in w.split(layout.numels)]
             for d in dirs:
-                delta = torch.cat([config.sigma * n * part for n, part in zip(norms, d)]).to(device)
+                delta = torch.cat([config.sigma * n * part for n, part in zip(norms, d)])
                 increases.append(_loss(model, layout, w + delta, x, y) - base)
             losses.append(base)
         t = torch.tensor(increases)
