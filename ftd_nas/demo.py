@@ -1,7 +1,7 @@
 """The whole chain on the built-in offline dataset (digits), in a few minutes on a laptop CPU.
 
 experts (SGD and GSAM) -> FTD and MTT distillation -> evaluation against a random subset ->
-search of a small space on each proxy and on real data -> ranking report with figures.
+search of a small space on each proxy and on real data -> ranking report with figures and learning curves.
 Every stage is resumable, so re-running the demo into the same folder finishes what is missing.
 """
 
@@ -15,6 +15,7 @@ from ftd_nas.data import DataConfig
 from ftd_nas.distill import distill, resolve_config
 from ftd_nas.evaluation import EvalConfig, evaluate_proxy
 from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
+from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.io import write_json
 from ftd_nas.models import ModelSpec
 from ftd_nas.runtime import resolve_device
@@ -88,6 +89,9 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
     stage("report")
     report = build_report([runs["ftd"], runs["mtt"], runs["random"]], runs["real"], ks=(3, 5), bootstrap=500)
     written = write_report(report, out / "report")
+    curves = [load_curves(out / "proxies" / f"{m}.safetensors", m.upper()) for m in proxies]
+    curves += [load_curves(out / "experts" / o, f"{o.upper()} experts") for o in ("sgd", "gsam")]
+    written["figures"] += write_curves(curves, out / "report" / "curves")
     stages["end"] = time.perf_counter()
     names = list(stages)
     timings = {n: stages[names[i + 1]] - stages[n] for i, n in enumerate(names[:-1])}

@@ -11,6 +11,7 @@ def test_demo_chain_produces_accuracies_rho_and_figures(tmp_path):
     assert set(summary["accuracy"]) == {"FTD", "MTT", "Random"}
     assert set(summary["spearman"]) == {"FTD IPC 2", "MTT IPC 2", "Random IPC 2"}
     assert any(f.endswith("topk_by_real.png") for f in summary["figures"])
+    assert {f.rsplit("/", 1)[1] for f in summary["figures"]} >= {"curves-distillation.png", "curves-training.png"}
     assert json.loads((tmp_path / "demo" / "summary.json").read_text())["report"] == summary["report"]
     assert "Spearman rho" in format_summary(summary)
     again = run_demo(cfg)  # resumes: nothing is trained twice, the same proxies are reused

@@ -7,10 +7,10 @@ import sys
 from typing import Sequence
 
 import ftd_nas
-from ftd_nas.cli import data, demo, distill, evaluate, experts, report, search, train
+from ftd_nas.cli import curves, data, demo, distill, evaluate, experts, report, search, train
 from ftd_nas.errors import FtdNasError
 
-SUBCOMMANDS = [demo, experts, distill, evaluate, search, report, train, data]
+SUBCOMMANDS = [demo, experts, distill, evaluate, search, report, curves, train, data]
 
 
 def build_parser() -> argparse.ArgumentParser:

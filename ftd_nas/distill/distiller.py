@@ -5,6 +5,7 @@ A run lives in a work directory (default: the proxy path + '.run'):
   checkpoint.pt     images, syn_lr, EMA, optimizer and generator states, iteration (every K iterations)
   log.jsonl         one line per iteration: loss, syn_lr, expert, start epoch, seconds
   grids/            PNG grids of the synthetic images (without ZCA) at intervals
+  curves-distillation.{png,pdf}   matching loss and learned lr per iteration (at the end)
 Re-running the same command continues from the checkpoint and gives the same result as an uninterrupted run.
 """
 
@@ -26,6 +27,7 @@ from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.evaluation import sample_per_class
 from ftd_nas.experts import ExpertDirectory, TrajectoryError
+from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.figures.grid import save_grid
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
@@ -237,6 +239,7 @@ class Distiller:
                 if self.iteration % cfg.image_every == 0 or self.iteration == cfg.iterations:
                     self._save_grid()
         bar.close()
+        write_curves([load_curves(self.work)], self.work / "curves")
         proxy = self.proxy()
         proxy.save(self.out)
         return proxy

@@ -11,14 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import rankdata  # noqa: E402
 
-
-def _save(fig, stem: Path) -> list[str]:
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [str(stem.with_suffix(ext)) for ext in (".png", ".pdf")]
-    for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return paths
+from ftd_nas.figures.save import save_figure  # noqa: E402
 
 
 def _pairs(proxy: dict, truth: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +33,7 @@ def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem
     ax.set_title(f"{label}: Spearman ρ = {agreement['spearman']:.2f}, Kendall τ = {agreement['kendall']:.2f}\n"
                  f"({agreement['n']} architectures)", fontsize=10)
     ax.grid(alpha=0.3)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
 def rank_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path) -> list[str]:
@@ -53,7 +46,7 @@ def rank_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Pa
     ax.set_ylabel("rank by proxy accuracy (1 = best)")
     ax.set_title(f"{label}: ρ = {agreement['spearman']:.2f}", fontsize=10)
     ax.grid(alpha=0.3)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
 def topk_bars(agreements: dict[str, dict], stem: Path, way: str = "by_real") -> list[str]:
@@ -76,4 +69,4 @@ def topk_bars(agreements: dict[str, dict], stem: Path, way: str = "by_real") -> 
     ax.set_ylim(-1, 1)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, stem)
+    return save_figure(fig, stem)

@@ -11,7 +11,7 @@ def test_help_lists_every_subcommand(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("demo", "experts", "distill", "evaluate", "search", "report", "train", "data"):
+    for command in ("demo", "experts", "distill", "evaluate", "search", "report", "curves", "train", "data"):
         assert f"    {command} " in out
 
 

@@ -19,6 +19,12 @@ def test_distill_then_evaluate_from_the_command_line(gsam_experts, tmp_path, cap
     assert set(record["sets"]) == {"proxy", "random"}
     assert record["sets"]["random"]["lr"] == 0.01 and record["sets"]["proxy"]["lr"] == Proxy.load(out).syn_lr
     assert len(Proxy.load(out).meta["evaluations"]) == 1  # results are kept with the proxy
+    assert (tmp_path / "proxy.safetensors.run" / "curves-distillation.png").is_file()  # written by distill
+    capsys.readouterr()
+    assert main(["curves", str(out), str(gsam_experts), "--label", "FTD", "--label", "GSAM experts",
+                 "--out", str(tmp_path / "figs" / "c")]) == 0
+    assert capsys.readouterr().out.split() == [str(tmp_path / "figs" / f"c-{kind}.{ext}")
+                                               for kind in ("distillation", "training") for ext in ("png", "pdf")]
 
 
 def test_distill_explains_wrong_experts(sgd_experts, tmp_path, capsys):
