@@ -29,7 +29,7 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 def host_to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Copy a CPU tensor to `device` without making the host wait for the GPU (pinned, non-blocking)."""
-    if device.type != "cuda":
+    if device.type != "cuda" or not tensor.is_cpu:
         return tensor.to(device)
     return tensor.pin_memory().to(device, non_blocking=True)
 
