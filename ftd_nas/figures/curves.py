@@ -102,6 +102,15 @@ def band(histories: list[list[dict]], key: str) -> tuple[np.ndarray, np.ndarray,
     return np.array(epochs), values.mean(0), values.min(0), values.max(0)
 
 
+def _finish(fig):
+    """Grid and legend on every panel, tight layout."""
+    for ax in fig.axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def distillation_figure(sources: list[CurveSource], smooth: int | None = None):
     """Matching loss (faint raw, bold moving average) and the learned lr, per iteration."""
     fig, (ax_loss, ax_lr) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -115,11 +124,7 @@ def distillation_figure(sources: list[CurveSource], smooth: int | None = None):
         ax_lr.plot(it, [r["syn_lr"] for r in src.rows], color=color, label=src.label)
     ax_loss.set(xlabel="iteration", ylabel="trajectory-matching loss", title="matching loss")
     ax_lr.set(xlabel="iteration", ylabel="learned lr (syn_lr)", title="learned learning rate")
-    for ax in (ax_loss, ax_lr):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def training_figure(sources: list[CurveSource]):
@@ -137,11 +142,7 @@ def training_figure(sources: list[CurveSource]):
     shaded = " (mean; shaded: min to max over runs)" if any(len(s.histories) > 1 for s in sources) else ""
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="training loss" + shaded)
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy (train solid, validation dashed)")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 FIGURES = {DISTILLATION: distillation_figure, TRAINING: training_figure}
