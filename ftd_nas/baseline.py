@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 
 from ftd_nas.data import DataConfig
 from ftd_nas.models import ModelSpec, build_model, count_params
@@ -30,7 +29,7 @@ def train_baseline(data: DataConfig, model: ModelSpec, config: TrainConfig, devi
         "test_acc": test_acc, "test_loss": test_loss, "val_acc": result.val_acc, "best_epoch": result.best_epoch,
         "train_acc": result.train_acc, "train_loss": result.train_loss, "num_params": count_params(net),
         "seed": config.seed, "history": result.history,
-        "config": {"data": asdict(data), "model": spec.to_dict(), "train": asdict(config), "device": str(dev)},
-        "dataset": dataset.fingerprint(), "environment": environment_info(dev),
+        "config": {"data": data.to_dict(), "model": spec.to_dict(), "train": config.to_dict(), "device": str(dev)},
+        "dataset": dataset.fingerprint().to_dict(), "environment": environment_info(dev),
         "timings": {"load_s": loaded - started, "train_s": result.seconds, "total_s": time.perf_counter() - started},
     }

@@ -7,13 +7,14 @@ Every stage is resumable, so re-running the demo into the same folder finishes w
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftd_nas.data import DataConfig
 from ftd_nas.distill import distill, resolve_config
-from ftd_nas.evaluation import EvalConfig, evaluate_proxy
+from ftd_nas.evaluation import EvalConfig, evaluate_proxy, save_evaluation
 from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
 from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.io import write_json
@@ -22,6 +23,7 @@ from ftd_nas.runtime import resolve_device
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.report import build_report, write_report
 
+log = logging.getLogger(__name__)
 
 @dataclass
 class DemoConfig:
@@ -52,7 +54,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
 
     def stage(name: str):
         stages[name] = time.perf_counter()
-        print(f"== {name}", flush=True)
+        log.info("== %s", name)
 
     proxies = {}
     for optimizer, method in (("sgd", "mtt"), ("gsam", "ftd")):
@@ -72,10 +74,11 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
     accuracy = {}
     for method, proxy in proxies.items():
         sets = ("proxy", "random") if method == "ftd" else ("proxy",)
-        record = evaluate_proxy(proxy, ecfg, sets=sets, dataset=dataset, device=device)
-        accuracy[method.upper()] = record["sets"]["proxy"]["results"]["convnet"]
-        if "random" in record["sets"]:
-            accuracy["Random"] = record["sets"]["random"]["results"]["convnet"]
+        record = evaluate_proxy(proxy, ecfg, dataset, sets=sets, device=device)
+        save_evaluation(record, proxy.path)
+        accuracy[method.upper()] = record.sets["proxy"]["results"]["convnet"]
+        if "random" in record.sets:
+            accuracy["Random"] = record.sets["random"]["results"]["convnet"]
     runs = {}
     for label, proxy_arg, epochs in (("real", "real", cfg.truth_epochs),
                                      ("ftd", str(out / "proxies" / "ftd.safetensors"), cfg.search_epochs),
@@ -88,7 +91,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
                    dataset=dataset)
     stage("report")
     report = build_report([runs["ftd"], runs["mtt"], runs["random"]], runs["real"], ks=(3, 5), bootstrap=500)
-    written = write_report(report, out / "report")
+    written = write_report(report, out / "report", overwrite=True)  # the demo's own folder: refreshed each run
     curves = [load_curves(out / "proxies" / f"{m}.safetensors", m.upper()) for m in proxies]
     curves += [load_curves(out / "experts" / o, f"{o.upper()} experts") for o in ("sgd", "gsam")]
     written["figures"] += write_curves(curves, out / "report" / "curves")
@@ -98,7 +101,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
     rho = {label: e["agreement"]["spearman"] for label, e in report["proxies"].items()}
     summary = {"accuracy": {k: {"test_mean": v["test_mean"], "test_std": v["test_std"]} for k, v in accuracy.items()},
                "spearman": rho, "report": written["dir"], "figures": written["figures"],
-               "seconds": time.perf_counter() - started, "stage_seconds": timings, "config": cfg.__dict__}
+               "seconds": time.perf_counter() - started, "stage_seconds": timings, "config": dict(cfg.__dict__)}
     write_json(out / "summary.json", summary)
     return summary
 

@@ -1,50 +1,66 @@
 """Honest accuracy of a proxy: fresh networks trained on it, selected on validation, tested once.
 
-The protocol of DESIGN.md section 2: for each architecture and run, a freshly initialised network is
+The protocol of the papers' evaluation: for each architecture and run, a freshly initialised network is
 trained on the proxy images (lr = the proxy's learned syn_lr, momentum 0.9, weight decay 5e-4, lr x0.1 at
 the midpoint, batch 256, DSA); the weights with the best validation accuracy are kept and evaluated on the
 test split once. The reference code's habit of reporting the best test accuracy seen is not repeated.
+
+Each evaluation is its own file, `PROXY.evals/<time>-<token>.json` (an `EvaluationRecord`), written
+atomically: the proxy file is never rewritten, and concurrent evaluations never lose each other's results.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import secrets
 import statistics
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
 
 import torch
 
-from ftd_nas.augment import DEFAULT_STRATEGY
 from ftd_nas.data import Dataset, Split
+from ftd_nas.data.fingerprint import DataFingerprint
 from ftd_nas.errors import ConfigError
+from ftd_nas.io import write_json
 from ftd_nas.models import ARCHITECTURES, ModelSpec, build_model
-from ftd_nas.train import TrainConfig, evaluate, train
+from ftd_nas.records import Record, RecordError
+from ftd_nas.runtime import environment_info
+from ftd_nas.train import RUNTIME_ONLY, ProxyTraining, check_number, evaluate, train
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(ProxyTraining):
     models: list[str] = field(default_factory=lambda: ["convnet"])
     runs: int = 5
-    epochs: int = 1000
-    lr: float | None = None  # None: the proxy's learned syn_lr
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 256
-    dsa: str | None = DEFAULT_STRATEGY
     eval_every: int | None = None  # validation interval for model selection; None: epochs // 20
     seed: int = 0
-    progress: bool | None = None
+    progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
 
-    def train_config(self, lr: float, run: int) -> TrainConfig:
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number("--runs", self.runs, 1, integer=True)
+        check_number("--seed", self.seed, integer=True)
+        if self.eval_every is not None:
+            check_number("--eval-every", self.eval_every, 1, integer=True)
+        if not self.models:
+            raise ConfigError("--models needs at least one architecture")
+        unknown = [m for m in self.models if m not in ARCHITECTURES]
+        if unknown:
+            raise ConfigError(f"unknown model {unknown[0]!r}; choose from {', '.join(ARCHITECTURES)}")
+
+    def run_config(self, lr: float, run: int):
         every = self.eval_every or max(1, self.epochs // 20)
-        return TrainConfig(epochs=self.epochs, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay,
-                           batch_size=self.batch_size, dsa=self.dsa, seed=self.seed + run,
-                           eval_every=every, restore_best=True, sync_every=every, progress=self.progress)
+        return self.train_config(lr, self.seed + run, eval_every=every, restore_best=True, sync_every=every,
+                                 progress=self.progress)
 
 
 def _spec_for(arch: str, base: ModelSpec) -> ModelSpec:
-    if arch not in ARCHITECTURES:
-        raise ConfigError(f"unknown model {arch!r}; choose from {', '.join(ARCHITECTURES)}")
     if arch == base.arch:
         return base
     return replace(ModelSpec(arch=arch), channels=base.channels, image_size=base.image_size,
@@ -59,7 +75,7 @@ def evaluate_images(images: Split, dataset: Dataset, lr: float, base: ModelSpec,
         tests, vals, seconds = [], [], []
         for run in range(config.runs):
             net = build_model(spec, seed=config.seed + 10_000 + run, device=images.x.device)
-            result = train(net, images, config.train_config(lr, run), val=dataset.val)
+            result = train(net, images, config.run_config(lr, run), val=dataset.val)
             tests.append(evaluate(net, dataset.test)[1])
             vals.append(result.val_acc)
             seconds.append(result.seconds)
@@ -87,37 +103,96 @@ def random_subset(dataset: Dataset, ipc: int, seed: int = 0) -> Split:
     return sample_per_class(dataset, ipc, torch.Generator().manual_seed(seed))
 
 
-def evaluation_record(kind: str, results: dict, config: EvalConfig, lr: float, started: float, **extra) -> dict:
-    return {"kind": kind, "lr": lr, "results": results, "config": asdict(config),
-            "seconds": time.perf_counter() - started, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **extra}
+def _evaluation_v1_to_v2(old: dict) -> dict:
+    """v1 kept evaluations inside the proxy file, without the data fingerprint or environment."""
+    first = next(iter(old.get("sets", {}).values()), {})
+    config = {k: v for k, v in first.get("config", {}).items() if k != "progress"} or None
+    return {"proxy": PurePath(str(old.get("proxy") or "")).name, "proxy_digest": old["proxy_digest"],
+            "method": old["method"], "ipc": old["ipc"], "iterations": old["iterations"], "data": None,
+            "config": config, "sets": old.get("sets", {}), "seconds": old.get("seconds", 0.0),
+            "created": first.get("created", "")}
+
+
+@dataclass(frozen=True)
+class EvaluationRecord(Record):
+    """One evaluation of one proxy: a file of its own in `PROXY.evals/`."""
+
+    FORMAT = "ftd-nas-evaluation"
+    UPGRADES = {1: _evaluation_v1_to_v2}
+
+    proxy: str  # the proxy file's name when it was evaluated (display only)
+    proxy_digest: str  # which proxy: `Proxy.digest()`, its tensors and settings
+    method: str
+    ipc: int
+    iterations: int
+    data: DataFingerprint | None  # the real data it was scored on (None: kept inside a v1 proxy file)
+    config: EvalConfig | None
+    sets: dict[str, dict]  # proxy | raw | random -> lr, per-architecture results, seconds
+    seconds: float = 0.0
+    environment: dict = field(default_factory=dict)
+    created: str = ""
 
 
 SETS = ("proxy", "raw", "random")
 
 
-def evaluate_proxy(proxy, config: EvalConfig, *, sets: tuple[str, ...] = ("proxy",), dataset: Dataset | None = None,
-                   device: torch.device | str = "cpu", baseline_lr: float = 0.01) -> dict:
-    """Evaluate a `Proxy` (its images, FTD's raw non-EMA images, and/or a random real subset of equal size)."""
-    from ftd_nas.data import DataConfig
-
+def evaluate_proxy(proxy, config: EvalConfig, dataset: Dataset, *, sets: tuple[str, ...] = ("proxy",),
+                   device: torch.device | str = "cpu", baseline_lr: float = 0.01) -> EvaluationRecord:
+    """Evaluate a `Proxy` (its images, FTD's raw non-EMA images, and/or a random real subset of equal size)
+    on `dataset`, which must be the data the proxy was distilled from (checked by fingerprint)."""
     unknown = set(sets) - set(SETS)
     if unknown:
         raise ConfigError(f"unknown evaluation sets {sorted(unknown)}; choose from {', '.join(SETS)}")
     started = time.perf_counter()
-    if dataset is None:
-        dataset = DataConfig(**proxy.meta["data_config"]).load(device)
     proxy.check_dataset(dataset)
-    base = ModelSpec.from_dict(proxy.meta["model"])
+    base = proxy.record.model
     lr = config.lr if config.lr is not None else proxy.syn_lr
-    record = {"proxy": str(proxy.path) if proxy.path else None, "method": proxy.meta["method"], "ipc": proxy.ipc,
-              "iterations": proxy.meta["iterations"], "sets": {}}
+    results = {}
     for name in sets:
         if name == "random":
             images, set_lr = random_subset(dataset, proxy.ipc, seed=config.seed), config.lr or baseline_lr
         else:
             images, set_lr = proxy.split(device, raw=name == "raw"), lr
         set_started = time.perf_counter()
-        results = evaluate_images(images, dataset, set_lr, base, config)
-        record["sets"][name] = evaluation_record(name, results, config, set_lr, set_started)
-    record["seconds"] = time.perf_counter() - started
-    return record
+        results[name] = {"lr": set_lr, "results": evaluate_images(images, dataset, set_lr, base, config),
+                         "seconds": time.perf_counter() - set_started}
+    return EvaluationRecord(proxy=proxy.path.name if proxy.path else "", proxy_digest=proxy.digest(),
+                            method=proxy.record.method, ipc=proxy.ipc, iterations=proxy.record.iterations,
+                            data=dataset.fingerprint(), config=config, sets=results,
+                            seconds=time.perf_counter() - started, environment=environment_info(torch.device(device)),
+                            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+
+def evaluations_dir(proxy_path: str | os.PathLike) -> Path:
+    path = Path(proxy_path)
+    return path.with_name(path.name + ".evals")
+
+
+def save_evaluation(record: EvaluationRecord, proxy_path: str | os.PathLike) -> Path:
+    """Write the evaluation as a new file beside the proxy (unique name, atomic): concurrent runs all keep theirs."""
+    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}.json"
+    path = evaluations_dir(proxy_path) / name
+    write_json(path, record.to_dict())
+    return path
+
+
+def load_evaluations(proxy) -> list[EvaluationRecord]:
+    """Every evaluation of this proxy: the files beside it that name its digest, plus those kept inside a v1 file.
+
+    A file of another proxy that once lay at this path (replaced with --overwrite) names another digest and
+    is left out; an unreadable file is reported in the log and skipped.
+    """
+    digest, found = proxy.digest(), []
+    for legacy in proxy.legacy_evaluations:
+        found.append(EvaluationRecord.from_dict({"format": EvaluationRecord.FORMAT, "format_version": 1, **legacy,
+                                                 "proxy_digest": digest}))
+    folder = evaluations_dir(proxy.path) if proxy.path else None
+    for path in sorted(folder.glob("*.json")) if folder and folder.is_dir() else []:
+        try:
+            record = EvaluationRecord.from_dict(json.loads(path.read_text()), repr(str(path)))
+        except (OSError, ValueError, RecordError) as exc:
+            log.warning("skipping unreadable evaluation %s: %s", path, exc)
+            continue
+        if record.proxy_digest == digest:
+            found.append(record)
+    return found

@@ -1,4 +1,5 @@
-"""Atomic writes: a reader never sees a half-written result, a crash never destroys a finished one."""
+"""Writing results: atomically (a reader never sees a half-written file, a crash never destroys a finished
+one), with the permissions the user's umask asks for, and never over a result this run did not produce."""
 
 from __future__ import annotations
 
@@ -9,6 +10,15 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+from ftd_nas.errors import ConfigError
+
+
+def _file_mode() -> int:
+    """0o666 minus the process umask: what open() would give a new file (mkstemp's files are 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 @contextmanager
@@ -21,6 +31,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _file_mode())  # shared group folders on clusters rely on the umask
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
@@ -30,6 +41,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
     if hasattr(obj, "tolist"):
         return obj.tolist()
     if isinstance(obj, Path):
@@ -52,7 +65,50 @@ def _sanitise(obj: Any) -> Any:
     return obj
 
 
+def json_text(obj: Any) -> str:
+    # through the default once, so dataclasses nested in lists are sanitised too
+    plain = json.loads(json.dumps(obj, default=_json_default))
+    return json.dumps(_sanitise(plain), indent=2) + "\n"
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write `obj` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_sanitise(obj), indent=2, default=_json_default) + "\n")
+        tmp.write_text(json_text(obj))
+
+
+def create_json_once(path: str | os.PathLike, obj: Any) -> bool:
+    """Create `path` with `obj` unless it exists; True if this call created it.
+
+    Exactly one of several processes racing to create the file wins (a hard link fails when the name exists,
+    also on NFS), and the file appears complete or not at all.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json_text(obj))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        os.unlink(tmp)
+
+
+def refuse_overwrite(path: str | os.PathLike, overwrite: bool, what: str = "result") -> None:
+    """A finished result this run did not produce is replaced only when the user says --overwrite."""
+    if not overwrite and Path(path).exists():
+        raise ConfigError(f"{str(path)!r} exists (a {what} written earlier); pass --overwrite to replace it, "
+                          "or choose another output path")
+
+
+def write_result_json(path: str | os.PathLike, obj: Any, overwrite: bool = False) -> None:
+    """`--json OUT`: write the result, refusing to replace an existing file without `overwrite`."""
+    refuse_overwrite(path, overwrite, "JSON result")
+    write_json(path, obj)

@@ -1,12 +1,16 @@
 """The proxy file: a distilled dataset plus everything needed to use it with only the real dataset beside it.
 
 One safetensors file: tensors `images` (the proxy: EMA images for FTD), `labels`, `syn_lr`, optionally
-`raw_images` (FTD's final non-EMA images) and the ZCA matrices; JSON metadata with class names, image size,
-normalisation, model spec, method, resolved configuration, iteration count, provenance and evaluations.
+`raw_images` (FTD's final non-EMA images) and the ZCA matrices; JSON metadata holding a `ProxyRecord`
+(method, IPC, iterations, network, data fingerprint, resolved configuration, provenance).
+
+A proxy is immutable once distilled: evaluations are separate files beside it (see `ftd_nas/evaluation.py`),
+and its identity (`Proxy.digest`) depends only on its tensors and settings, never on where it lies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,17 +21,54 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ftd_nas.data import Dataset, Split, ZCAWhitening
+from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
+from ftd_nas.distill.config import DistillConfig
 from ftd_nas.errors import FtdNasError, NonFiniteError
+from ftd_nas.experts.records import folder_label
 from ftd_nas.io import atomic_path
+from ftd_nas.models import ModelSpec
+from ftd_nas.records import Record, RecordError
 
-FORMAT = "ftd-nas-proxy"
-FORMAT_VERSION = 1
-# Fingerprint fields that must agree between the proxy and the real data it is used with.
-DATA_KEYS = ("name", "num_classes", "channels", "image_size", "mean", "std", "zca")
+META_KEY = "ftd_nas"
 
 
 class ProxyError(FtdNasError):
     """A proxy file is unreadable or does not fit the data it is used with."""
+
+
+def _proxy_v1_to_v2(old: dict) -> dict:
+    prov = old.get("provenance", {})
+    # v1 stored where the data and experts lay (data_config, provenance.experts); neither is kept or followed
+    return {"method": old["method"], "ipc": old["ipc"], "iterations": old["iterations"], "model": old["model"],
+            "data": upgrade_v1_fingerprint(old["dataset"], old.get("classes")), "distill": old["config"],
+            "experts": {"folder": folder_label(prov.get("experts", "")), "count": prov.get("num_experts"),
+                        "settings": prov.get("expert_settings")},
+            "seconds": prov.get("seconds", 0.0), "environment": prov.get("environment", {}),
+            "created": prov.get("created", "")}
+
+
+@dataclass(frozen=True)
+class ProxyRecord(Record):
+    """The metadata of a proxy file."""
+
+    FORMAT = "ftd-nas-proxy"
+    UPGRADES = {1: _proxy_v1_to_v2}
+
+    method: str
+    ipc: int
+    iterations: int
+    model: ModelSpec  # the network it was distilled with (the experts')
+    data: DataFingerprint  # the real data it was distilled from: classes, shape, statistics, content hash
+    distill: DistillConfig  # the resolved configuration
+    experts: dict = field(default_factory=dict)  # provenance: folder name, count and settings of the experts
+    seconds: float = 0.0
+    environment: dict = field(default_factory=dict)
+    created: str = ""
+
+    def settings(self) -> dict:
+        """What the proxy is, as opposed to how and when it was made."""
+        return {"method": self.method, "ipc": self.ipc, "iterations": self.iterations, "model": self.model.to_dict(),
+                "data": self.data.settings(), "distill": self.distill.to_dict()}
 
 
 @dataclass
@@ -35,10 +76,11 @@ class Proxy:
     images: torch.Tensor
     labels: torch.Tensor
     syn_lr: float
-    meta: dict
+    record: ProxyRecord
     raw_images: torch.Tensor | None = None
     zca: ZCAWhitening | None = None
     path: Path | None = field(default=None, compare=False)
+    legacy_evaluations: list[dict] = field(default_factory=list, compare=False)  # kept inside v1 files
 
     @property
     def ipc(self) -> int:
@@ -46,7 +88,7 @@ class Proxy:
 
     @property
     def classes(self) -> list[str]:
-        return self.meta["classes"]
+        return list(self.record.data.classes or [])
 
     def split(self, device: torch.device | str = "cpu", raw: bool = False) -> Split:
         images = self.raw_images if raw else self.images
@@ -54,19 +96,29 @@ class Proxy:
             raise ProxyError("this proxy has no raw (non-EMA) images")
         return Split(images.to(device), self.labels.to(device))
 
-    def save(self, path: str | os.PathLike) -> None:
-        for name, t in (("images", self.images), ("raw_images", self.raw_images)):
-            if t is not None and not torch.isfinite(t).all():
-                raise NonFiniteError(f"refusing to write a proxy whose {name} contain NaN or inf")
+    def tensors(self) -> dict[str, torch.Tensor]:
         tensors = {"images": self.images, "labels": self.labels, "syn_lr": torch.tensor([self.syn_lr])}
         if self.raw_images is not None:
             tensors["raw_images"] = self.raw_images
         if self.zca is not None:
             tensors.update(self.zca.state_dict())
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **self.meta}
+        return {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+
+    def digest(self) -> str:
+        """sha256 of the tensors and settings: the proxy's identity wherever the file lies or however it is named."""
+        h = hashlib.sha256()
+        for name, t in sorted(self.tensors().items()):
+            h.update(f"{name}:{t.dtype}:{list(t.shape)}".encode())
+            h.update(t.numpy().tobytes())
+        h.update(json.dumps(self.record.settings(), sort_keys=True).encode())
+        return h.hexdigest()
+
+    def save(self, path: str | os.PathLike) -> None:
+        for name, t in (("images", self.images), ("raw_images", self.raw_images)):
+            if t is not None and not torch.isfinite(t).all():
+                raise NonFiniteError(f"refusing to write a proxy whose {name} contain NaN or inf")
         with atomic_path(path) as tmp:
-            save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp),
-                      metadata={"ftd_nas": json.dumps(meta)})
+            save_file(self.tensors(), str(tmp), metadata={META_KEY: json.dumps(self.record.to_dict())})
         self.path = Path(path)
 
     @classmethod
@@ -76,29 +128,41 @@ class Proxy:
             raise ProxyError(f"proxy file {str(path)!r} does not exist; make one with `ftd-nas distill`")
         try:
             with safe_open(str(path), framework="pt") as f:
-                meta = json.loads((f.metadata() or {}).get("ftd_nas", "{}"))
+                meta = json.loads((f.metadata() or {}).get(META_KEY, "{}"))
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
         except Exception as exc:
             raise ProxyError(f"{str(path)!r} is not a readable proxy file (truncated or corrupt?): {exc}") from exc
-        if meta.get("format") != FORMAT or "images" not in tensors:
-            raise ProxyError(f"{str(path)!r} is not an ftd-nas proxy file")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ProxyError(f"{str(path)!r} is proxy format v{meta.get('format_version')}; "
-                             f"this ftd-nas reads v{FORMAT_VERSION}")
+        if "images" not in tensors or "labels" not in tensors or "syn_lr" not in tensors:
+            raise ProxyError(f"{str(path)!r} is not an ftd-nas proxy file (tensors {sorted(tensors)})")
+        legacy = meta.pop("evaluations", []) if meta.get("format_version") == 1 else []
+        try:
+            record = ProxyRecord.from_dict(meta, repr(str(path)))
+        except RecordError as exc:
+            raise ProxyError(str(exc)) from None
         zca = ZCAWhitening.from_state_dict(tensors) if "zca_transform" in tensors else None
-        return cls(tensors["images"], tensors["labels"], float(tensors["syn_lr"][0]), meta,
-                   tensors.get("raw_images"), zca, path)
+        proxy = cls(tensors["images"], tensors["labels"].long(), float(tensors["syn_lr"][0]), record,
+                    tensors.get("raw_images"), zca, path, legacy if isinstance(legacy, list) else [])
+        proxy.check_shapes()
+        return proxy
+
+    def check_shapes(self) -> None:
+        """Tensors that agree with each other and with the record (a file from elsewhere may not)."""
+        data, where = self.record.data, repr(str(self.path)) if self.path else "the proxy"
+        expected = (data.channels, *data.image_size)
+        problems = []
+        if self.images.dim() != 4 or tuple(self.images.shape[1:]) != expected:
+            shape = ", ".join(map(str, expected))
+            problems.append(f"images have shape {tuple(self.images.shape)}, expected [N, {shape}]")
+        elif self.labels.shape != (len(self.images),):
+            problems.append(f"{len(self.images)} images but labels of shape {tuple(self.labels.shape)}")
+        elif len(self.labels) and not (0 <= int(self.labels.min()) and int(self.labels.max()) < data.num_classes):
+            problems.append(f"labels outside 0..{data.num_classes - 1}")
+        if self.raw_images is not None and self.raw_images.shape != self.images.shape:
+            problems.append(f"raw_images have shape {tuple(self.raw_images.shape)}, images {tuple(self.images.shape)}")
+        if problems:
+            raise ProxyError(f"{where} is inconsistent: " + "; ".join(problems))
 
     def check_dataset(self, dataset: Dataset) -> None:
         """Refuse real data that differs from the data the proxy was distilled from."""
-        ours, theirs = self.meta["dataset"], dataset.fingerprint()
-        diff = [f"{k}: {ours.get(k)!r} in the proxy, {theirs.get(k)!r} here" for k in DATA_KEYS
-                if ours.get(k) != theirs.get(k)]
-        if diff:
-            raise ProxyError(f"the proxy was distilled from other data than {dataset.name!r}: " + "; ".join(diff))
-
-    def record_evaluation(self, result: dict) -> None:
-        """Append an evaluation to the metadata and rewrite the file atomically."""
-        self.meta.setdefault("evaluations", []).append(result)
-        if self.path is not None:
-            self.save(self.path)
+        what = f"the proxy {str(self.path)!r}" if self.path else "the proxy"
+        self.record.data.check(dataset.fingerprint(), what)

@@ -1,10 +1,9 @@
-"""Device choice, seeding and the environment record stored next to every result."""
+"""Device choice and the environment record stored next to every result."""
 
 from __future__ import annotations
 
 import os
 import platform
-import random
 import sys
 from importlib import metadata
 
@@ -32,13 +31,6 @@ def host_to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
     if device.type != "cuda" or not tensor.is_cpu:
         return tensor.to(device)
     return tensor.pin_memory().to(device, non_blocking=True)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) so a run can be replayed."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def _version(package: str) -> str | None:

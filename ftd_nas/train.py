@@ -10,7 +10,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -21,11 +21,26 @@ from ftd_nas.data import Split
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
 from ftd_nas.progress import progress
+from ftd_nas.records import Part
 from ftd_nas.runtime import host_to_device
+
+RUNTIME_ONLY = {"stored": False}  # field metadata: not part of a stored record (display, not results)
+
+
+def check_number(name: str, value, low: float | None = None, high: float | None = None, *,
+                 low_open: bool = False, integer: bool = False) -> None:
+    """Refuse a non-number, a non-finite number or one outside [low, high] (low excluded when low_open)."""
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if not ok_type or isinstance(value, bool) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite {'integer' if integer else 'number'}, got {value!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise ConfigError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value!r}")
+    if high is not None and value > high:
+        raise ConfigError(f"{name} must be <= {high:g}, got {value!r}")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Part):
     """SGD (or GSAM on top of it) with momentum and weight decay, lr x0.1 at the midpoint, DSA on every batch."""
 
     epochs: int = 50
@@ -42,22 +57,49 @@ class TrainConfig:
     eval_every: int = 0  # epochs between validation passes; 0 = only after the last epoch
     restore_best: bool = False  # end with the weights of the best validation accuracy
     sync_every: int = 1  # epochs between host reads of the loss (NaN check, history); more keeps a GPU busy
-    progress: bool | None = None  # None: a bar only on a terminal
+    progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)  # None: a bar only on a terminal
 
-    def validate(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
-        if self.sync_every < 1:
-            raise ConfigError(f"sync_every must be >= 1, got {self.sync_every}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
+    # Settings that change how a run is carried out but not its result.
+    NOT_SETTINGS: ClassVar[tuple[str, ...]] = ("sync_every",)
+
+    def __post_init__(self) -> None:
+        check_number("epochs", self.epochs, 1, integer=True)
+        check_number("sync_every", self.sync_every, 1, integer=True)
+        check_number("batch size", self.batch_size, 1, integer=True)
+        check_number("learning rate", self.lr, 0, low_open=True)
+        check_number("momentum", self.momentum, 0)
+        check_number("weight decay", self.weight_decay, 0)
+        check_number("rho", self.rho, 0)
+        check_number("alpha", self.alpha)
+        check_number("eval_every", self.eval_every, 0, integer=True)
+        check_number("seed", self.seed, integer=True)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-        if self.rho < 0:
-            raise ConfigError(f"rho must be >= 0, got {self.rho}")
         parse_strategy(self.dsa)
+
+
+@dataclass
+class ProxyTraining(Part):
+    """How a fresh network is trained on a proxy (the papers' evaluation recipe); `evaluate` and `search` share it.
+
+    Defaults come from TrainConfig's, the one source of training defaults.
+    """
+
+    epochs: int = 1000
+    lr: float | None = None  # None: the proxy's learned syn_lr (0.01 on real data or a random subset)
+    momentum: float = TrainConfig.momentum
+    weight_decay: float = TrainConfig.weight_decay
+    batch_size: int = TrainConfig.batch_size
+    dsa: str | None = TrainConfig.dsa
+
+    def __post_init__(self) -> None:
+        if self.lr is not None:
+            check_number("--lr", self.lr, 0, low_open=True)
+        self.train_config(1.0, 0)  # every other field is checked where it is used
+
+    def train_config(self, lr: float, seed: int, **extra) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay,
+                           batch_size=self.batch_size, dsa=self.dsa, seed=seed, **extra)
 
 
 def _sgd(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -102,7 +144,6 @@ class Trainer:
     """Epoch-by-epoch training of `model` on `data`; every random choice follows `config.seed`."""
 
     def __init__(self, model: nn.Module, data: Split, config: TrainConfig, val: Split | None = None):
-        config.validate()
         if len(data) == 0:
             raise ConfigError("cannot train on an empty split")
         self.model, self.data, self.config, self.val = model, data, config, val

@@ -43,6 +43,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     ftd = [sys.executable, "-m", "ftd_nas"]
     data = ["--dataset", s["dataset"]] + (["--zca"] if s["zca"] else [])
+    real = ["--dataset", s["dataset"]]  # commands reading a file take its preprocessing, only the data's location
     started = time.perf_counter()
     result = {"settings": s}
 
@@ -61,13 +62,13 @@ def main() -> None:
     accuracy = {}
     for method, experts in (("ftd", "gsam"), ("mtt", "sgd")):
         proxy = out / "proxies" / f"{method}.safetensors"
-        sh(*ftd, "distill", "--experts", str(out / "experts" / experts), "--out", str(proxy), "--method", method,
+        sh(*ftd, "distill", "--experts", str(out / "experts" / experts), *real, "--out", str(proxy), "--method", method,
            "--ipc", str(s["ipc"]), "--preset", "cifar10", "--syn-steps", str(s["syn_steps"]), "--max-start-epoch",
            str(s["max_start"]), "--lr-teacher", "0.01", "--ema-decay", str(s["ema"]), "--iterations",
            str(s["iterations"]), "--no-progress")
         extra = ["--baseline", "random"] if method == "ftd" else []
-        sh(*ftd, "evaluate", str(proxy), "--runs", str(s["eval_runs"]), "--epochs", str(s["eval_epochs"]), *extra,
-           "--json", str(out / f"eval_{method}.json"), "--no-progress")
+        sh(*ftd, "evaluate", str(proxy), *real, "--runs", str(s["eval_runs"]), "--epochs", str(s["eval_epochs"]),
+           *extra, "--json", str(out / f"eval_{method}.json"), "--overwrite", "--no-progress")
         for name, ev in json.loads((out / f"eval_{method}.json").read_text())["sets"].items():
             r = ev["results"]["convnet"]
             accuracy[method.upper() if name == "proxy" else "Random"] = {"test_mean": r["test_mean"],
@@ -78,10 +79,11 @@ def main() -> None:
             s["search_epochs"]), "mtt": (str(out / "proxies" / "mtt.safetensors"), s["search_epochs"]),
             "random": (f"random:{s['ipc']}", s["search_epochs"])}
     for name, (proxy, epochs) in runs.items():
-        sh(*ftd, "search", "--space", s["space"], "--proxy", proxy, *data, "--epochs", str(epochs),
+        sh(*ftd, "search", "--space", s["space"], "--proxy", proxy, *(data if name in ("truth", "random") else real),
+           "--epochs", str(epochs),
            "--out", str(out / "search" / name), "--no-progress")
     sh(*ftd, "report", *(str(out / "search" / n) for n in ("ftd", "mtt", "random")), "--truth",
-       str(out / "search" / "truth"), "--out", str(out / "report"))
+       str(out / "search" / "truth"), "--out", str(out / "report"), "--overwrite")
     report = json.loads((out / "report" / "report.json").read_text())
     result["search"] = {label: {"spearman": report["spearman"][label], "kendall": report["kendall"][label],
                                 "seconds_per_candidate": v["seconds_per_candidate"]}

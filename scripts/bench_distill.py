@@ -34,13 +34,15 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     from ftd_nas.distill import Distiller, resolve_config
+    from ftd_nas.experts import ExpertDirectory
     from ftd_nas.runtime import resolve_device
 
     device = resolve_device(args.device)
     cfg = resolve_config(args.dataset, args.ipc, "ftd", syn_steps=args.syn_steps, unroll=args.unroll,
                          max_start_epoch=1, expert_epochs=2, iterations=args.iters + 1, batch_syn=args.batch_syn)
+    dataset = ExpertDirectory(args.experts).record.data.data_config(args.dataset).load(device)
     with tempfile.TemporaryDirectory() as tmp:
-        d = Distiller(cfg, args.experts, Path(tmp) / "p", device=device)
+        d = Distiller(cfg, args.experts, Path(tmp) / "p", dataset=dataset, device=device)
         setup_rss = _rss_mb()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)

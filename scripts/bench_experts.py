@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ftd_nas.data import DataConfig
-from ftd_nas.experts import expert_train_config, write_trajectory
+from ftd_nas.experts import ExpertRecord, expert_train_config, write_trajectory
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.train import Trainer
@@ -57,7 +57,9 @@ def main() -> None:
     layout = ParamLayout(trainers["sgd"].model)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "expert.safetensors"
-        write_trajectory(path, torch.zeros(args.epochs + 1, layout.num_params), {"bench": True})
+        record = ExpertRecord(index=0, seed=0, model=spec, data=ds.fingerprint(), train=trainers["gsam"].config,
+                              num_snapshots=args.epochs + 1, num_params=layout.num_params)
+        write_trajectory(path, torch.zeros(args.epochs + 1, layout.num_params), record)
         mb = path.stat().st_size / 2**20
     sgd, gsam = statistics.median(times["sgd"]), statistics.median(times["gsam"])
     result = {"dataset": args.dataset, "model": spec.to_dict(), "train_images": len(ds.train),

@@ -81,7 +81,7 @@ def worker_main(args) -> None:
     index, count = (int(v) for v in args.worker.split("/"))
     if device.type == "cpu":
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // count))
-    config = SearchRecipe(epochs=args.epochs).train_config(0.01)
+    config = SearchRecipe(epochs=args.epochs).candidate_config(0.01)
     time_candidate(chosen[0], ds, images, replace(config, epochs=1), device)  # warm-up: CUDA context, kernels
     barrier = Path(args.barrier)
     (barrier / f"ready{index}").touch()
@@ -132,7 +132,7 @@ def main() -> None:
         return worker_main(args)
 
     device, ds, images, space, chosen = _setup(args)
-    recipe_config = SearchRecipe(epochs=args.epochs).train_config(0.01)
+    recipe_config = SearchRecipe(epochs=args.epochs).candidate_config(0.01)
     time_candidate(chosen[0], ds, images, replace(recipe_config, epochs=1), device)  # warm-up
     rows = []
     for params in chosen:

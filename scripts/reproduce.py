@@ -36,15 +36,16 @@ EXPERIMENTS = {
 def commands(name: str, data_root: str, experts: int, unroll: str) -> list[list[str]]:
     dataset, ipc, depth, zca, _, _ = EXPERIMENTS[name]
     alpha = "0.3" if dataset == "cifar10" and ipc in (1, 10) else "1"
-    data = ["--dataset", dataset, "--data-root", data_root] + (["--zca"] if zca else [])
+    real = ["--dataset", dataset, "--data-root", data_root]  # commands reading a file take its preprocessing
+    data = real + (["--zca"] if zca else [])
     model = ["--depth", str(depth), "--width", "128"]
     root = f"runs/reproduce/{name}"
     return [
         ["ftd-nas", "experts", *data, *model, "--num-experts", str(experts), "--epochs", "50", "--optimizer", "gsam",
          "--alpha", alpha, "--out", f"{root}/experts_gsam"],
-        ["ftd-nas", "distill", "--experts", f"{root}/experts_gsam", "--ipc", str(ipc), "--method", "ftd",
+        ["ftd-nas", "distill", "--experts", f"{root}/experts_gsam", *real, "--ipc", str(ipc), "--method", "ftd",
          "--unroll", unroll, "--out", f"{root}/ftd.safetensors"],
-        ["ftd-nas", "evaluate", f"{root}/ftd.safetensors", "--runs", "5", "--epochs", "1000", "--baseline", "random",
+        ["ftd-nas", "evaluate", f"{root}/ftd.safetensors", *real, "--runs", "5", "--epochs", "1000", "--baseline", "random",
          "--models", "convnet,resnet18,vgg11,alexnet" if ipc == 50 and dataset == "cifar10" else "convnet",
          "--json", f"{root}/evaluation.json"],
     ]
@@ -57,7 +58,8 @@ def nas_commands(data_root: str) -> list[list[str]]:
     return [
         ["ftd-nas", "search", "--space", "convnet", "--proxy", "real", "--dataset", "cifar10", "--zca", "--data-root",
          data_root, "--out", f"{root}/truth"],
-        ["ftd-nas", "search", "--space", "convnet", "--proxy", proxy, "--out", f"{root}/ftd"],
+        ["ftd-nas", "search", "--space", "convnet", "--proxy", proxy, "--dataset", "cifar10", "--data-root", data_root,
+         "--out", f"{root}/ftd"],
         ["ftd-nas", "search", "--space", "convnet", "--proxy", "random:50", "--dataset", "cifar10", "--zca",
          "--data-root", data_root, "--out", f"{root}/random"],
         ["ftd-nas", "report", f"{root}/ftd", f"{root}/random", "--truth", f"{root}/truth", "--out", f"{root}/report"],

@@ -33,3 +33,59 @@ def test_cross_architecture_models_are_sized_for_the_data(digits):
     assert result["alexnet"]["model"]["channels"] == 1 and result["alexnet"]["model"]["image_size"] == [16, 16]
     with pytest.raises(ConfigError, match="unknown model"):
         evaluate_images(random_subset(digits, 2), digits, 0.01, BASE, EvalConfig(models=["lenet"], runs=1))
+
+
+def test_concurrent_evaluations_keep_the_proxy_and_all_results_and_a_search_resumes(gsam_experts, digits, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ftd_nas.distill import distill, resolve_config
+    from ftd_nas.evaluation import load_evaluations
+    from ftd_nas.proxy import Proxy
+    from ftd_nas.search import SearchConfig, SearchRecipe, run_search
+
+    path = tmp_path / "p.safetensors"
+    cfg = resolve_config("digits", 1, "ftd", syn_steps=2, max_start_epoch=2, iterations=1)
+    distill(cfg, gsam_experts, path, dataset=digits, progress=False)
+    space = Path(__file__).parent / "fixtures" / "v1" / "two.yaml"
+    search = SearchConfig(space=str(space), proxy=str(path), out=str(tmp_path / "run"), dataset="digits",
+                          device="cpu", recipe=SearchRecipe(epochs=1, dsa=None), progress=False)
+    assert run_search(search, dataset=digits)["trained"] == 2
+    before = path.read_bytes()
+    cmd = [sys.executable, "-m", "ftd_nas", "evaluate", str(path), "--dataset", "digits", "--runs", "1",
+           "--epochs", "2", "--device", "cpu", "--no-progress"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-1000:] for o in outputs]
+    assert path.read_bytes() == before  # the proxy is immutable
+    records = load_evaluations(Proxy.load(path))
+    assert len(records) == 3 and all(r.data.name == "digits" and r.config.runs == 1 for r in records)
+    again = run_search(search, dataset=digits)
+    assert again["trained"] == 0 and again["complete"] == 2  # same identity: resumed, nothing retrained
+
+
+def test_evaluations_of_another_proxy_at_the_same_path_are_not_its_own(gsam_experts, digits, tmp_path):
+    from ftd_nas.distill import distill, resolve_config
+    from ftd_nas.evaluation import evaluate_proxy, load_evaluations, save_evaluation
+    from ftd_nas.proxy import Proxy
+
+    path = tmp_path / "p.safetensors"
+    first = distill(resolve_config("digits", 1, "ftd", syn_steps=2, max_start_epoch=2, iterations=1),
+                    gsam_experts, path, dataset=digits, progress=False)
+    save_evaluation(evaluate_proxy(first, EvalConfig(runs=1, epochs=1, progress=False), digits), path)
+    assert len(load_evaluations(Proxy.load(path))) == 1
+    distill(resolve_config("digits", 1, "ftd", syn_steps=2, max_start_epoch=2, iterations=1, seed=1),
+            gsam_experts, path, dataset=digits, progress=False, overwrite=True, work_dir=tmp_path / "w")
+    assert load_evaluations(Proxy.load(path)) == []  # the replaced proxy's results stay with its digest
+
+
+def test_v1_evaluations_kept_inside_the_file_are_still_found():
+    from pathlib import Path
+
+    from ftd_nas.evaluation import load_evaluations
+    from ftd_nas.proxy import Proxy
+
+    proxy = Proxy.load(Path(__file__).parent / "fixtures" / "v1" / "proxy.safetensors")
+    (record,) = load_evaluations(proxy)
+    assert record.proxy == "proxy.safetensors" and record.config.runs == 1 and "proxy" in record.sets

@@ -11,7 +11,7 @@ from ftd_nas.models import ACT_LAYERS, ARCHITECTURES, NORM_LAYERS, POOL_LAYERS, 
 
 def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> None:
     g = parser.add_argument_group("data")
-    g.add_argument("--dataset", default=default, metavar="NAME",
+    g.add_argument("--dataset", default=None, metavar="NAME",
                    help=f"dataset name or npz:PATH / folder:PATH (default {default}); known: "
                         + ", ".join(known_datasets()))
     g.add_argument("--data-root", default="data", help="folder holding downloaded datasets (default ./data)")
@@ -24,9 +24,24 @@ def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> N
                    help="resize side for image-folder datasets (default: 32, tiny-imagenet 64, ImageNet subsets 128)")
 
 
-def data_config(args: argparse.Namespace) -> DataConfig:
-    return DataConfig(name=args.dataset, data_root=args.data_root, val_fraction=args.val_fraction,
+def data_config(args: argparse.Namespace, default: str = "digits") -> DataConfig:
+    return DataConfig(name=args.dataset or default, data_root=args.data_root, val_fraction=args.val_fraction,
                       split_seed=args.split_seed, zca=args.zca, zca_eps=args.zca_eps, image_size=args.image_size)
+
+
+def add_real_data_args(parser: argparse.ArgumentParser, what: str) -> None:
+    """--dataset and --data-root for commands that read a file: the data's location always comes from here."""
+    g = parser.add_argument_group("real data")
+    g.add_argument("--dataset", default=None, metavar="NAME",
+                   help=f"the real data {what} was made from: a name or npz:PATH / folder:PATH. Required: ftd-nas "
+                        "never loads data from a location stored in a file; the preprocessing (ZCA, validation "
+                        "split) is the file's, and the data is checked against the file's fingerprint")
+    g.add_argument("--data-root", default="data", help="folder holding named datasets (default ./data)")
+
+
+def add_overwrite_arg(parser: argparse.ArgumentParser, what: str = "an existing output") -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help=f"replace {what} written by an earlier run (default: refuse)")
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:

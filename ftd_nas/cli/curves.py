@@ -20,19 +20,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", action="append", default=None, metavar="NAME",
                    help="legend label per PATH, in order (repeat the option; default: the file or folder name)")
     p.add_argument("--out", default=None, metavar="STEM",
-                   help="output path without extension (default: curves beside the first PATH)")
+                   help="output path without extension (default: named after the first PATH, beside it)")
+    p.add_argument("--overwrite", action="store_true", help="replace figures written earlier (default: refuse)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ftd_nas.figures.curves import load_curves, write_curves
+    from ftd_nas.figures.curves import curve_paths, load_curves, write_curves
+    from ftd_nas.io import refuse_overwrite
 
     labels = args.label or [None] * len(args.paths)
     if len(labels) != len(args.paths):
         raise ConfigError(f"{len(args.paths)} paths but {len(labels)} --label values; give one label per path")
     sources = [load_curves(path, label) for path, label in zip(args.paths, labels)]
     first = Path(args.paths[0])
-    stem = args.out or str((first if first.is_dir() else first.parent) / "curves")
+    # named after what they describe: PROXY-curves-*, or curves-* inside an experts or work folder
+    stem = args.out or str(first / "curves" if first.is_dir() else first.with_name(first.stem + "-curves"))
+    for path in curve_paths(sources, stem):
+        refuse_overwrite(path, args.overwrite, "figure")
     for path in write_curves(sources, stem):
         print(path)
     return 0

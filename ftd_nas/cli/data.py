@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import add_data_args, data_config
+from ftd_nas.cli.common import add_data_args, add_overwrite_arg, data_config
 from ftd_nas.data.summary import describe, format_description
-from ftd_nas.io import write_json
+from ftd_nas.io import write_result_json
 
 HELP = "describe a dataset: sizes, classes, per-class counts, statistics"
 
@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help=HELP, description=HELP + ".")
     add_data_args(p)
     p.add_argument("--json", metavar="OUT", help="also write the description as JSON")
+    add_overwrite_arg(p, "the --json file")
     p.set_defaults(func=run)
 
 
@@ -22,5 +23,5 @@ def run(args: argparse.Namespace) -> int:
     info = describe(data_config(args).load("cpu"))
     print(format_description(info))
     if args.json:
-        write_json(args.json, info)
+        write_result_json(args.json, info, args.overwrite)
     return 0

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import add_dsa_arg
+from ftd_nas.cli.common import add_dsa_arg, add_overwrite_arg, add_real_data_args
 from ftd_nas.distill import Distiller, resolve_config
-from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory
 from ftd_nas.runtime import resolve_device
 
@@ -17,7 +16,8 @@ dataset and IPC (FTD Table 7, or MTT's for --method mtt); every value can be ove
 configuration is printed and saved in the work directory (PROXY.run/ by default) together with a
 checkpoint every --checkpoint-every iterations, a JSONL log and PNG grids. Re-running the same command
 continues from the checkpoint. --method ftd needs GSAM experts and writes the EMA images as the proxy;
---method mtt needs SGD experts. --unroll checkpoint gives the same gradients as full in far less memory."""
+--method mtt needs SGD experts. --unroll checkpoint gives the same gradients as full in far less memory.
+--dataset names the real data the experts were trained on (checked against their fingerprint)."""
 
 OVERRIDES = [("syn-steps", int, "unrolled student steps N"), ("expert-epochs", int, "expert epochs M matched"),
              ("max-start-epoch", int, "start epochs drawn from 0..this-1"),
@@ -32,8 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--experts", required=True, metavar="DIR", help="directory written by `ftd-nas experts`")
     p.add_argument("--out", required=True, metavar="PROXY", help="proxy file to write (e.g. c10_ipc10.safetensors)")
-    p.add_argument("--dataset", default=None,
-                   help="dataset name; must match the experts' (default: taken from the experts)")
+    add_real_data_args(p, "the experts")
     p.add_argument("--ipc", type=int, default=10, help="images per class (default 10)")
     p.add_argument("--method", choices=["ftd", "mtt"], default="ftd", help="ftd (default) or mtt")
     p.add_argument("--preset", default=None, metavar="FAMILY",
@@ -49,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--checkpoint-every", type=int, default=50, help="iterations between checkpoints")
     r.add_argument("--image-every", type=int, default=500, help="iterations between PNG grids")
     r.add_argument("--work-dir", default=None, help="checkpoint/log/grid folder (default PROXY.run)")
+    add_overwrite_arg(r, "a proxy file at --out that another distillation wrote")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--device", default="auto")
     r.add_argument("--no-progress", action="store_true")
@@ -56,23 +56,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    experts = ExpertDirectory(args.experts)
-    expert_dataset = experts[0].meta["data_config"]["name"]
-    if args.dataset is not None and args.dataset != expert_dataset:
-        raise ConfigError(f"--dataset {args.dataset} but the experts in {args.experts!r} were trained on "
-                          f"{expert_dataset}; distil from the experts' dataset")
+    expected = ExpertDirectory(args.experts).record.data
+    data = expected.data_config(args.dataset, args.data_root, f"the experts in {args.experts!r}")
     overrides = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in OVERRIDES}
-    config = resolve_config(expert_dataset, args.ipc, args.method, args.preset, init=args.init, dsa=args.dsa,
+    config = resolve_config(expected.name, args.ipc, args.method, args.preset, init=args.init, dsa=args.dsa,
                             unroll=args.unroll, checkpoint_every=args.checkpoint_every, image_every=args.image_every,
                             seed=args.seed, **overrides)
-    distiller = Distiller(config, args.experts, args.out, device=resolve_device(args.device),
-                          work_dir=args.work_dir, progress=False if args.no_progress else None)
+    device = resolve_device(args.device)
+    distiller = Distiller(config, args.experts, args.out, dataset=data.load(device), device=device,
+                          work_dir=args.work_dir, progress=False if args.no_progress else None,
+                          overwrite=args.overwrite)
     print(f"preset: {config.preset}")
     print("resolved configuration: " + ", ".join(f"{k}={v}" for k, v in config.to_dict().items() if k != "preset"))
     for note in distiller.notes:
         print(f"note: {note}")
     proxy = distiller.run()
     print(f"wrote {args.out}: {len(proxy.labels)} images ({config.ipc} per class), syn_lr {proxy.syn_lr:.5f}, "
-          f"{proxy.meta['iterations']} iterations in {proxy.meta['provenance']['seconds']:.0f} s; "
-          f"log and grids in {distiller.work}")
+          f"{proxy.record.iterations} iterations in {proxy.record.seconds:.0f} s; log and grids in {distiller.work}")
     return 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import (add_data_args, add_dsa_arg, add_model_args, add_runtime_args, data_config,
-                                model_spec, progress_flag)
-from ftd_nas.experts import ExpertConfig, expert_train_config, parse_shard, train_experts
+from ftd_nas.cli.common import (add_data_args, add_dsa_arg, add_model_args, add_overwrite_arg, add_runtime_args,
+                                data_config, model_spec, progress_flag)
+from ftd_nas.experts import ExpertConfig, ExpertDirectory, expert_train_config, parse_shard, train_experts
 from ftd_nas.experts.flatness import FlatnessConfig, directory_flatness, format_flatness
-from ftd_nas.io import write_json
+from ftd_nas.io import write_result_json
 from ftd_nas.runtime import resolve_device
 
 HELP = "train expert trajectories on real data (sgd = MTT, gsam = FTD's flat experts)"
@@ -20,7 +20,9 @@ else 1); --optimizer sgd trains MTT's. Re-running the same command skips finishe
 unfinished one from its last epoch; several processes (or --shard i/n, or torchrun) can share one --out.
 
 With --flatness DIR [DIR ...], no training happens: the mean loss increase under random weight
-perturbations is reported for every saved epoch of each directory (GSAM experts should be flatter)."""
+perturbations is reported for every saved epoch of each directory (GSAM experts should be flatter), on the
+training split of --dataset (the experts' data, checked against their fingerprint; the preprocessing is
+theirs)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--directions", type=int, default=5, help="random directions per snapshot (default 5)")
     f.add_argument("--samples", type=int, default=1024, help="training images the loss is measured on")
     p.add_argument("--json", metavar="OUT", help="write the summary (or flatness table) as JSON")
+    add_overwrite_arg(p, "the --json file")
     add_runtime_args(p)
     p.set_defaults(func=run)
 
@@ -78,15 +81,22 @@ def run(args: argparse.Namespace) -> int:
     if busy:
         print(f"experts {busy} are being trained by another process")
     if args.json:
-        write_json(args.json, {"out": args.out, "config": config.to_dict(), "experts": outcomes})
+        write_result_json(args.json, {"out": args.out, "config": config.to_dict(), "experts": outcomes},
+                          args.overwrite)
     return 0
 
 
 def _flatness(args: argparse.Namespace) -> int:
     cfg = FlatnessConfig(sigma=args.sigma, directions=args.directions, samples=args.samples, seed=args.seed)
     device = resolve_device(args.device)
-    results = [directory_flatness(d, cfg, device=device) for d in args.flatness]
+    results, loaded = [], {}
+    for directory in args.flatness:
+        data = ExpertDirectory(directory).record.data.data_config(args.dataset, args.data_root,
+                                                                  f"the experts in {directory!r}")
+        if data not in loaded:  # directories trained on the same data share one load
+            loaded[data] = data.load(device)
+        results.append(directory_flatness(directory, cfg, loaded[data], device=device))
     print(format_flatness(results))
     if args.json:
-        write_json(args.json, {"flatness": results})
+        write_result_json(args.json, {"flatness": results}, args.overwrite)
     return 0

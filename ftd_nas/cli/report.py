@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ftd_nas.cli.common import add_overwrite_arg
 from ftd_nas.search.report import build_report, write_report
 
 HELP = "compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, figures"
@@ -22,13 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="real-data accuracy the ranking is judged against")
     p.add_argument("--ks", default="5,10,20", help="top-k sizes")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap samples for the 95%% intervals")
+    p.add_argument("--storage", default=None, metavar="URL",
+                   help="for runs whose study lives in a database server: its URL with the password, which run.json "
+                        "does not keep (or set PGPASSWORD). Studies are only read, never written")
+    add_overwrite_arg(p, "a report of other runs in --out")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     report = build_report(args.runs, args.truth, args.proxy_metric, args.truth_metric,
-                          tuple(int(k) for k in args.ks.split(",")), args.bootstrap)
-    written = write_report(report, args.out or f"{args.truth}/report")
+                          tuple(int(k) for k in args.ks.split(",")), args.bootstrap, storage=args.storage)
+    written = write_report(report, args.out or f"{args.truth}/report", overwrite=args.overwrite)
     print(written["table"])
     print(f"report and {len(written['figures'])} figure files in {written['dir']}")
     return 0

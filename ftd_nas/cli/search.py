@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 
 from ftd_nas.cli.common import add_dsa_arg
+from ftd_nas.errors import ConfigError
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
+from ftd_nas.search.recipe import parse_source
 
 HELP = "train each candidate ConvNet of a search space on a proxy (or real data) and score it"
 DESCRIPTION = """\
 Train every candidate of a search space (files in search_spaces/) on a proxy and score it on the real
 validation split (test accuracy is recorded too). --proxy real trains on the whole real training split (the
 ground truth, computed once per dataset and space and reused by every `ftd-nas report`); --proxy random:K on
-K random real images per class. The study lives in an optuna storage (default: OUT/study.db, SQLite);
+K random real images per class. --dataset always names the real data (with a proxy file it is checked
+against the proxy's fingerprint, whose preprocessing it takes). The study lives in an optuna storage
+(default: OUT/study.db, SQLite, recorded relative to OUT so the run folder can be moved or copied);
 re-running resumes, several processes on the same storage share the candidates (each trained once), and a
 failed candidate (NaN, out of memory) is recorded with its reason. --sampler tpe|random --n-trials N runs a
 budgeted search instead of the exhaustive sweep."""
@@ -25,11 +29,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list-spaces", action="store_true", help="list the available spaces and exit")
     p.add_argument("--show", action="store_true", help="show the space's axes and candidate count and exit")
     p.add_argument("--proxy", default=None, help="proxy file, real, or random:K")
-    p.add_argument("--dataset", default=None, help="real data (required for real / random:K; else the proxy's)")
-    p.add_argument("--data-root", default="data")
-    p.add_argument("--zca", action="store_true", help="ZCA-whiten the real data (real / random:K only)")
+    p.add_argument("--dataset", default=None,
+                   help="the real data: a name or npz:PATH / folder:PATH (always required; a proxy file's must match)")
+    p.add_argument("--data-root", default="data", help="folder holding named datasets (default ./data)")
+    p.add_argument("--zca", action="store_true",
+                   help="ZCA-whiten the real data (real / random:K; a proxy file fixes its own preprocessing)")
     p.add_argument("--out", default=None, metavar="RUN", help="run directory (run.json, study.db, results.csv)")
-    p.add_argument("--storage", default=None, help="optuna storage URL (default sqlite:///RUN/study.db)")
+    p.add_argument("--storage", default=None,
+                   help="optuna storage URL, e.g. postgresql://USER:PASSWORD@HOST/DB (default: RUN/study.db, SQLite); "
+                        "recorded in RUN/run.json without its password")
     p.add_argument("--study-name", default=None, help="study name (default: space and proxy)")
     p.add_argument("--sampler", choices=["grid", "tpe", "random"], default="grid",
                    help="grid: every candidate once (default); tpe/random: budgeted, with --n-trials")
@@ -71,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {axis:<6} {len(values)}: {', '.join(map(str, values))}")
         return 0
     if args.proxy is None or args.out is None:
-        from ftd_nas.errors import ConfigError
-
         raise ConfigError("a search needs --proxy (a proxy file, real, or random:K) and --out RUN")
+    if args.zca and parse_source(args.proxy)[0] == "proxy":
+        raise ConfigError("--zca applies to --proxy real / random:K; a proxy file fixes its own preprocessing "
+                          "(drop --zca)")
     if args.devices:
         from ftd_nas.search.workers import spawn_device_workers
 

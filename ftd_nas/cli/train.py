@@ -6,9 +6,9 @@ import argparse
 import json
 
 from ftd_nas.baseline import train_baseline
-from ftd_nas.cli.common import (add_data_args, add_dsa_arg, add_model_args, add_runtime_args, data_config,
-                                model_spec, progress_flag)
-from ftd_nas.io import write_json
+from ftd_nas.cli.common import (add_data_args, add_dsa_arg, add_model_args, add_overwrite_arg, add_runtime_args,
+                                data_config, model_spec, progress_flag)
+from ftd_nas.io import write_result_json
 from ftd_nas.train import TrainConfig
 
 HELP = "train one network on the real training split (the whole-dataset baseline)"
@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="report the weights with the best validation accuracy (needs --eval-every)")
     add_runtime_args(p)
     p.add_argument("--json", metavar="OUT", help="write the run record (config, history, accuracies) here")
+    add_overwrite_arg(p, "the --json file")
     p.set_defaults(func=run)
 
 
@@ -43,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
     record = train_baseline(data_config(args), model_spec(args), config, device=args.device)
     summary = {k: record[k] for k in ("test_acc", "val_acc", "train_acc", "best_epoch", "num_params")}
     summary["train_seconds"] = round(record["timings"]["train_s"], 2)
-    print(f"{record['config']['model']['arch']} on {args.dataset}: val acc {record['val_acc']:.4f}, "
+    print(f"{record['config']['model']['arch']} on {record['dataset']['name']}: val acc {record['val_acc']:.4f}, "
           f"test acc {record['test_acc']:.4f} ({record['timings']['train_s']:.1f} s training)")
     print(json.dumps(summary))
     if args.json:
-        write_json(args.json, record)
+        write_result_json(args.json, record, args.overwrite)
         print(f"wrote {args.json}")
     return 0

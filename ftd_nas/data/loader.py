@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ftd_nas.data.fingerprint import DataFingerprint, content_hash, dataset_label
 from ftd_nas.data.readers import DATASET_READERS, PATH_READERS, RawData
 from ftd_nas.data.split import stratified_split
 from ftd_nas.data.zca import ZCAWhitening
-from ftd_nas.errors import DatasetError
+from ftd_nas.errors import ConfigError, DatasetError
+from ftd_nas.records import Part
 
 
 @dataclass
@@ -47,19 +49,20 @@ class Dataset:
     zca: ZCAWhitening | None = None
     val_fraction: float = 0.0
     split_seed: int = 0
-    extra: dict = field(default_factory=dict)
+    train_sha256: str | None = None  # content hash of the training split's pixels and labels
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def fingerprint(self) -> dict:
-        """What identifies this data for downstream files (trajectories, proxies)."""
-        return {"name": self.name, "num_train": len(self.train), "num_val": len(self.val),
-                "num_test": len(self.test), "num_classes": self.num_classes, "channels": self.channels,
-                "image_size": list(self.image_size), "mean": list(self.mean), "std": list(self.std),
-                "zca": self.zca is not None, "zca_eps": self.zca.eps if self.zca else None,
-                "val_fraction": self.val_fraction, "split_seed": self.split_seed}
+    def fingerprint(self) -> DataFingerprint:
+        """What identifies this data in downstream files (trajectories, proxies, search runs): no location."""
+        return DataFingerprint(
+            name=dataset_label(self.name), classes=tuple(self.classes), num_classes=self.num_classes,
+            channels=self.channels, image_size=tuple(self.image_size), mean=tuple(self.mean), std=tuple(self.std),
+            zca=self.zca is not None, zca_eps=self.zca.eps if self.zca else None, val_fraction=self.val_fraction,
+            split_seed=self.split_seed, num_train=len(self.train), num_val=len(self.val), num_test=len(self.test),
+            train_sha256=self.train_sha256)
 
     def to_display(self, x: torch.Tensor) -> torch.Tensor:
         """Undo ZCA and normalisation: images in [0,1] for figures."""
@@ -70,9 +73,9 @@ class Dataset:
         return (x * std + mean).clamp(0, 1)
 
 
-@dataclass
-class DataConfig:
-    """Which dataset to load and how: the `data` part of every run record."""
+@dataclass(frozen=True)
+class DataConfig(Part):
+    """Which dataset to load (a location, always given by the user) and how to preprocess it."""
 
     name: str = "digits"
     data_root: str = "data"
@@ -81,6 +84,16 @@ class DataConfig:
     zca: bool = False
     zca_eps: float = 0.1
     image_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("--dataset must name a dataset, e.g. digits, cifar10 or npz:PATH")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        if not self.zca_eps > 0:
+            raise ConfigError(f"--zca-eps must be positive, got {self.zca_eps}")
+        if self.image_size is not None and self.image_size < 1:
+            raise ConfigError(f"--image-size must be a positive number of pixels, got {self.image_size}")
 
     def load(self, device: torch.device | str = "cpu") -> "Dataset":
         kwargs = asdict(self)
@@ -172,4 +185,4 @@ def load_dataset(name: str = "digits", data_root: str | Path = "data", *, device
                    mean=tuple(round(float(v), 6) for v in mean), std=tuple(round(float(v), 6) for v in std),
                    train=train.to(device), val=val.to(device), test=test.to(device),
                    zca=whitening.to(device) if whitening else None, val_fraction=val_fraction,
-                   split_seed=split_seed)
+                   split_seed=split_seed, train_sha256=content_hash(raw.x_train[keep], y_train[keep]))

@@ -90,11 +90,38 @@ def read_npz(path: Path, image_size: int | None) -> RawData:
 
 # ---------------------------------------------------------------- CIFAR python batches
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Admits only what CIFAR batches hold: builtin containers, strings, bytes, numbers and numpy arrays.
+
+    A pickle can name any importable callable and have it called while loading; a batch file from elsewhere
+    must not run code, so every global outside this table is refused.
+    """
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+               ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+               *((m, n) for m in ("builtins", "__builtin__") for n in ("set", "frozenset", "bytearray", "complex"))}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: a CIFAR batch holds only containers, "
+                                         "strings, numbers and numpy arrays")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
     if not path.is_file():
         raise DatasetError(f"missing {str(path)!r}")
-    with open(path, "rb") as fh:
-        return pickle.load(fh, encoding="bytes")
+    try:
+        with open(path, "rb") as fh:
+            data = _BatchUnpickler(fh, encoding="bytes").load()
+    except Exception as exc:  # refused global, truncated or not a pickle at all
+        raise DatasetError(f"{str(path)!r} is not a CIFAR python batch ftd-nas can read safely: {exc}. "
+                           "Replace it with the file from the official 'python version' archive.") from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"{str(path)!r} holds a {type(data).__name__}, not a CIFAR batch dictionary")
+    return data
 
 
 def _cifar(root: Path, folder: str, train_files: Sequence[str], test_file: str, meta_file: str,

@@ -14,7 +14,7 @@ def describe(ds: Dataset) -> dict:
         splits[name] = {"size": len(split), "class_counts": split.class_counts(ds.num_classes),
                         "pixel_mean": float(x.mean()) if len(split) else None,
                         "pixel_std": float(x.std()) if len(split) > 1 else None}
-    return {"fingerprint": ds.fingerprint(), "classes": ds.classes, "splits": splits}
+    return {"fingerprint": ds.fingerprint().to_dict(), "classes": ds.classes, "splits": splits}
 
 
 def format_description(info: dict) -> str:

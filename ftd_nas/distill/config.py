@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from ftd_nas.augment import DEFAULT_STRATEGY, parse_strategy
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError
+from ftd_nas.records import Part
+from ftd_nas.train import check_number
 
 
 @dataclass
-class DistillConfig:
+class DistillConfig(Part):
     """Trajectory-matching hyperparameters (names as in the papers) and run settings."""
 
     method: str = "ftd"  # ftd: GSAM experts + EMA images; mtt: SGD experts, no EMA
@@ -36,9 +38,10 @@ class DistillConfig:
     family: str | None = None  # preset family chosen explicitly (cifar10, ...), else from the dataset name
 
     # Settings that may change when a run is resumed (everything else must match the checkpoint).
-    RESUMABLE_CHANGES = ("iterations", "checkpoint_every", "image_every", "lr_img", "lr_lr")
+    RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = ("iterations", "checkpoint_every", "image_every", "lr_img",
+                                                    "lr_lr", "preset")
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         if self.method not in ("ftd", "mtt"):
             raise ConfigError(f"--method must be ftd or mtt, got {self.method!r}")
         if self.unroll not in ("full", "checkpoint"):
@@ -47,19 +50,22 @@ class DistillConfig:
             raise ConfigError(f"--init must be real or noise, got {self.init!r}")
         for name in ("ipc", "syn_steps", "expert_epochs", "max_start_epoch", "iterations", "checkpoint_every",
                      "image_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if self.batch_syn is not None and self.batch_syn < 1:
-            raise ConfigError(f"--batch-syn must be >= 1, got {self.batch_syn}")
+            check_number(f"--{name.replace('_', '-')}", getattr(self, name), 1, integer=True)
+        if self.batch_syn is not None:
+            check_number("--batch-syn", self.batch_syn, 1, integer=True)
         for name in ("lr_img", "lr_lr", "lr_teacher"):
-            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
-                raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+            check_number(f"--{name.replace('_', '-')}", getattr(self, name), 0, low_open=True)
+        check_number("--momentum", self.momentum, 0, 1)
+        check_number("--seed", self.seed, integer=True)
         if self.method == "ftd" and not (self.ema_decay is not None and 0 <= self.ema_decay < 1):
             raise ConfigError(f"FTD needs --ema-decay in [0, 1), got {self.ema_decay}")
+        if self.method == "mtt" and self.ema_decay is not None:
+            raise ConfigError("MTT keeps no EMA of the images: drop --ema-decay, or use --method ftd")
         parse_strategy(self.dsa)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def settings(self) -> dict:
+        """What a resumed run must share with the run it continues."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.RESUMABLE_CHANGES}
 
 
 def resolve_config(dataset: str, ipc: int, method: str = "ftd", family: str | None = None,
@@ -72,8 +78,6 @@ def resolve_config(dataset: str, ipc: int, method: str = "ftd", family: str | No
         raise ConfigError(f"unknown distillation settings {sorted(unknown)}")
     kwargs = {k: v for k, v in values.items() if k in known}
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    cfg = DistillConfig(method=method, ipc=ipc, preset=source, family=family, **kwargs)
     if method == "mtt":
-        cfg.ema_decay = None
-    cfg.validate()
-    return cfg
+        kwargs["ema_decay"] = None
+    return DistillConfig(method=method, ipc=ipc, preset=source, family=family, **kwargs)

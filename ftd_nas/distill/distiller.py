@@ -2,11 +2,13 @@
 
 A run lives in a work directory (default: the proxy path + '.run'):
   config.json       resolved configuration, provenance, environment
-  checkpoint.pt     images, syn_lr, EMA, optimizer and generator states, iteration (every K iterations)
+  checkpoint.pt     images, syn_lr, EMA, optimizer and generator states, iteration, settings (every K iterations)
+  claim             which process is distilling here (one at a time)
   log.jsonl         one line per iteration: loss, syn_lr, expert, start epoch, seconds
   grids/            PNG grids of the synthetic images (without ZCA) at intervals
   curves-distillation.{png,pdf}   matching loss and learned lr per iteration (at the end)
 Re-running the same command continues from the checkpoint and gives the same result as an uninterrupted run.
+The folder's settings are fixed by its first checkpoint; before that, a run with other settings starts afresh.
 """
 
 from __future__ import annotations
@@ -14,25 +16,28 @@ from __future__ import annotations
 import copy
 import json
 import math
+import shutil
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from ftd_nas.data import DataConfig, Dataset
+from ftd_nas.claims import release, try_claim
+from ftd_nas.data import Dataset
 from ftd_nas.distill.config import DistillConfig
 from ftd_nas.distill.matching import match_trajectory, plan_unroll
 from ftd_nas.distill.presets import preset
-from ftd_nas.errors import ConfigError, NonFiniteError
+from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.evaluation import sample_per_class
 from ftd_nas.experts import ExpertDirectory, TrajectoryError
+from ftd_nas.experts.records import folder_label
 from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.figures.grid import save_grid
 from ftd_nas.io import atomic_path, write_json
-from ftd_nas.models import ModelSpec, ParamLayout, build_model
+from ftd_nas.models import ParamLayout, build_model
 from ftd_nas.progress import progress
-from ftd_nas.proxy import Proxy
+from ftd_nas.proxy import Proxy, ProxyRecord
+from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.runtime import environment_info
 
 EXPERT_OPTIMIZER = {"ftd": "gsam", "mtt": "sgd"}
@@ -41,22 +46,27 @@ EXPERT_OPTIMIZER = {"ftd": "gsam", "mtt": "sgd"}
 class Distiller:
     """One distillation run; `run()` resumes from the work directory's checkpoint when there is one."""
 
-    def __init__(self, config: DistillConfig, experts: str | Path, out: str | Path, *, dataset: Dataset | None = None,
-                 device: torch.device | str = "cpu", work_dir: str | Path | None = None, progress: bool | None = None):
-        config.validate()
+    def __init__(self, config: DistillConfig, experts: str | Path, out: str | Path, *, dataset: Dataset,
+                 device: torch.device | str = "cpu", work_dir: str | Path | None = None, progress: bool | None = None,
+                 overwrite: bool = False):
         self.config, self.out, self.device, self.show_progress = config, Path(out), torch.device(device), progress
+        self.overwrite = overwrite
         self.work = Path(work_dir) if work_dir else self.out.with_name(self.out.name + ".run")
         self.experts = ExpertDirectory(experts)
-        meta = self.experts[0].meta
+        record = self.experts.record
         self.notes: list[str] = []
-        self._check_experts(meta)
-        self.data_config = DataConfig(**meta["data_config"])
-        self.dataset = dataset if dataset is not None else self.data_config.load(self.device)
-        self.spec = ModelSpec.from_dict(meta["model"])
+        self._check_experts(record)
+        # the real data comes from the caller, never from a location stored in the experts' files
+        record.data.check(dataset.fingerprint(), f"the experts in {str(self.experts.path)!r}")
+        self.dataset = dataset
+        self.spec = record.model
         self.model = build_model(self.spec, device=self.device).train()
         self.layout = ParamLayout(self.model)
-        for expert in self.experts:
-            expert.check_compatible(num_params=self.layout.num_params, dataset=self.dataset.fingerprint())
+        if self.layout.num_params != record.num_params:
+            raise TrajectoryError(f"{str(self.experts.path)!r} holds {record.num_params} parameters per snapshot, "
+                                  f"but its model {self.spec.short_name()} has {self.layout.num_params}")
+        self.settings = {"distill": config.settings(), "experts": self.experts.settings,
+                         "data": dataset.fingerprint().settings()}
         self.gen = torch.Generator().manual_seed(config.seed)
         self.labels = torch.arange(self.dataset.num_classes, device=self.device).repeat_interleave(config.ipc)
         self.images = torch.nn.Parameter(self._init_images())
@@ -68,9 +78,9 @@ class Distiller:
         self.seconds = 0.0
 
     # ------------------------------------------------------------------ checks and initialisation
-    def _check_experts(self, meta: dict) -> None:
+    def _check_experts(self, record) -> None:
         cfg, needed = self.config, EXPERT_OPTIMIZER[self.config.method]
-        got = meta["train"]["optimizer"]
+        got = record.train.optimizer
         if got != needed:
             hint = ("FTD matches flat trajectories: train experts with `ftd-nas experts --optimizer gsam`"
                     if cfg.method == "ftd" else "MTT matches plain SGD trajectories (`--optimizer sgd`)")
@@ -81,10 +91,10 @@ class Distiller:
             raise ConfigError(f"max_start_epoch {cfg.max_start_epoch} + expert_epochs {cfg.expert_epochs} exceeds the "
                               f"{self.experts.num_epochs} epochs stored in {str(self.experts.path)!r}; lower "
                               "--max-start-epoch or train longer experts")
-        values, _ = preset(meta["dataset"]["name"], cfg.ipc, cfg.method, cfg.family)
-        if values["zca"] != meta["dataset"]["zca"] and cfg.preset.startswith(("FTD", "MTT")):
+        values, _ = preset(record.data.name, cfg.ipc, cfg.method, cfg.family)
+        if values["zca"] != record.data.zca and cfg.preset.startswith(("FTD", "MTT")):
             self.notes.append(f"the preset uses ZCA={values['zca']} but these experts were trained with "
-                              f"ZCA={meta['dataset']['zca']}")
+                              f"ZCA={record.data.zca}")
 
     def _init_images(self) -> torch.Tensor:
         cfg, ds = self.config, self.dataset
@@ -102,7 +112,7 @@ class Distiller:
                 "syn_lr": keep(self.syn_lr), "ema": None if self.ema is None else keep(self.ema),
                 # copies: state_dict() holds the live momentum buffers, which the next step changes
                 "opt_img": copy.deepcopy(self.opt_img.state_dict()), "opt_lr": copy.deepcopy(self.opt_lr.state_dict()),
-                "gen": self.gen.get_state(), "config": self.config.to_dict()}
+                "gen": self.gen.get_state(), "config": self.config.to_dict(), "settings": self.settings}
 
     def _load_state(self, state: dict) -> None:
         with torch.no_grad():
@@ -159,16 +169,20 @@ class Distiller:
             torch.save(self._state(), tmp)
 
     def _resume(self) -> bool:
+        """Continue from the work folder's checkpoint; without one, start afresh (clearing a failed run's log)."""
         path = self.work / "checkpoint.pt"
         if not path.exists():
+            for leftover in (self.work / "log.jsonl", self.work / "grids"):
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
             return False
         state = torch.load(path, map_location="cpu", weights_only=True)
-        stored, now = state["config"], self.config.to_dict()
-        diff = [k for k in now if k not in DistillConfig.RESUMABLE_CHANGES and stored.get(k) != now[k]]
+        # v1 checkpoints recorded only the configuration
+        stored = state.get("settings") or {"distill": {k: v for k, v in state["config"].items()
+                                                       if k not in DistillConfig.RESUMABLE_CHANGES}}
+        diff = diff_settings(stored, self.settings)
         if diff:
-            raise ConfigError(f"{str(self.work)!r} holds a run with other settings ("
-                              + ", ".join(f"{k}: {stored.get(k)!r} vs {now[k]!r}" for k in diff)
-                              + "); use another --out or --work-dir, or delete that folder to start over")
+            raise ConfigError(f"{str(self.work)!r} holds a run with other settings ({format_diff(diff)}; stored vs "
+                              "requested); use another --out or --work-dir, or delete that folder to start over")
         self._load_state(state)
         log = self.work / "log.jsonl"
         if log.exists():  # drop lines of iterations after the checkpoint: they will be redone
@@ -178,13 +192,23 @@ class Distiller:
         return True
 
     def _finished_proxy(self) -> Proxy | None:
-        """The proxy this exact run already wrote (kept as is, with its evaluations), if any."""
+        """The proxy this run already wrote, if any; refuse to replace another result without `overwrite`."""
         if not self.out.exists():
             return None
-        proxy = Proxy.load(self.out)
-        stored, now = proxy.meta["config"], self.config.to_dict()
-        same = all(stored.get(k) == now[k] for k in now if k not in DistillConfig.RESUMABLE_CHANGES)
-        return proxy if same and proxy.meta["iterations"] >= self.config.iterations else None
+        try:
+            proxy = Proxy.load(self.out)
+            made = proxy.record
+            diff = diff_settings({"distill": made.distill.settings(), "experts": made.experts.get("settings") or {},
+                                  "data": made.data.settings()}, self.settings)
+            why = f"other settings: {format_diff(diff)}; file vs requested"
+        except FtdNasError as exc:  # unreadable: not a result of this run either
+            proxy, diff, why = None, ["unreadable"], f"not a readable proxy: {exc}"
+        if not diff and proxy.record.iterations >= self.config.iterations:
+            return proxy
+        if diff and not self.overwrite:
+            raise ConfigError(f"{str(self.out)!r} exists and was not made by this distillation ({why}); pass "
+                              "--overwrite to replace it, or choose another --out")
+        return None  # ours with fewer iterations: this run continues and rewrites it
 
     def display_images(self, ema: bool = True) -> torch.Tensor:
         images = self.ema if (ema and self.ema is not None) else self.images.detach()
@@ -196,31 +220,37 @@ class Distiller:
     def proxy(self) -> Proxy:
         ds, cfg = self.dataset, self.config
         images = self.ema if self.ema is not None else self.images.detach()
-        meta = {"classes": ds.classes, "image_size": list(ds.image_size), "channels": ds.channels,
-                "mean": list(ds.mean), "std": list(ds.std), "ipc": cfg.ipc, "model": self.spec.to_dict(),
-                "method": cfg.method, "config": cfg.to_dict(), "iterations": self.iteration,
-                "dataset": ds.fingerprint(), "data_config": asdict(self.data_config),
-                "provenance": {"experts": str(self.experts.path), "num_experts": len(self.experts),
-                               "expert_settings": self.experts.settings, "seconds": self.seconds,
-                               "environment": environment_info(self.device),
-                               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
-                "evaluations": []}
-        return Proxy(images.detach().cpu(), self.labels.cpu(), self.syn_lr.item(), meta,
+        record = ProxyRecord(method=cfg.method, ipc=cfg.ipc, iterations=self.iteration, model=self.spec,
+                             data=ds.fingerprint(), distill=cfg,
+                             experts={"folder": folder_label(self.experts.path), "count": len(self.experts),
+                                      "settings": self.experts.settings},
+                             seconds=self.seconds, environment=environment_info(self.device),
+                             created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        return Proxy(images.detach().cpu(), self.labels.cpu(), self.syn_lr.item(), record,
                      self.images.detach().cpu() if self.ema is not None else None,
                      ds.zca.to("cpu") if ds.zca is not None else None)
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> Proxy:
-        cfg = self.config
         finished = self._finished_proxy()
         if finished is not None:
             return finished
         self.work.mkdir(parents=True, exist_ok=True)
+        claim = self.work / "claim"
+        if not try_claim(claim):
+            raise ConfigError(f"another process is distilling into {str(self.work)!r} right now ({claim.read_text()}); "
+                              "wait for it, or use another --out or --work-dir")
+        try:
+            return self._run()
+        finally:
+            release(claim)
+
+    def _run(self) -> Proxy:
+        cfg = self.config
         resumed = self._resume()
-        write_json(self.work / "config.json", {"config": cfg.to_dict(), "experts": str(self.experts.path),
-                                               "data": asdict(self.data_config), "model": self.spec.to_dict(),
-                                               "dataset": self.dataset.fingerprint(), "notes": self.notes,
-                                               "resumed_at": self.iteration if resumed else None,
+        write_json(self.work / "config.json", {"config": cfg.to_dict(), "experts": folder_label(self.experts.path),
+                                               "settings": self.settings, "model": self.spec.to_dict(),
+                                               "notes": self.notes, "resumed_at": self.iteration if resumed else None,
                                                "environment": environment_info(self.device)})
         if self.iteration == 0:
             self._save_grid()
@@ -245,6 +275,7 @@ class Distiller:
         return proxy
 
 
-def distill(config: DistillConfig, experts: str | Path, out: str | Path, **kwargs) -> Proxy:
-    """Distill a proxy into `out` from the experts in `experts` (resuming an interrupted run)."""
-    return Distiller(config, experts, out, **kwargs).run()
+def distill(config: DistillConfig, experts: str | Path, out: str | Path, *, dataset: Dataset, **kwargs) -> Proxy:
+    """Distill a proxy into `out` from the experts in `experts` and the real `dataset` they were trained on
+    (checked by fingerprint), resuming an interrupted run."""
+    return Distiller(config, experts, out, dataset=dataset, **kwargs).run()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from ftd_nas.augment import DEFAULT_STRATEGY
 from ftd_nas.data import DataConfig
 from ftd_nas.models import ModelSpec
-from ftd_nas.train import TrainConfig
+from ftd_nas.records import Part
+from ftd_nas.train import TrainConfig, check_number
 
 
 def expert_train_config(optimizer: str = "sgd", *, epochs: int = 50, lr: float = 0.01, momentum: float = 0.0,
@@ -23,7 +24,7 @@ def expert_train_config(optimizer: str = "sgd", *, epochs: int = 50, lr: float =
 
 
 @dataclass
-class ExpertConfig:
+class ExpertConfig(Part):
     """Which data and network, how each expert trains, and how many experts (expert i uses seed + i)."""
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -31,6 +32,5 @@ class ExpertConfig:
     train: TrainConfig = field(default_factory=expert_train_config)
     num_experts: int = 10
 
-    def to_dict(self) -> dict:
-        return {"data": asdict(self.data), "model": self.model.to_dict(), "train": asdict(self.train),
-                "num_experts": self.num_experts}
+    def __post_init__(self) -> None:
+        check_number("--num-experts", self.num_experts, 1, integer=True)

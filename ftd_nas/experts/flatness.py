@@ -9,22 +9,30 @@ expert and every directory, so SGD and GSAM trajectories are compared on equal t
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from ftd_nas.data import DataConfig, Dataset
-from ftd_nas.experts.storage import ExpertDirectory
-from ftd_nas.models import ModelSpec, ParamLayout, build_model, functional_forward
+from ftd_nas.data import Dataset
+from ftd_nas.experts.storage import ExpertDirectory, TrajectoryError
+from ftd_nas.models import ParamLayout, build_model, functional_forward
+from ftd_nas.records import Part
+from ftd_nas.train import check_number
 
 
 @dataclass
-class FlatnessConfig:
+class FlatnessConfig(Part):
     sigma: float = 0.05  # perturbation size relative to each parameter tensor's norm
     directions: int = 5
     samples: int = 1024  # training images the loss is measured on
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_number("--sigma", self.sigma, 0)
+        check_number("--directions", self.directions, 1, integer=True)
+        check_number("--samples", self.samples, 1, integer=True)
+        check_number("--seed", self.seed, integer=True)
 
 
 @torch.no_grad()
@@ -41,16 +49,18 @@ def _directions(layout: ParamLayout, count: int, seed: int) -> list[torch.Tensor
     return dirs
 
 
-def directory_flatness(directory: str | os.PathLike, config: FlatnessConfig = FlatnessConfig(),
-                       dataset: Dataset | None = None, device: str | torch.device = "cpu") -> dict:
-    """Per epoch: mean over experts and directions of L(w + delta) - L(w), plus the loss itself."""
+def directory_flatness(directory: str | os.PathLike, config: FlatnessConfig, dataset: Dataset,
+                       device: str | torch.device = "cpu") -> dict:
+    """Per epoch: mean over experts and directions of L(w + delta) - L(w), plus the loss itself, on the
+    training split of `dataset` (the data the experts were trained on, checked by fingerprint)."""
     experts = ExpertDirectory(directory)
-    meta = experts[0].meta
-    if dataset is None:
-        dataset = DataConfig(**meta["data_config"]).load(device)
-    model = build_model(ModelSpec.from_dict(meta["model"]), device=device).train()  # batch statistics for BN
+    record = experts.record
+    record.data.check(dataset.fingerprint(), f"the experts in {str(directory)!r}")
+    model = build_model(record.model, device=device).train()  # batch statistics for BN
     layout = ParamLayout(model)
-    experts[0].check_compatible(num_params=layout.num_params, dataset=dataset.fingerprint())
+    if layout.num_params != record.num_params:
+        raise TrajectoryError(f"{str(directory)!r} holds {record.num_params} parameters per snapshot, but its model "
+                              f"has {layout.num_params}")
     idx = torch.randperm(len(dataset.train), generator=torch.Generator().manual_seed(config.seed))[:config.samples]
     x, y = dataset.train.x[idx.to(dataset.train.x.device)], dataset.train.y[idx.to(dataset.train.y.device)]
     dirs = [[part.to(device) for part in d] for d in _directions(layout, config.directions, config.seed)]
@@ -68,9 +78,10 @@ def directory_flatness(directory: str | os.PathLike, config: FlatnessConfig = Fl
         t = torch.tensor(increases)
         rows.append({"epoch": epoch, "loss": sum(losses) / len(losses), "sharpness": float(t.mean()),
                      "sharpness_std": float(t.std()) if len(t) > 1 else 0.0})
-    return {"directory": str(directory), "optimizer": meta["train"]["optimizer"], "rho": meta["train"]["rho"],
-            "alpha": meta["train"]["alpha"],
-            "experts": len(experts), "config": asdict(config), "epochs": rows}
+    gsam = record.train.optimizer == "gsam"
+    return {"directory": str(directory), "optimizer": record.train.optimizer, "rho": record.train.rho if gsam else None,
+            "alpha": record.train.alpha if gsam else None, "experts": len(experts), "config": config.to_dict(),
+            "epochs": rows}
 
 
 def format_flatness(results: list[dict]) -> str:

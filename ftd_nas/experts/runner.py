@@ -1,10 +1,13 @@
 """Train expert trajectories into a directory: resumable per epoch, shareable by many processes.
 
 Layout of an expert directory:
-  experts.json                   settings every expert here shares (checked on every run)
-  expert_0003.safetensors        a finished expert: trajectory [epochs+1, P] + metadata
-  expert_0004.partial/           an expert in progress: epoch_NNNN.safetensors snapshots + state.pt
-  expert_0004.claim              which process is training it (see claims.py)
+  experts.json                   the settings every expert here shares, written by the first finished expert
+  expert_0003.safetensors        a finished expert: trajectory [epochs+1, P] + its record
+  expert_0004.partial/           an expert in progress: settings.json, epoch_NNNN.safetensors snapshots, state.pt
+  expert_0004.claim              which process is training it (see ftd_nas/claims.py)
+
+A folder's settings are fixed by its first finished expert: until then any settings are accepted (a failed
+first run does not lock the folder), afterwards a run with other settings is refused, naming the differences.
 """
 
 from __future__ import annotations
@@ -13,25 +16,27 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from ftd_nas.claims import claim_is_live, heartbeat, release, try_claim
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
-from ftd_nas.experts.claims import heartbeat, release, try_claim
 from ftd_nas.experts.config import ExpertConfig
-from ftd_nas.experts.storage import (ExpertDirectory, TrajectoryError, TrajectoryFile, diff_settings,
-                                     expert_path, settings_of, write_trajectory)
-from ftd_nas.io import atomic_path, write_json
+from ftd_nas.experts.records import ExpertFolderRecord, ExpertRecord
+from ftd_nas.experts.storage import TrajectoryError, TrajectoryFile, expert_path, write_trajectory
+from ftd_nas.io import atomic_path, create_json_once, write_json
 from ftd_nas.models import ParamLayout, build_model
+from ftd_nas.records import RecordError, diff_settings, format_diff
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.train import Trainer, evaluate
 
 SETTINGS_FILE = "experts.json"
+PARTIAL_SETTINGS = "settings.json"
 
 
 @dataclass
@@ -70,6 +75,17 @@ def _save_tensor(path: Path, tensor: torch.Tensor) -> None:
         save_file({"params": tensor.detach().to("cpu").contiguous()}, str(tmp))
 
 
+def _read_settings(path: Path) -> tuple[dict, bool] | None:
+    """(settings, legacy) from an experts.json or a partial's settings.json; None when absent."""
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text())
+        return ExpertFolderRecord.read_v1(raw).settings(), "format" not in raw
+    except (OSError, json.JSONDecodeError, RecordError) as exc:
+        raise TrajectoryError(f"{str(path)!r} is unreadable ({exc}); delete it if no expert here is finished") from None
+
+
 class ExpertTrainer:
     """Trains the experts of one directory; `run()` skips finished ones and resumes unfinished ones."""
 
@@ -81,37 +97,64 @@ class ExpertTrainer:
         self.dataset = dataset if dataset is not None else config.data.load(self.device)
         self.spec = config.model.for_data(self.dataset.channels, self.dataset.image_size, self.dataset.num_classes)
         self.epoch_hook = epoch_hook
-        train = {k: v for k, v in asdict(config.train).items() if k not in ("seed", "progress")}
-        if config.train.optimizer == "sgd":
-            train["rho"] = train["alpha"] = None  # not used: recorded as such so SGD buffers never pass as GSAM
-        # through JSON once, so comparisons with stored settings see the same types (lists, not tuples)
-        self.settings = json.loads(json.dumps(
-            {"model": self.spec.to_dict(), "dataset": self.dataset.fingerprint(), "train": train}))
+        self.folder = ExpertFolderRecord(model=self.spec, data=self.dataset.fingerprint(),
+                                         train=replace(config.train, progress=None),
+                                         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self.settings = self.folder.settings()
 
-    # ------------------------------------------------------------------ directory-level checks
+    # ------------------------------------------------------------------ the folder's settings
+    def _fixed_settings(self) -> dict | None:
+        """The settings fixed by the folder's first finished expert; None while nothing is finished."""
+        found = _read_settings(self.out / SETTINGS_FILE)
+        finished = sorted(self.out.glob("expert_*.safetensors"))
+        if found is not None and not (found[1] and not finished):  # v1 wrote it before anything finished
+            return found[0]
+        return TrajectoryFile(finished[0]).record.settings() if finished else None
+
+    def _refuse_other(self, stored: dict, where: str) -> None:
+        diff = diff_settings(stored, self.settings)
+        if diff:
+            raise ConfigError(f"{str(self.out)!r} {where} other settings ({format_diff(diff)}; folder vs "
+                              "requested). Use another --out, or the same settings to add or resume experts.")
+
     def _check_directory(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
+        stored = self._fixed_settings()
+        if stored is not None:
+            self._refuse_other(stored, "already holds experts trained with")
+        for partial in sorted(self.out.glob("expert_*.partial")):
+            found = _read_settings(partial / PARTIAL_SETTINGS)
+            claim = partial.with_suffix(".claim")
+            if found is not None and claim_is_live(claim, self.stale_after):
+                self._refuse_other(found[0], f"is being filled right now (by the claim {claim.name}) with")
+
+    def _fix_settings(self) -> None:
+        """Before the first expert is written: make our settings the folder's, or find they already are."""
         path = self.out / SETTINGS_FILE
-        if path.exists():
-            stored = json.loads(path.read_text())["settings"]
-            diff = diff_settings(stored, self.settings)
-            if diff:
-                raise ConfigError(f"{str(self.out)!r} already holds experts trained with other settings ("
-                                  + "; ".join(f"{d} (stored vs requested)" for d in diff[:5])
-                                  + "). Use another --out, or the same settings to add or resume experts.")
-        else:
-            write_json(path, {"settings": self.settings, "config": self.config.to_dict()})
+        if create_json_once(path, self.folder.to_dict()):
+            return
+        stored = self._fixed_settings()
+        if stored is None:  # a v1 experts.json with nothing finished: settings are not fixed yet
+            write_json(path, self.folder.to_dict())
+            return
+        self._refuse_other(stored, "was meanwhile fixed by an expert trained with")
 
     # ------------------------------------------------------------------ one expert
-    def _meta(self, index: int, seed: int, trainer: Trainer, test: tuple[float, float]) -> dict:
-        train = dict(self.settings["train"], seed=seed)
-        return {"index": index, "seed": seed, "model": self.spec.to_dict(), "dataset": self.dataset.fingerprint(),
-                "train": train, "optimizer": train["optimizer"], "rho": train["rho"], "alpha": train["alpha"],
-                "lr": train["lr"], "epochs": train["epochs"], "history": trainer.history,
-                "train_acc": trainer.history[-1]["train_acc"], "test_loss": test[0], "test_acc": test[1],
-                "seconds": sum(trainer.epoch_seconds), "epoch_seconds": trainer.epoch_seconds,
-                "environment": environment_info(self.device), "data_config": asdict(self.config.data),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    def _record(self, index: int, seed: int, trainer: Trainer, test: tuple[float, float],
+                snapshots: torch.Tensor) -> ExpertRecord:
+        return ExpertRecord(index=index, seed=seed, model=self.spec, data=self.folder.data,
+                            train=replace(self.folder.train, seed=seed), num_snapshots=snapshots.shape[0],
+                            num_params=snapshots.shape[1], history=trainer.history,
+                            train_acc=trainer.history[-1]["train_acc"], test_loss=test[0], test_acc=test[1],
+                            seconds=sum(trainer.epoch_seconds), epoch_seconds=trainer.epoch_seconds,
+                            environment=environment_info(self.device), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+    def _resumable(self, partial: Path) -> bool:
+        """A partial expert left by a dead process continues only if it was trained with our settings."""
+        found = _read_settings(partial / PARTIAL_SETTINGS)
+        if found is None:  # a v1 partial: it follows the folder's settings file
+            found = _read_settings(self.out / SETTINGS_FILE)
+        return found is not None and not diff_settings(found[0], self.settings)
 
     def train_one(self, index: int, claim: Path | None = None) -> ExpertOutcome:
         seed = self.config.train.seed + index
@@ -122,6 +165,8 @@ class ExpertTrainer:
         partial = self.out / f"expert_{index:04d}.partial"
         state_path = partial / "state.pt"
         status = "trained"
+        if partial.exists() and not self._resumable(partial):  # unfinished work of other settings
+            shutil.rmtree(partial)
         if state_path.exists():
             state = torch.load(state_path, map_location="cpu", weights_only=True)
             epoch = int(state["epoch"])
@@ -134,6 +179,7 @@ class ExpertTrainer:
             status = "resumed"
         else:
             partial.mkdir(parents=True, exist_ok=True)
+            write_json(partial / PARTIAL_SETTINGS, self.folder.to_dict())
             _save_tensor(partial / "epoch_0000.safetensors", layout.flatten(model))
 
         def checkpoint(tr: Trainer, record: dict) -> None:
@@ -151,7 +197,8 @@ class ExpertTrainer:
                                  for e in range(cfg.epochs + 1)])
         test = evaluate(model, self.dataset.test)
         path = expert_path(self.out, index)
-        write_trajectory(path, snapshots, self._meta(index, seed, trainer, test))
+        self._fix_settings()
+        write_trajectory(path, snapshots, self._record(index, seed, trainer, test, snapshots))
         shutil.rmtree(partial)
         return ExpertOutcome(index, seed, status, str(path), trainer.history[-1]["train_acc"], test[1],
                              sum(trainer.epoch_seconds))
@@ -181,15 +228,14 @@ class ExpertTrainer:
         return outcomes
 
     def _finished(self, index: int, seed: int, path: Path) -> ExpertOutcome:
-        traj = TrajectoryFile(path)
+        record = TrajectoryFile(path).record
         leftover = self.out / f"expert_{index:04d}.partial"
         if leftover.exists():  # killed between writing the final file and removing its work folder
             shutil.rmtree(leftover, ignore_errors=True)
-        diff = diff_settings(self.settings, settings_of(traj.meta))
+        diff = diff_settings(record.settings(), self.settings)
         if diff:
-            raise TrajectoryError(f"{str(path)!r} was trained with other settings: " + "; ".join(diff[:5]))
-        return ExpertOutcome(index, seed, "done", str(path), traj.meta.get("train_acc"), traj.meta.get("test_acc"),
-                             traj.meta.get("seconds"))
+            raise TrajectoryError(f"{str(path)!r} was trained with other settings: {format_diff(diff)}")
+        return ExpertOutcome(index, seed, "done", str(path), record.train_acc, record.test_acc, record.seconds)
 
 
 def train_experts(config: ExpertConfig, out: str | os.PathLike, **kwargs) -> list[ExpertOutcome]:
@@ -204,6 +250,3 @@ def train_experts(config: ExpertConfig, out: str | os.PathLike, **kwargs) -> lis
     """
     return ExpertTrainer(config, out, **kwargs).run()
 
-
-def load_experts(directory: str | os.PathLike) -> ExpertDirectory:
-    return ExpertDirectory(directory)

@@ -71,8 +71,8 @@ def load_curves(path: str | Path, label: str | None = None) -> CurveSource:
         from ftd_nas.experts import ExpertDirectory
 
         experts = ExpertDirectory(path)
-        histories = [experts[i].meta["history"] for i in range(len(experts))]
-        optimizer = experts[0].meta.get("optimizer", "?")
+        histories = [experts[i].record.history for i in range(len(experts))]
+        optimizer = experts.record.train.optimizer
         name = path.name if path.name == optimizer else f"{path.name}, {optimizer}"
         return CurveSource(label or f"{name} ({len(histories)} experts)", TRAINING, histories=histories)
     if path.is_file() and path.suffix == ".json":
@@ -146,6 +146,13 @@ def training_figure(sources: list[CurveSource]):
 
 
 FIGURES = {DISTILLATION: distillation_figure, TRAINING: training_figure}
+
+
+def curve_paths(sources: list[CurveSource], stem: str | Path) -> list[str]:
+    """The files `write_curves` will write for these sources."""
+    stem = Path(stem)
+    kinds = [kind for kind in FIGURES if any(s.kind == kind for s in sources)]
+    return [str(stem.with_name(f"{stem.name}-{kind}{ext}")) for kind in kinds for ext in (".png", ".pdf")]
 
 
 def write_curves(sources: list[CurveSource], stem: str | Path) -> list[str]:

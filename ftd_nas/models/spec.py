@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 from ftd_nas.errors import ConfigError
+from ftd_nas.records import Part
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(Part):
     """Architecture name plus the knobs of the ConvNet family and the data shape it is built for."""
 
     arch: str = "convnet"
@@ -21,21 +22,20 @@ class ModelSpec:
     image_size: tuple[int, int] = (32, 32)
     num_classes: int = 10
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["image_size"] = list(self.image_size)
-        return d
+    def __post_init__(self) -> None:
+        from ftd_nas.models import ARCHITECTURES
+        from ftd_nas.models.layers import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "ModelSpec":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"model spec has unknown keys {sorted(unknown)}; known: {sorted(known)}")
-        d = dict(d)
-        if "image_size" in d:
-            d["image_size"] = tuple(int(v) for v in d["image_size"])
-        return cls(**d)
+        for name, value, table in (("model", self.arch, ARCHITECTURES), ("--norm", self.norm, NORM_LAYERS),
+                                   ("--act", self.act, ACT_LAYERS), ("--pool", self.pool, POOL_LAYERS)):
+            if value not in table:
+                raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(table)}")
+        for name in ("width", "depth", "channels", "num_classes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        if len(self.image_size) != 2 or min(self.image_size) < 1:
+            raise ConfigError(f"image size must be two positive integers, got {self.image_size!r}")
 
     def for_data(self, channels: int, image_size: tuple[int, int], num_classes: int) -> "ModelSpec":
         """The same architecture sized for a dataset."""

@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from ftd_nas.augment import DEFAULT_STRATEGY
 from ftd_nas.data import DataConfig, Dataset, Split
 from ftd_nas.errors import ConfigError
 from ftd_nas.evaluation import random_subset
 from ftd_nas.proxy import Proxy
-from ftd_nas.train import TrainConfig
+from ftd_nas.train import ProxyTraining, TrainConfig, check_number
 
 
 @dataclass
-class SearchRecipe:
+class SearchRecipe(ProxyTraining):
     """The paper's candidate training: 200 epochs, lr from the proxy, momentum 0.9, weight decay 5e-4, DSA."""
 
     epochs: int = 200
-    lr: float | None = None  # None: the proxy's learned syn_lr (0.01 on real data or a random subset)
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 256
-    dsa: str | None = DEFAULT_STRATEGY
     seed: int = 0
 
-    def train_config(self, lr: float) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay,
-                           batch_size=self.batch_size, dsa=self.dsa, seed=self.seed, progress=False,
-                           sync_every=max(1, self.epochs // 10))  # ten host reads per candidate
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number("--seed", self.seed, integer=True)
+
+    def candidate_config(self, lr: float) -> TrainConfig:
+        return self.train_config(lr, self.seed, progress=False,
+                                 sync_every=max(1, self.epochs // 10))  # ten host reads per candidate
 
 
 @dataclass
@@ -40,47 +36,44 @@ class TrainingSource:
     split: Split
     default_lr: float
     identity: dict
+    label: str  # part of the default study name
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+def parse_source(proxy_arg: str) -> tuple[str, int | None]:
+    """'real' -> ('real', None); 'random:K' -> ('random', K); anything else is a proxy file path."""
+    if proxy_arg == "real":
+        return "real", None
+    if proxy_arg.startswith("random:"):
+        text = proxy_arg.split(":", 1)[1]
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigError(f"--proxy random:K needs a whole number K >= 1 of images per class, got {proxy_arg!r}")
+        return "random", int(text)
+    return "proxy", None
 
 
 def data_config_for(proxy_arg: str, dataset: str | None, data_root: str = "data", zca: bool = False,
                     val_fraction: float = 0.1, split_seed: int = 0) -> DataConfig:
-    """The real data a search scores on: the proxy's own for a proxy file, else --dataset."""
-    if proxy_arg in ("real",) or proxy_arg.startswith("random:"):
+    """The real data a search scores on: always named by the caller; a proxy file fixes its preprocessing."""
+    kind, _ = parse_source(proxy_arg)
+    if kind != "proxy":
         if dataset is None:
             raise ConfigError(f"--proxy {proxy_arg} trains on real data: say which with --dataset")
         return DataConfig(dataset, data_root=data_root, zca=zca, val_fraction=val_fraction, split_seed=split_seed)
-    data = DataConfig(**Proxy.load(proxy_arg).meta["data_config"])
-    if dataset is not None and dataset != data.name:
-        raise ConfigError(f"--dataset {dataset} but the proxy {proxy_arg!r} was distilled from {data.name}")
-    return data
+    return Proxy.load(proxy_arg).record.data.data_config(dataset, data_root, f"the proxy {proxy_arg!r}")
 
 
 def training_source(proxy_arg: str, dataset: Dataset, seed: int = 0) -> TrainingSource:
-    """`real`, `random:K` (K real images per class) or a proxy file."""
-    if proxy_arg == "real":
-        return TrainingSource("real", dataset.train, 0.01, {"kind": "real"})
-    if proxy_arg.startswith("random:"):
-        try:
-            ipc = int(proxy_arg.split(":", 1)[1])
-        except ValueError:
-            raise ConfigError(f"--proxy random:K needs an integer K, got {proxy_arg!r}") from None
+    """`real`, `random:K` (K real images per class) or a proxy file (identified by its tensors and settings)."""
+    kind, ipc = parse_source(proxy_arg)
+    if kind == "real":
+        return TrainingSource("real", dataset.train, 0.01, {"kind": "real"}, "real")
+    if kind == "random":
         return TrainingSource("random", random_subset(dataset, ipc, seed), 0.01,
-                              {"kind": "random", "ipc": ipc, "seed": seed})
-    path = Path(proxy_arg)
-    proxy = Proxy.load(path)
+                              {"kind": "random", "ipc": ipc, "seed": seed}, f"random{ipc}-seed{seed}")
+    proxy = Proxy.load(Path(proxy_arg))
     proxy.check_dataset(dataset)
+    digest = proxy.digest()
+    method, iterations = proxy.record.method, proxy.record.iterations
     return TrainingSource("proxy", proxy.split(dataset.train.x.device), proxy.syn_lr,
-                          {"kind": "proxy", "method": proxy.meta["method"], "ipc": proxy.ipc,
-                           "iterations": proxy.meta["iterations"], "sha256": _file_digest(path), "file": str(path)})
-
-
-def recipe_dict(recipe: SearchRecipe) -> dict:
-    return asdict(recipe)
+                          {"kind": "proxy", "method": method, "ipc": proxy.ipc, "iterations": iterations,
+                           "digest": digest}, f"proxy-{method}-ipc{proxy.ipc}-{digest[:16]}")

@@ -3,65 +3,82 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
 from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, rank_scatter, topk_bars
 from ftd_nas.io import atomic_path, write_json
+from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.search.ranking import rank_agreement
-from ftd_nas.search.runner import load_run
+from ftd_nas.search.runner import SearchRun, load_run
 
 
-def run_label(run: dict) -> str:
-    ident = run["identity"]["source"]
+def run_label(run: SearchRun) -> str:
+    ident = run.record.identity.source
     if ident["kind"] == "proxy":
         return f"{ident['method'].upper()} IPC {ident['ipc']}"
     return "Real" if ident["kind"] == "real" else f"Random IPC {ident['ipc']}"
 
 
-def _scores(run: dict, metric: str) -> dict[str, float]:
-    return {r["candidate"]: r[metric] for r in run["rows"] if r["state"] == "COMPLETE" and r[metric] is not None}
+def _scores(run: SearchRun, metric: str) -> dict[str, float]:
+    return {r["candidate"]: r[metric] for r in run.rows if r["state"] == "COMPLETE" and r[metric] is not None}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "run"
 
 
 def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_acc", truth_metric: str = "test_acc",
-                 ks=(5, 10, 20), bootstrap: int = 1000) -> dict:
-    truth_run = load_run(truth_dir)
-    if truth_run["identity"]["source"]["kind"] != "real":
+                 ks=(5, 10, 20), bootstrap: int = 1000, storage: str | None = None) -> dict:
+    """Rank agreement of each run with the truth run; reads the runs' studies without writing to them."""
+    truth_run = load_run(truth_dir, storage)
+    truth_identity = truth_run.record.identity
+    if truth_identity.source["kind"] != "real":
         raise ConfigError(f"--truth {truth_dir!r} is not a real-data run (it trained on "
                           f"{run_label(truth_run)}); make one with `ftd-nas search --proxy real`")
     truth = _scores(truth_run, truth_metric)
     if not truth:
         raise ConfigError(f"the ground-truth run {truth_dir!r} has no finished candidates yet")
-    entries, labels = {}, set()
+    entries, labels, slugs = {}, set(), set()
     for run_dir in run_dirs:
-        run = load_run(run_dir)
-        if run["identity"]["space"] != truth_run["identity"]["space"]:
-            raise ConfigError(f"{run_dir!r} searched space {run['identity']['space']['name']!r}, the truth run "
-                              f"{truth_run['identity']['space']['name']!r}: compare runs over the same space")
-        if run["identity"]["dataset"] != truth_run["identity"]["dataset"]:
-            raise ConfigError(f"{run_dir!r} scored candidates on other data than the truth run {truth_dir!r}")
+        run = load_run(run_dir, storage)
+        identity = run.record.identity
+        if identity.space != truth_identity.space:
+            raise ConfigError(f"{run_dir!r} searched space {identity.space['name']!r}, the truth run "
+                              f"{truth_identity.space['name']!r}: compare runs over the same space")
+        diff = diff_settings(truth_identity.data.settings(), identity.data.settings())
+        if diff:
+            raise ConfigError(f"{run_dir!r} scored candidates on other data than the truth run {truth_dir!r} ("
+                              f"{format_diff(diff)}; truth vs run)")
         label = run_label(run)
         while label in labels:
             label += "'"
         labels.add(label)
+        slug = _slug(Path(run_dir).resolve().name)  # figures are named after the run they describe
+        while slug in slugs:
+            slug += "_"
+        slugs.add(slug)
         scores = _scores(run, proxy_metric)
-        seconds = [r["seconds"] for r in run["rows"] if r["seconds"] is not None]
+        seconds = [r["seconds"] for r in run.rows if r["seconds"] is not None]
         entries[label] = {
-            "run": run_dir, "source": run["identity"]["source"], "scores": scores,
+            "run": run_dir, "slug": slug, "source": identity.source, "scores": scores,
             "agreement": rank_agreement(scores, truth, ks, bootstrap),
             "failed": [{"candidate": r["candidate"], "reason": r["fail_reason"]}
-                       for r in run["rows"] if r["state"] == "FAIL"],
-            "complete": len(scores), "space_size": _space_size(run),
+                       for r in run.rows if r["state"] == "FAIL"],
+            "complete": len(scores), "space_size": _space_size(identity.space),
             "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
             "seconds_total": sum(seconds)}
     return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
-            "truth_scores": truth, "space": truth_run["identity"]["space"], "proxies": entries}
+            "truth_scores": truth, "space": truth_identity.space, "proxies": entries,
+            "inputs": {"runs": [str(Path(r).resolve()) for r in run_dirs], "truth": str(Path(truth_dir).resolve()),
+                       "proxy_metric": proxy_metric, "truth_metric": truth_metric, "ks": list(ks)}}
 
 
-def _space_size(run: dict) -> int:
+def _space_size(space: dict) -> int:
     n = 1
-    for values in run["identity"]["space"]["axes"].values():
+    for values in space["axes"].values():
         n *= len(values)
     return n
 
@@ -102,9 +119,26 @@ CSV_COLUMNS = ["proxy", "run", "complete", "space_size", "spearman", "spearman_l
                "seconds_per_candidate", "seconds_total", "failed"]
 
 
-def write_report(report: dict, out: str | Path, bootstrap_note: bool = True) -> dict:
+def _check_replaceable(out: Path, report: dict, overwrite: bool) -> list[str]:
+    """A report folder is refreshed for the same inputs; one of other runs is replaced only with --overwrite.
+    Returns the figures of the report being replaced."""
+    existing = out / "report.json"
+    if not existing.exists():
+        return []
+    try:
+        old = json.loads(existing.read_text())
+    except (OSError, ValueError):
+        old = {}
+    if not overwrite and old.get("inputs") != report["inputs"]:
+        raise ConfigError(f"{str(out)!r} holds a report of other runs or settings; pass --overwrite to replace it, "
+                          "or choose another --out")
+    return [f for f in old.get("figures", []) if isinstance(f, str)]
+
+
+def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict:
     """report.json, report.csv, report.md and the figures; returns the paths written."""
     out = Path(out)
+    replaced = _check_replaceable(out, report, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for label, e in report["proxies"].items():
@@ -133,12 +167,15 @@ def write_report(report: dict, out: str | Path, bootstrap_note: bool = True) -> 
                for label, e in report["proxies"].items()}
     figures = []
     for label, e in report["proxies"].items():
-        slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+        slug = e["slug"]
         figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"scatter_{slug}")
         figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"ranks_{slug}")
     agreements = {label: e["agreement"] for label, e in report["proxies"].items()}
     figures += topk_bars(agreements, out / "topk_by_real", "by_real")
     figures += topk_bars(agreements, out / "topk_by_proxy", "by_proxy")
+    for stale in set(replaced) - set(figures):  # only files the replaced report listed, and only in this folder
+        if Path(stale).parent.resolve() == out.resolve():
+            Path(stale).unlink(missing_ok=True)
     table = markdown_table(report)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(table)
@@ -147,5 +184,5 @@ def write_report(report: dict, out: str | Path, bootstrap_note: bool = True) -> 
                                      "topk": {l: s["topk"] for l, s in summary.items()},
                                      "proxies": summary, "truth": report["truth"],
                                      "truth_metric": report["truth_metric"], "proxy_metric": report["proxy_metric"],
-                                     "space": report["space"], "figures": figures})
+                                     "space": report["space"], "figures": figures, "inputs": report["inputs"]})
     return {"table": table, "figures": figures, "dir": str(out)}

@@ -1,18 +1,20 @@
 """`ftd-nas search`: train every candidate of a space on a proxy (or the real data) and score it on real validation.
 
-A run directory holds run.json (configuration, storage URL, study name, identity, environment), the
-SQLite study (unless --storage points elsewhere) and results.csv. Re-running resumes; several workers on the
-same storage share the work, each candidate trained exactly once.
+A run directory holds run.json (a `SearchRunRecord`: study name, storage location relative to the folder,
+identity, environment), the SQLite study (unless --storage points elsewhere) and results.csv. Re-running
+resumes; several workers on the same storage share the work, each candidate trained exactly once. A run
+folder's settings are fixed by its first finished candidate.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import hashlib
+import logging
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
@@ -20,17 +22,21 @@ import torch
 from optuna.trial import TrialState
 
 from ftd_nas.data import Dataset
-from ftd_nas.errors import ConfigError, NonFiniteError
+from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.models import ModelSpec, build_model, count_params
 from ftd_nas.progress import progress
+from ftd_nas.records import Part, diff_settings, format_diff
 from ftd_nas.runtime import environment_info, resolve_device
-from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, training_source
-from ftd_nas.search.space import SearchSpace, candidate_id, load_space
-from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, crash_counts, earlier_live_trial,
-                                  enqueue_missing, heartbeat, make_storage, open_study, pop_waiting, quiet_optuna,
-                                  remaining)
-from ftd_nas.train import evaluate, train
+from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
+from ftd_nas.search.record import SearchIdentity, SearchRunRecord, storage_location, storage_url
+from ftd_nas.search.space import candidate_id, load_space
+from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, crash_counts,
+                                  earlier_live_trial, enqueue_missing, finished_and_running, heartbeat, make_storage,
+                                  open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining)
+from ftd_nas.train import RUNTIME_ONLY, check_number, evaluate, train
+
+log = logging.getLogger(__name__)
 
 WORKER = "worker"  # user attr: host:pid:device of the worker that trained a trial
 
@@ -38,13 +44,13 @@ SAMPLERS = {"grid": None, "tpe": optuna.samplers.TPESampler, "random": optuna.sa
 
 
 @dataclass
-class SearchConfig:
+class SearchConfig(Part):
     space: str = "convnet"
     proxy: str = "real"  # real | random:K | path to a proxy file
     out: str = "runs/search"
-    dataset: str | None = None  # required for real / random:K; checked against the proxy otherwise
+    dataset: str | None = None  # the real data (always given by the caller; checked against a proxy file's)
     data_root: str = "data"
-    zca: bool = False
+    zca: bool = False  # preprocessing of real / random:K (a proxy file fixes its own)
     val_fraction: float = 0.1
     split_seed: int = 0
     storage: str | None = None  # optuna storage URL; default sqlite:///OUT/study.db
@@ -56,7 +62,21 @@ class SearchConfig:
     heartbeat: int = 60  # seconds between a running trial's heartbeats
     grace: int = 180  # seconds without a heartbeat after which a trial counts as dead and is retried
     wait: bool = True  # when the queue is empty, wait for other workers' running candidates
-    progress: bool | None = None
+    progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
+
+    def __post_init__(self) -> None:
+        parse_source(self.proxy)
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler {self.sampler!r}; choose {', '.join(SAMPLERS)}")
+        if self.sampler != "grid" and self.n_trials is None:
+            raise ConfigError(f"--sampler {self.sampler} runs a budgeted search: give --n-trials N")
+        if self.n_trials is not None:
+            check_number("--n-trials", self.n_trials, 1, integer=True)
+        check_number("--heartbeat", self.heartbeat, 1, integer=True)
+        check_number("--grace", self.grace, 1, integer=True)
+        if self.grace <= self.heartbeat:
+            raise ConfigError(f"--grace ({self.grace} s) must exceed --heartbeat ({self.heartbeat} s), or live "
+                              "workers would be declared dead")
 
 
 def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
@@ -65,41 +85,62 @@ def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, reci
     spec = ModelSpec(**params).for_data(dataset.channels, dataset.image_size, dataset.num_classes)
     net = build_model(spec, seed=recipe.seed, device=device)
     lr = recipe.lr if recipe.lr is not None else source.default_lr
-    result = train(net, source.split, recipe.train_config(lr))
+    result = train(net, source.split, recipe.candidate_config(lr))
     return {"val_acc": evaluate(net, dataset.val)[1], "test_acc": evaluate(net, dataset.test)[1],
             "train_acc": result.train_acc, "seconds": result.seconds, "num_params": count_params(net), "lr": lr}
+
+
+def _file_sha256(path: str) -> str:
+    """A file's hash as format-v1 studies named their proxy (first 16 hex digits)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
 
 
 class Search:
     def __init__(self, config: SearchConfig, dataset: Dataset | None = None):
         self.config = config
-        if config.sampler not in SAMPLERS:
-            raise ConfigError(f"unknown sampler {config.sampler!r}; choose {', '.join(SAMPLERS)}")
-        if config.sampler != "grid" and not config.n_trials:
-            raise ConfigError(f"--sampler {config.sampler} runs a budgeted search: give --n-trials N")
         self.space = load_space(config.space)
         self.device = resolve_device(config.device)
-        data_config = data_config_for(config.proxy, config.dataset, config.data_root, config.zca,
-                                      config.val_fraction, config.split_seed)
-        self.dataset = dataset if dataset is not None else data_config.load(self.device)
+        if dataset is None:
+            dataset = data_config_for(config.proxy, config.dataset, config.data_root, config.zca,
+                                      config.val_fraction, config.split_seed).load(self.device)
+        self.dataset = dataset
         self.source = training_source(config.proxy, self.dataset, config.recipe.seed)
         self.out = Path(config.out)
+        self.identity = SearchIdentity(space=self.space.to_dict(), source=self.source.identity,
+                                       data=self.dataset.fingerprint(), recipe=config.recipe)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.identity = {"space": self.space.to_dict(), "source": self.source.identity,
-                         "dataset": self.dataset.fingerprint(), "recipe": asdict(config.recipe)}
-        self.identity = json.loads(json.dumps(self.identity))
+        previous = self._check_run_folder()
         self.storage = make_storage(config.storage, self.out, config.heartbeat, config.grace)
-        self.study_name = config.study_name or f"{self.space.name}:{self._source_label()}"
+        same_run = previous is not None and not diff_settings(previous.identity.settings(), self.identity.settings())
+        self.study_name = config.study_name or (previous.study_name if same_run else
+                                                f"{self.space.name}:{self.source.label}")
         sampler_cls = SAMPLERS[config.sampler]
         sampler = sampler_cls(seed=config.recipe.seed) if sampler_cls else None
-        self.study = open_study(self.storage, self.study_name, self.identity, sampler)
-        self.data_config = data_config
+        legacy = (lambda: _file_sha256(config.proxy)) if self.source.kind == "proxy" else None
+        self.study = open_study(self.storage, self.study_name, self.identity, sampler, legacy)
 
-    def _source_label(self) -> str:
-        ident = self.source.identity
-        if ident["kind"] == "proxy":
-            return f"proxy-{ident['method']}-ipc{ident['ipc']}-{ident['sha256']}"
-        return "real" if ident["kind"] == "real" else f"random{ident['ipc']}-seed{ident['seed']}"
+    def _check_run_folder(self) -> SearchRunRecord | None:
+        """The folder's earlier run, if any; refused when it holds finished candidates of other settings."""
+        if not (self.out / "run.json").exists():
+            return None
+        previous = SearchRunRecord.read(self.out)
+        diff = diff_settings(previous.identity.settings(), self.identity.settings())
+        if diff:
+            try:
+                url = self.config.storage or storage_url(previous.storage, self.out)
+                study = optuna.load_study(study_name=previous.study_name, storage=open_storage_readonly(url))
+                finished, running = finished_and_running(study)
+            except (FtdNasError, KeyError):  # its study is gone or elsewhere: nothing finished to protect here
+                finished = running = 0
+            if finished or running:
+                raise ConfigError(f"{str(self.out)!r} holds a search with other settings ({finished} candidates "
+                                  f"finished, {running} running; {format_diff(diff)}; stored vs requested); use "
+                                  "another --out")
+        return previous
 
     # ------------------------------------------------------------------ one trial
     def _run_trial(self, trial: optuna.Trial) -> tuple[str, str]:
@@ -137,20 +178,21 @@ class Search:
     def run(self) -> dict:
         cfg = self.config
         started = time.perf_counter()
-        write_json(self.out / "run.json", {
-            "config": {**asdict(cfg), "recipe": asdict(cfg.recipe)}, "storage": self._storage_url(),
-            "study_name": self.study_name, "identity": self.identity, "data_config": asdict(self.data_config),
-            "environment": environment_info(self.device)})
+        write_json(self.out / "run.json", SearchRunRecord(
+            study_name=self.study_name, storage=storage_location(cfg.storage, self.out), identity=self.identity,
+            sampler=cfg.sampler, n_trials=cfg.n_trials,
+            proxy_file=cfg.proxy if self.source.kind == "proxy" else None,
+            environment=environment_info(self.device), created=time.strftime("%Y-%m-%dT%H:%M:%S%z")).to_dict())
         counts = {"trained": 0, "failed": 0, "duplicate": 0}
         if cfg.sampler == "grid":
             queued = enqueue_missing(self.study, self.space)
             waiting, running = remaining(self.study)
             bar = progress(range(waiting), desc=f"search {self.space.name}", enabled=cfg.progress)
             if waiting == 0 and running == 0:
-                print(f"the space is finished: every candidate of study {self.study_name!r} is done")
+                log.info("the space is finished: every candidate of study %r is done", self.study_name)
             elif waiting == 0:
-                print(f"no candidate left to start; {running} still running in other workers"
-                      + ("" if cfg.wait else " (not waiting for them: --no-wait)"))
+                log.info("no candidate left to start; %d still running in other workers%s", running,
+                         "" if cfg.wait else " (not waiting for them: --no-wait)")
             while True:
                 trial = pop_waiting(self.study)
                 if trial is None:
@@ -181,9 +223,6 @@ class Search:
                 "complete": sum(r["state"] == "COMPLETE" for r in rows),
                 "failed_total": sum(r["state"] == "FAIL" for r in rows),
                 "seconds": time.perf_counter() - started, "rows": rows}
-
-    def _storage_url(self) -> str:
-        return self.config.storage or f"sqlite:///{(self.out / 'study.db').resolve()}"
 
 
 def collect_results(study: optuna.Study) -> list[dict]:
@@ -222,19 +261,34 @@ def write_results_csv(path: Path, rows: list[dict]) -> None:
             writer.writerows(rows)
 
 
-def load_run(run_dir: str | Path) -> dict:
-    """A finished (or partial) search run: its run.json plus one row per candidate from its study."""
+@dataclass
+class SearchRun:
+    """A finished (or partial) search run as `report` reads it: its record and one row per candidate."""
+
+    dir: str
+    record: SearchRunRecord
+    rows: list[dict]
+
+
+def load_run(run_dir: str | Path, storage: str | None = None) -> SearchRun:
+    """Read a run folder without writing anything: its own study.db, or for a run whose study lives in a
+    database server the URL run.json records (or `storage`, the same URL with its password), opened read-only
+    and checked to hold the study run.json describes."""
     run_dir = Path(run_dir)
-    info_path = run_dir / "run.json"
-    if not info_path.is_file():
-        raise ConfigError(f"{str(run_dir)!r} is not a search run (no run.json); create it with `ftd-nas search`")
-    info = json.loads(info_path.read_text())
-    storage = make_storage(info["storage"], run_dir)
+    record = SearchRunRecord.read(run_dir)
+    local = "://" not in record.storage
+    study_storage = open_storage_readonly(storage_url(record.storage, run_dir) if local or not storage else storage)
     try:
-        study = optuna.load_study(study_name=info["study_name"], storage=storage)
+        study = optuna.load_study(study_name=record.study_name, storage=study_storage)
     except KeyError:
-        raise ConfigError(f"study {info['study_name']!r} not found in {info['storage']}") from None
-    return {**info, "dir": str(run_dir), "rows": collect_results(study)}
+        raise ConfigError(f"study {record.study_name!r} of {str(run_dir)!r} is not in its storage "
+                          f"{record.storage!r}") from None
+    stored = SearchIdentity.from_study_attrs(study.user_attrs)
+    diff = diff_settings(stored.settings(), record.identity.settings())
+    if diff:
+        raise ConfigError(f"the study {record.study_name!r} in {record.storage!r} is not the one {str(run_dir)!r} "
+                          f"describes ({format_diff(diff)}; study vs run.json)")
+    return SearchRun(str(run_dir), record, collect_results(study))
 
 
 def run_search(config: SearchConfig, dataset: Dataset | None = None) -> dict:

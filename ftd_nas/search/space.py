@@ -19,13 +19,13 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from ftd_nas.errors import ConfigError
-from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS, ModelSpec
+from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
 
 def _spaces_dir() -> Path:
     """search_spaces/: $FTD_NAS_SPACES, the source checkout's, or the copy a regular install puts in share/."""
@@ -67,9 +67,6 @@ class SearchSpace:
         for values in self.axes.values():
             n *= len(values)
         return n
-
-    def spec(self, params: dict, base: ModelSpec) -> ModelSpec:
-        return replace(base, arch="convnet", **params)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description, "axes": self.axes}

@@ -16,7 +16,7 @@ import warnings
 from collections import Counter
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
@@ -24,6 +24,8 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from ftd_nas.errors import ConfigError
+from ftd_nas.records import diff_settings, format_diff
+from ftd_nas.search.record import SearchIdentity, strip_password
 from ftd_nas.search.space import SearchSpace, candidate_id
 
 CANDIDATE = "candidate"  # user attr: the candidate id of a trial
@@ -32,8 +34,6 @@ DUPLICATE = "duplicate_of"  # user attr of a pruned or cached duplicate trial
 INTERRUPTED = "interrupted"  # user attr of a trial stopped by Ctrl-C (re-queued, not counted as a crash)
 
 MAX_CRASHES = 3  # a candidate whose worker died this often is reported as failed instead of re-queued
-
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 @contextmanager
@@ -90,9 +90,23 @@ def storage_lock(study: optuna.Study):
     return nullcontext()
 
 
+def normalise_url(url: str) -> str:
+    """postgresql:// and postgres:// (what PostgreSQL's own tools print) mean the installed psycopg2 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def _storage_error(url: str, exc: Exception) -> ConfigError:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return ConfigError(f"cannot open the study storage {strip_password(url)!r}: {type(exc).__name__}: "
+                       f"{strip_password(first)}")
+
+
 def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int = 180) -> RDBStorage:
     """An RDB storage (default: SQLite file in the run directory) with heartbeats and retry of dead trials."""
-    url = url or f"sqlite:///{(run_dir / 'study.db').resolve()}"
+    url = normalise_url(url or f"sqlite:///{(run_dir / 'study.db').resolve()}")
     sqlite = url.startswith("sqlite:///")
     engine_kwargs = {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
     lock = _file_lock(Path(url[len("sqlite:///"):] + ".lock")) if sqlite else nullcontext()
@@ -104,27 +118,63 @@ def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int
         except Exception as exc:  # bad URL, missing driver, unreachable server, concurrent schema creation
             transient = "IntegrityError" in type(exc).__name__ or "UniqueViolation" in str(exc)
             if not transient or attempt == 2:
-                raise ConfigError(f"cannot open the study storage {url!r}: {type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0]}") from exc
+                raise _storage_error(url, exc) from None
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")
 
 
-def open_study(storage: RDBStorage, name: str, identity: dict, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
-    """Create or load the study; refuse one that was created for another space, proxy, dataset or recipe."""
+def open_storage_readonly(url: str) -> RDBStorage:
+    """Open an existing study storage for reading only: SQLite in read-only mode, PostgreSQL in read-only
+    transactions. A missing SQLite file is an error, never created."""
+    url = normalise_url(url)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if not path.is_file():
+            raise ConfigError(f"the study database {str(path)!r} does not exist; was the run copied without it?")
+        url, engine_kwargs = f"sqlite:///file:{path}?mode=ro&uri=true", {}
+    elif url.startswith("postgresql"):
+        engine_kwargs = {"connect_args": {"options": "-c default_transaction_read_only=on"}}
+    else:
+        engine_kwargs = {}
+    try:
+        with quiet_optuna():
+            return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=True)
+    except Exception as exc:
+        raise _storage_error(url, exc) from None
+
+
+def finished_and_running(study: optuna.Study) -> tuple[int, int]:
+    """(candidates with a result or a recorded failure, trials running now) of a study."""
+    trials = study.get_trials(deepcopy=False)
+    finished = sum(t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and FAIL_REASON in t.user_attrs)
+                   for t in trials if DUPLICATE not in t.user_attrs)
+    return finished, sum(t.state == TrialState.RUNNING for t in trials)
+
+
+def open_study(storage: RDBStorage, name: str, identity: SearchIdentity, sampler: optuna.samplers.BaseSampler,
+               legacy_file_sha256: Callable[[], str] | None = None) -> optuna.Study:
+    """Create or load the study. A study's settings are fixed by its first finished candidate: one created with
+    another identity is refused once it holds a result, and replaced while it holds none."""
     study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler,
                                 load_if_exists=True)
-    stored = study.user_attrs
-    if not stored:
-        for key, value in identity.items():
+    if not study.user_attrs:
+        for key, value in identity.to_dict().items():
             study.set_user_attr(key, value)
         return study
-    diff = [key for key in identity if stored.get(key) != identity[key]]
-    if diff:
-        raise ConfigError(f"study {name!r} in this storage was created with another " + ", ".join(diff)
-                          + f" ({'; '.join(f'{k}: {stored.get(k)!r}' for k in diff)}); use another --out, "
-                          "--storage or --study-name")
-    return study
+    stored = SearchIdentity.from_study_attrs(study.user_attrs)
+    requested = identity.settings()
+    if "file_sha256" in stored.source and legacy_file_sha256 is not None:  # a v1 study names the proxy file's hash
+        requested["source"] = {**requested["source"], "file_sha256": legacy_file_sha256()}
+    diff = diff_settings(stored.settings(), requested)
+    if not diff:
+        return study
+    finished, running = finished_and_running(study)
+    if finished or running:
+        state = f"{finished} finished candidates" if finished else f"{running} candidates running in other workers"
+        raise ConfigError(f"study {name!r} in this storage holds {state} with other settings ({format_diff(diff)}; "
+                          "stored vs requested); use another --out, --storage or --study-name")
+    optuna.delete_study(study_name=name, storage=storage)  # nothing finished: the new settings take its place
+    return open_study(storage, name, identity, sampler)
 
 
 def _live(trial: optuna.trial.FrozenTrial) -> bool:

@@ -52,3 +52,14 @@ def test_bad_input_is_an_error_message_not_a_traceback(capsys, tmp_path):
 def test_module_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "ftd_nas", "--help"], capture_output=True, text=True, check=True)
     assert "ftd-nas" in out.stdout
+
+
+def test_json_results_are_not_replaced_without_overwrite(tmp_path, capsys):
+    out_json = tmp_path / "run.json"
+    args = ["train", "--dataset", "digits", "--width", "4", "--depth", "1", "--epochs", "1", "--no-progress",
+            "--json", str(out_json)]
+    assert main(args) == 0
+    before = out_json.read_bytes()
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err and out_json.read_bytes() == before
+    assert main(args + ["--overwrite"]) == 0

@@ -59,7 +59,7 @@ def test_zca_option_whitens_all_splits_with_the_training_fit(tmp_path):
     path = _write_npz(tmp_path / "d.npz", n_train=300, size=4)
     plain = load_dataset(f"npz:{path}", val_fraction=0.1)
     ds = load_dataset(f"npz:{path}", val_fraction=0.1, zca=True)
-    assert ds.fingerprint()["zca"] is True
+    assert ds.fingerprint().zca is True
     assert torch.allclose(ds.test.x, ds.zca(plain.test.x), atol=1e-5)
     assert torch.allclose(ds.to_display(ds.train.x), plain.to_display(plain.train.x), atol=1e-3)
 

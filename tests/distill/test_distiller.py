@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 
+from ftd_nas.data.fingerprint import DataMismatchError
 from ftd_nas.distill import Distiller, distill, resolve_config
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.experts import TrajectoryError
@@ -21,9 +22,11 @@ def test_ftd_proxy_holds_everything_downstream_needs(gsam_experts, digits, tmp_p
     assert loaded.images.shape == (20, 1, 16, 16) and loaded.labels.tolist() == [c for c in range(10) for _ in "ab"]
     assert torch.equal(loaded.images, proxy.images) and loaded.raw_images is not None
     assert not torch.equal(loaded.images, loaded.raw_images)  # the proxy is the EMA, not the last iterate
-    assert loaded.syn_lr > 0 and loaded.meta["iterations"] == 6 and loaded.meta["method"] == "ftd"
-    assert loaded.meta["classes"] == digits.classes and loaded.meta["config"]["syn_steps"] == 3
-    assert loaded.meta["model"]["width"] == 8 and loaded.meta["provenance"]["num_experts"] == 2
+    record = loaded.record
+    assert loaded.syn_lr > 0 and record.iterations == 6 and record.method == "ftd"
+    assert loaded.classes == digits.classes and record.distill.syn_steps == 3
+    assert record.model.width == 8 and record.experts["count"] == 2
+    assert record.data.train_sha256 == digits.train_sha256 and loaded.digest() == proxy.digest()
     loaded.check_dataset(digits)
     work = tmp_path / "p.safetensors.run"
     log = [json.loads(line) for line in (work / "log.jsonl").read_text().splitlines()]
@@ -43,7 +46,7 @@ def test_ema_follows_its_definition(gsam_experts, digits, tmp_path):
 
 def test_mtt_has_no_ema_and_methods_refuse_the_wrong_experts(gsam_experts, sgd_experts, digits, tmp_path):
     proxy = distill(_cfg("mtt", iterations=2), sgd_experts, tmp_path / "m", dataset=digits, progress=False)
-    assert proxy.raw_images is None and proxy.meta["method"] == "mtt"
+    assert proxy.raw_images is None and proxy.record.method == "mtt"
     with pytest.raises(TrajectoryError, match="needs gsam experts.*--optimizer gsam"):
         Distiller(_cfg("ftd"), sgd_experts, tmp_path / "x", dataset=digits)
     with pytest.raises(TrajectoryError, match="needs sgd experts"):
@@ -85,7 +88,7 @@ def test_resume_refuses_other_settings(gsam_experts, digits, tmp_path):
     with pytest.raises(ConfigError, match="syn_steps: 3 vs 4"):
         distill(_cfg(iterations=4, syn_steps=4), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
     longer = distill(_cfg(iterations=4), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
-    assert longer.meta["iterations"] == 4  # more iterations continue the same run
+    assert longer.record.iterations == 4  # more iterations continue the same run
 
 
 @pytest.mark.parametrize("overrides, hint", [({"lr_img": 1e38}, "--lr-img"), ({"lr_lr": 1e3}, "--lr-lr")])
@@ -101,9 +104,12 @@ def test_proxy_refuses_other_data_and_corrupt_files(gsam_experts, digits, tmp_pa
     import dataclasses
 
     proxy = distill(_cfg(iterations=1), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
-    other = dataclasses.replace(digits, name="npz:other.npz")
-    with pytest.raises(ProxyError, match="name: 'digits' in the proxy"):
+    other = dataclasses.replace(digits, name="npz:/x/other.npz")
+    with pytest.raises(DataMismatchError, match="name: 'digits' vs 'npz:other.npz'"):
         proxy.check_dataset(other)
+    relabelled = dataclasses.replace(digits, train_sha256="0" * 64)  # same shapes and statistics, other images
+    with pytest.raises(DataMismatchError, match="train_sha256"):
+        proxy.check_dataset(relabelled)
     (tmp_path / "bad").write_bytes(b"garbage" * 10)
     with pytest.raises(ProxyError, match="not a readable proxy"):
         Proxy.load(tmp_path / "bad")
@@ -112,11 +118,11 @@ def test_proxy_refuses_other_data_and_corrupt_files(gsam_experts, digits, tmp_pa
         proxy.save(tmp_path / "nan")
 
 
-def test_rerunning_a_finished_run_keeps_the_proxy_and_its_evaluations(gsam_experts, digits, tmp_path):
+def test_rerunning_a_finished_run_keeps_the_proxy_file_as_it_is(gsam_experts, digits, tmp_path):
     proxy = distill(_cfg(iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
-    proxy.record_evaluation({"kind": "note"})
+    before = (tmp_path / "p").read_bytes()
     again = distill(_cfg(iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
-    assert again.meta["evaluations"] == [{"kind": "note"}] and torch.equal(again.images, proxy.images)
+    assert (tmp_path / "p").read_bytes() == before and torch.equal(again.images, proxy.images)
 
 
 def test_rollback_restores_momentum_too(gsam_experts, digits, tmp_path):
@@ -129,3 +135,55 @@ def test_rollback_restores_momentum_too(gsam_experts, digits, tmp_path):
     d._load_state(before)
     assert torch.equal(d.opt_img.state[d.images]["momentum_buffer"], momentum)
     assert d.iteration == 1
+
+
+def test_a_finished_proxy_of_other_settings_is_replaced_only_with_overwrite(gsam_experts, digits, tmp_path):
+    out = tmp_path / "p"
+    distill(_cfg(iterations=1), gsam_experts, out, dataset=digits, progress=False)
+    before = out.read_bytes()
+    with pytest.raises(ConfigError, match=r"not made by this distillation \(other settings: .*syn_steps: 3 vs 2.*"
+                                          "--overwrite"):
+        distill(_cfg(iterations=1, syn_steps=2), gsam_experts, out, dataset=digits, progress=False,
+                work_dir=tmp_path / "other.run")  # a fresh work folder does not make the old proxy ours
+    assert out.read_bytes() == before
+    replaced = distill(_cfg(iterations=1, syn_steps=2), gsam_experts, out, dataset=digits, progress=False,
+                       work_dir=tmp_path / "other.run", overwrite=True)
+    assert Proxy.load(out).record.distill.syn_steps == 2 and replaced.record.distill.syn_steps == 2
+
+
+def test_a_work_folder_without_a_checkpoint_starts_afresh_and_a_busy_one_is_refused(gsam_experts, digits, tmp_path,
+                                                                                   monkeypatch):
+    real_step = Distiller.step
+
+    def crash_on_second(self):
+        if self.iteration == 1:
+            raise Crash
+        return real_step(self)
+
+    monkeypatch.setattr(Distiller, "step", crash_on_second)
+    with pytest.raises(Crash):  # one iteration logged, no checkpoint yet (checkpoint_every 2)
+        distill(_cfg(), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    monkeypatch.setattr(Distiller, "step", real_step)
+    assert (tmp_path / "p.run" / "log.jsonl").read_text().count("\n") == 1
+    assert not (tmp_path / "p.run" / "claim").exists()  # released on the way out
+    distill(_cfg(syn_steps=2, iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
+    log = [json.loads(line)["it"] for line in (tmp_path / "p.run" / "log.jsonl").read_text().splitlines()]
+    assert log == [1, 2]  # the failed run's line is gone, not mixed with the new settings' lines
+    from ftd_nas.claims import release, try_claim
+
+    claim = tmp_path / "q.run" / "claim"
+    claim.parent.mkdir()
+    assert try_claim(claim)  # another live process distilling there
+    with pytest.raises(ConfigError, match="another process is distilling"):
+        distill(_cfg(), gsam_experts, tmp_path / "q", dataset=digits, progress=False)
+    release(claim)
+
+
+def test_experts_refuse_data_other_than_their_own(gsam_experts, digits, tmp_path):
+    import dataclasses
+
+    from ftd_nas.data.fingerprint import DataMismatchError
+
+    other = dataclasses.replace(digits, split_seed=1)
+    with pytest.raises(DataMismatchError, match="split_seed: 0 vs 1"):
+        Distiller(_cfg(), gsam_experts, tmp_path / "p", dataset=other)

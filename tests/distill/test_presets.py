@@ -26,5 +26,5 @@ def test_overrides_family_and_generic_fallback():
     assert resolve_config("imagewoof", 1).lr_img == 10000
     with pytest.raises(ConfigError, match="unknown preset family"):
         resolve_config("digits", 10, "ftd", "svhn")
-    with pytest.raises(ConfigError, match="lr-img must be positive"):
+    with pytest.raises(ConfigError, match="lr-img must be > 0"):
         resolve_config("digits", 10, lr_img=-1.0)

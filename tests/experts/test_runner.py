@@ -11,7 +11,7 @@ import torch
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts import (ExpertConfig, ExpertDirectory, ExpertTrainer, TrajectoryFile, expert_train_config,
                              parse_shard, train_experts)
-from ftd_nas.experts.claims import release, try_claim
+from ftd_nas.claims import release, try_claim
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 from ftd_nas.train import Trainer
 
@@ -39,11 +39,12 @@ def test_trajectory_holds_init_and_every_epoch_of_the_real_run(tmp_path, digits)
 
 def test_metadata_says_everything_needed_to_use_the_file(tmp_path, digits):
     train_experts(_config(num_experts=1), tmp_path, dataset=digits, device="cpu")
-    meta = TrajectoryFile(tmp_path / "expert_0000.safetensors").meta
-    assert meta["model"]["width"] == 8 and meta["dataset"]["name"] == "digits"
-    assert (meta["optimizer"], meta["rho"], meta["alpha"], meta["lr"], meta["epochs"]) == ("gsam", 0.01, 0.5, 0.01, 3)
-    assert meta["seed"] == 0 and meta["environment"]["torch"] == torch.__version__
-    assert 0 <= meta["test_acc"] <= 1 and len(meta["history"]) == 3
+    record = TrajectoryFile(tmp_path / "expert_0000.safetensors").record
+    assert record.model.width == 8 and record.data.name == "digits" and record.data.train_sha256 == digits.train_sha256
+    train = record.train
+    assert (train.optimizer, train.rho, train.alpha, train.lr, train.epochs) == ("gsam", 0.01, 0.5, 0.01, 3)
+    assert record.seed == 0 and record.environment["torch"] == torch.__version__
+    assert 0 <= record.test_acc <= 1 and len(record.history) == 3
 
 
 def test_rerun_skips_finished_experts(tmp_path, digits):
@@ -152,3 +153,53 @@ def test_torchrun_environment_picks_the_shard(monkeypatch):
     monkeypatch.delenv("RANK")
     monkeypatch.delenv("WORLD_SIZE")
     assert parse_shard(None) == (0, 1)
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_failed_first_run_does_not_lock_the_folder_but_a_finished_expert_does(tmp_path, digits):
+    def crash(index, epoch):
+        raise Boom
+
+    with pytest.raises(Boom):  # settings A: the first expert fails after one epoch, nothing finished
+        train_experts(_config("gsam", num_experts=1, epochs=2), tmp_path, dataset=digits, device="cpu",
+                      epoch_hook=crash)
+    assert not (tmp_path / "experts.json").exists()
+    outcome = train_experts(_config("sgd", num_experts=1, epochs=2), tmp_path, dataset=digits, device="cpu")
+    assert outcome[0].status == "trained"  # settings B accepted; A's unfinished partial was discarded
+    assert json.loads((tmp_path / "experts.json").read_text())["train"]["optimizer"] == "sgd"
+    assert ExpertDirectory(tmp_path).record.train.optimizer == "sgd"
+    with pytest.raises(ConfigError, match=r"other settings \(.*train.epochs: 2 vs 3.*train.optimizer: 'sgd' vs "
+                                          r"'gsam'"):
+        train_experts(_config("gsam", num_experts=2, epochs=3), tmp_path, dataset=digits, device="cpu")
+
+
+def test_processes_with_different_settings_never_mix_one_folder(tmp_path):
+    out = tmp_path / "shared"
+    procs = [subprocess.Popen(_cli(out, "--optimizer", optimizer, experts=4), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for optimizer in ("gsam", "sgd")]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes[0] == 0 and codes[1] != 0, results  # one run fixed the settings, the other was refused
+    assert any("other settings" in err and "train.optimizer" in err for _, err in results)
+    winner = ExpertDirectory(out).record.train.optimizer  # opens: every finished expert shares one set of settings
+    # an expert the refused process had claimed is left to a re-run, which discards that process's partial work
+    subprocess.run(_cli(out, "--optimizer", winner, experts=4), check=True, capture_output=True)
+    assert len(ExpertDirectory(out)) == 4 and not list(out.glob("*.partial"))
+
+
+def test_a_copied_experts_folder_works_without_the_original(tmp_path, digits):
+    import shutil
+
+    from ftd_nas.distill import distill, resolve_config
+
+    train_experts(_config("gsam", num_experts=2, epochs=3), tmp_path / "original", dataset=digits, device="cpu")
+    shutil.copytree(tmp_path / "original", tmp_path / "copy")
+    shutil.rmtree(tmp_path / "original")
+    (tmp_path / "copy" / "expert_0001.safetensors").unlink()  # the copy's own content is what counts
+    proxy = distill(resolve_config("digits", 1, "ftd", syn_steps=2, max_start_epoch=1, iterations=1),
+                    tmp_path / "copy", tmp_path / "p.safetensors", dataset=digits, progress=False)
+    settings = ExpertDirectory(tmp_path / "copy").settings
+    assert proxy.record.experts == {"folder": "copy", "count": 1, "settings": settings}

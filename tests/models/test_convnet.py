@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ftd_nas.errors import ConfigError
+from ftd_nas.records import RecordError
 from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS, ModelSpec, build_model, count_params
 
 
@@ -66,5 +67,7 @@ def test_seeded_build_is_reproducible_and_leaves_global_rng_alone():
 def test_spec_round_trips_through_a_dict():
     spec = ModelSpec(width=16, norm="batchnorm", image_size=(16, 16))
     assert ModelSpec.from_dict(spec.to_dict()) == spec
-    with pytest.raises(ConfigError, match="unknown keys"):
+    with pytest.raises(RecordError, match="unknown fields"):
         ModelSpec.from_dict({**spec.to_dict(), "dropout": 0.5})
+    with pytest.raises(RecordError, match="unknown --norm 'weightnorm'"):
+        ModelSpec.from_dict({**spec.to_dict(), "norm": "weightnorm"})

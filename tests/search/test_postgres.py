@@ -83,7 +83,7 @@ def test_late_worker_exits_quickly_saying_the_space_is_done(space_file, db, tmp_
     subprocess.run(_worker(space_file, db, tmp_path / "first", 2), check=True, capture_output=True)
     start = time.time()
     late = subprocess.run(_worker(space_file, db, tmp_path / "late", 2), capture_output=True, text=True)
-    assert late.returncode == 0 and "the space is finished" in late.stdout
+    assert late.returncode == 0 and "the space is finished" in late.stderr
     assert "this worker trained 0" in late.stdout and time.time() - start < 30
 
 
@@ -103,4 +103,24 @@ def test_study_of_another_proxy_is_refused(space_file, db, tmp_path):
     other = _worker(space_file, db, tmp_path / "b", 1, "--study-name", "shared")
     other[other.index("random:10")] = "random:5"
     out = subprocess.run(other, capture_output=True, text=True)
-    assert out.returncode == 2 and "created with another source" in out.stderr
+    assert out.returncode == 2 and "8 finished candidates with other settings" in out.stderr
+    assert "source.ipc: 10 vs 5" in out.stderr
+
+
+def test_plain_postgresql_url_works_and_its_password_is_never_recorded(space_file, db, tmp_path):
+    plain = db.replace("postgresql+psycopg2://postgres@", "postgresql://postgres:hunter2@")  # trust auth ignores it
+    run = tmp_path / "run"
+    out = subprocess.run(_worker(space_file, plain, run, 1), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    recorded = (run / "run.json").read_text()
+    assert "hunter2" not in recorded and "hunter2" not in out.stdout + out.stderr
+    assert '"storage": "postgresql://postgres@' in recorded
+    truth = tmp_path / "truth"
+    truth_cmd = _worker(space_file, plain, truth, 1, "--study-name", "truth")
+    truth_cmd[truth_cmd.index("random:10")] = "real"
+    subprocess.run(truth_cmd, check=True, capture_output=True)
+    report = subprocess.run([sys.executable, "-m", "ftd_nas", "report", str(run), "--truth", str(truth), "--out",
+                             str(tmp_path / "rep"), "--ks", "3", "--bootstrap", "10", "--storage", plain],
+                            capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert _completed_once(db)

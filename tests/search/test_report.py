@@ -35,7 +35,7 @@ def test_report_compares_proxies_and_changes_with_the_proxy(runs, tmp_path):
     assert set(data["spearman"]) == {"Random IPC 3", "Random IPC 1"} and "topk" in data and "kendall" in data
     assert "| Random IPC 3 |" in written["table"] and "k best architectures by proxy accuracy" in written["table"]
     assert (tmp_path / "rep" / "report.csv").read_text().count("\n") == 3
-    for stem in ("scatter_random_ipc_3", "ranks_random_ipc_1", "topk_by_real", "topk_by_proxy"):
+    for stem in ("scatter_r3", "ranks_r1", "topk_by_real", "topk_by_proxy"):  # figures named after their runs
         assert (tmp_path / "rep" / f"{stem}.png").stat().st_size > 1000
         assert (tmp_path / "rep" / f"{stem}.pdf").exists()
 
@@ -50,3 +50,23 @@ def test_report_cli(runs, tmp_path, capsys):
                  "--bootstrap", "50"]) == 0
     assert "Spearman correlation" in capsys.readouterr().out
     assert main(["report", str(tmp_path), "--truth", runs["truth"]]) == 2
+
+
+def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_replaced(runs, tmp_path, capsys):
+    import shutil
+
+    twin = tmp_path / "r3_seed1"
+    shutil.copytree(runs["r3"], twin)  # e.g. a second FTD IPC 10 proxy: same label, another run
+    written = write_report(build_report([runs["r3"], str(twin)], runs["truth"], ks=(3,), bootstrap=10),
+                           tmp_path / "rep")
+    names = {p.split("/")[-1] for p in written["figures"]}
+    assert {"scatter_r3.png", "scatter_r3_seed1.png", "ranks_r3.png", "ranks_r3_seed1.png"} <= names
+    again = write_report(build_report([runs["r3"], str(twin)], runs["truth"], ks=(3,), bootstrap=10),
+                         tmp_path / "rep")  # the same inputs refresh the report
+    assert again["figures"] == written["figures"]
+    with pytest.raises(ConfigError, match="report of other runs.*--overwrite"):
+        write_report(build_report([runs["r1"]], runs["truth"], ks=(3,), bootstrap=10), tmp_path / "rep")
+    replaced = write_report(build_report([runs["r1"]], runs["truth"], ks=(3,), bootstrap=10), tmp_path / "rep",
+                            overwrite=True)
+    assert not (tmp_path / "rep" / "scatter_r3_seed1.png").exists()  # the replaced report's figures are gone
+    assert (tmp_path / "rep" / "scatter_r1.png").exists() and len(replaced["figures"]) == 8

@@ -23,18 +23,18 @@ def _config(space_file, out, proxy="random:3", epochs=2, **kw):
 
 def _complete_trials(out):
     info = json.loads((out / "run.json").read_text())
-    study = optuna.load_study(study_name=info["study_name"], storage=info["storage"])
+    study = optuna.load_study(study_name=info["study_name"], storage=f"sqlite:///{out / info['storage']}")
     return [t for t in study.get_trials() if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
 
 
 def test_every_candidate_once_and_rerun_trains_nothing(space_file, tmp_path, digits):
     first = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
     assert first["trained"] == 8 and first["complete"] == 8
-    rows = load_run(tmp_path / "run")["rows"]
+    rows = load_run(tmp_path / "run").rows
     assert len(rows) == 8 and all(0 <= r["val_acc"] <= 1 and r["test_acc"] is not None for r in rows)
     second = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
     assert second["trained"] == 0 and second["queued"] == 0
-    assert load_run(tmp_path / "run")["rows"] == rows
+    assert load_run(tmp_path / "run").rows == rows
     assert (tmp_path / "run" / "results.csv").read_text().count("\n") == 9
 
 
@@ -88,7 +88,7 @@ def test_dead_workers_trial_is_retried_after_its_heartbeat_stops(space_file, tmp
 
 def test_study_refuses_a_different_recipe(space_file, tmp_path, digits):
     run_search(_config(space_file, tmp_path / "run", epochs=1), dataset=digits)
-    with pytest.raises(ConfigError, match="created with another recipe"):
+    with pytest.raises(ConfigError, match="holds a search with other settings.*recipe.epochs: 1 vs 3"):
         run_search(_config(space_file, tmp_path / "run", epochs=3), dataset=digits)
 
 

@@ -1,4 +1,4 @@
-"""Claim files that let several processes fill one expert directory without training an expert twice.
+"""Claim files that let several processes share one folder without doing one piece of work twice.
 
 A claim is created with O_EXCL, so exactly one process wins it. It is stale (and may be taken over) when
 its process is gone from this host, or when its heartbeat (mtime, touched every epoch) is older than
@@ -35,12 +35,17 @@ def _is_stale(path: Path, stale_after: float) -> bool:
     return age > stale_after
 
 
+def claim_is_live(path: Path, stale_after: float = 3600.0) -> bool:
+    """Is someone (alive, with a recent heartbeat) holding this claim?"""
+    return path.exists() and not _is_stale(path, stale_after)
+
+
 def try_claim(path: Path, stale_after: float = 3600.0) -> bool:
     """Create the claim file atomically; True if this process now owns it."""
     payload = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()})
     for _ in range(2):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)  # the umask decides
         except FileExistsError:
             if not _is_stale(path, stale_after):
                 return False

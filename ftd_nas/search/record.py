@@ -1,0 +1,127 @@
+"""The record of a search run (`RUN/run.json`) and where its study lives.
+
+A run folder is portable: the default SQLite study is recorded as `study.db`, relative to the folder, so a
+moved or copied run opens its own database. A storage URL given on the command line is recorded as given,
+without its password. A stored location never leaves the run folder, and whatever storage `report` opens,
+it opens read-only and checks that the study there is the one the record describes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
+from ftd_nas.errors import ConfigError
+from ftd_nas.records import Part, Record, RecordError
+from ftd_nas.search.recipe import SearchRecipe
+
+DEFAULT_DB = "study.db"
+
+
+@dataclass(frozen=True)
+class SearchIdentity(Part):
+    """A search's settings: what was searched, trained on what, scored on which data, trained how.
+
+    The study carries it as user attributes, and `run.json` repeats it; a run with another identity is
+    refused once any candidate of the study has finished.
+    """
+
+    space: dict
+    source: dict  # {kind: real} | {kind: random, ipc, seed} | {kind: proxy, method, ipc, iterations, digest}
+    data: DataFingerprint
+    recipe: SearchRecipe
+
+    def settings(self) -> dict:
+        return {"space": self.space, "source": self.source, "data": self.data.settings(),
+                "recipe": self.recipe.to_dict()}
+
+    @classmethod
+    def from_study_attrs(cls, attrs: dict) -> "SearchIdentity":
+        """The identity a study was created with, upgrading the v1 attributes (`dataset`, the file's hash)."""
+        if "dataset" in attrs:
+            attrs = upgrade_v1_identity(attrs)
+        return cls.from_dict({k: attrs[k] for k in ("space", "source", "data", "recipe") if k in attrs},
+                             "the study's identity")
+
+
+def upgrade_v1_identity(old: dict) -> dict:
+    source = {k: v for k, v in old["source"].items() if k != "file"}  # a path: never kept, never followed
+    if "sha256" in source:  # v1 identified a proxy by its file's bytes, which `evaluate` used to change
+        source["file_sha256"] = source.pop("sha256")
+    return {"space": old["space"], "source": source, "data": upgrade_v1_fingerprint(old["dataset"]),
+            "recipe": old["recipe"]}
+
+
+def strip_password(url: str) -> str:
+    """The URL as given, without its password (never written to a file or a message)."""
+    return re.sub(r"^([A-Za-z0-9+.\-]+://[^:/@]*):[^@/]*@", r"\1@", url)
+
+
+def storage_location(url: str | None, run_dir: Path) -> str:
+    """What run.json records: a path relative to the run folder for SQLite inside it, else the URL sans password."""
+    if url is None:
+        return DEFAULT_DB
+    if url.startswith("sqlite:///"):
+        db = Path(url[len("sqlite:///"):])
+        try:
+            return db.resolve().relative_to(run_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+    return strip_password(url)
+
+
+def storage_url(location: str, run_dir: Path) -> str:
+    """The URL to open for a recorded location; a relative path must stay inside the run folder."""
+    if "://" in location:
+        return location
+    path = PurePosixPath(location)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise RecordError(f"run.json of {str(run_dir)!r} names the study file {location!r}, which is not a path "
+                          "inside the run folder; ftd-nas opens only the run's own study.db (or a --storage URL)")
+    return f"sqlite:///{(run_dir / path).resolve()}"
+
+
+def _run_v1_to_v2(old: dict) -> dict:
+    url = old["storage"]
+    # v1 stored the absolute path of the default database: a moved or copied run opened the original's
+    location = PurePosixPath(url[len("sqlite:///"):]).name if url.startswith("sqlite:///") else strip_password(url)
+    config = old.get("config", {})
+    source = old["identity"]["source"]
+    return {"study_name": old["study_name"], "storage": location, "identity": upgrade_v1_identity(old["identity"]),
+            "sampler": config.get("sampler", "grid"), "n_trials": config.get("n_trials"),
+            "proxy_file": PurePosixPath(source["file"]).name if source.get("file") else None,
+            "environment": old.get("environment", {}), "created": ""}
+
+
+@dataclass(frozen=True)
+class SearchRunRecord(Record):
+    """run.json: which study holds the run's results, where, and with which settings."""
+
+    FORMAT = "ftd-nas-search-run"
+    UPGRADES = {1: _run_v1_to_v2}
+
+    study_name: str
+    storage: str  # 'study.db' (relative to the run folder) or the storage URL as given, without its password
+    identity: SearchIdentity
+    sampler: str = "grid"
+    n_trials: int | None = None
+    proxy_file: str | None = None  # the proxy as named on the command line: shown, never opened by `report`
+    environment: dict = field(default_factory=dict)
+    created: str = ""
+
+    @classmethod
+    def read(cls, run_dir: Path) -> "SearchRunRecord":
+        import json
+
+        path = run_dir / "run.json"
+        if not path.is_file():
+            raise ConfigError(f"{str(run_dir)!r} is not a search run (no run.json); create it with `ftd-nas search`")
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise RecordError(f"{str(path)!r} is not readable JSON: {exc}") from None
+        if isinstance(data, dict) and "format" not in data and "identity" in data:
+            data = {"format": cls.FORMAT, "format_version": 1, **data}  # v1 run.json had no format keys
+        return cls.from_dict(data, repr(str(path)))
