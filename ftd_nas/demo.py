@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftd_nas.data import DataConfig
+from ftd_nas.errors import ConfigError
 from ftd_nas.distill import distill, resolve_config
 from ftd_nas.evaluation import EvalConfig, evaluate_proxy, save_evaluation
 from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
@@ -22,6 +23,7 @@ from ftd_nas.models import ModelSpec
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.report import build_report, write_report
+from ftd_nas.train import check_number
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,13 @@ class DemoConfig:
     truth_epochs: int = 15
     device: str = "auto"
     progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("width", "depth", "experts", "expert_epochs", "ipc", "iterations", "syn_steps", "eval_runs",
+                     "eval_epochs", "search_epochs", "truth_epochs"):
+            check_number(name, getattr(self, name), 1, integer=True)
+        if self.expert_epochs < 3:
+            raise ConfigError("the demo distils from expert epochs 0..expert_epochs-2 onwards: expert_epochs >= 3")
 
 
 def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:

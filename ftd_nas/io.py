@@ -1,5 +1,6 @@
-"""Writing results: atomically (a reader never sees a half-written file, a crash never destroys a finished
-one), with the permissions the user's umask asks for, and never over a result this run did not produce."""
+"""Run files: results written atomically (a reader never sees a half-written file, a crash never destroys a
+finished one), with the permissions the user's umask asks for, and never over a result this run did not produce;
+a run's own checkpoints read back with a clear error when they are damaged."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, InputError
 
 
 def _file_mode() -> int:
@@ -112,3 +113,18 @@ def write_result_json(path: str | os.PathLike, obj: Any, overwrite: bool = False
     """`--json OUT`: write the result, refusing to replace an existing file without `overwrite`."""
     refuse_overwrite(path, overwrite, "JSON result")
     write_json(path, obj)
+
+
+def load_checkpoint(path: Path, *keys: str) -> dict:
+    """A run's own torch checkpoint (tensors and plain data only), or an error saying what to do."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated by a full disk or a crash during a copy, or not a checkpoint at all
+        raise InputError(f"the checkpoint {str(path)!r} is unreadable (truncated or corrupt?): {type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}. Delete it to start that run over") from None
+    missing = [k for k in keys if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise InputError(f"the checkpoint {str(path)!r} lacks {missing}; delete it to start that run over")
+    return state

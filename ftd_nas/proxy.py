@@ -23,16 +23,17 @@ from safetensors.torch import save_file
 from ftd_nas.data import Dataset, Split, ZCAWhitening
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
 from ftd_nas.distill.config import DistillConfig
-from ftd_nas.errors import FtdNasError, NonFiniteError
+from ftd_nas.errors import InputError, NonFiniteError
 from ftd_nas.experts.records import folder_label
 from ftd_nas.io import atomic_path
 from ftd_nas.models import ModelSpec
 from ftd_nas.records import Record, RecordError
 
 META_KEY = "ftd_nas"
+RANGE_FACTOR = 10.0  # values beyond this many times the real data's largest magnitude: a diverged distillation
 
 
-class ProxyError(FtdNasError):
+class ProxyError(InputError):
     """A proxy file is unreadable or does not fit the data it is used with."""
 
 
@@ -163,6 +164,21 @@ class Proxy:
             raise ProxyError(f"{where} is inconsistent: " + "; ".join(problems))
 
     def check_dataset(self, dataset: Dataset) -> None:
-        """Refuse real data that differs from the data the proxy was distilled from."""
+        """Refuse real data that differs from the data the proxy was distilled from, and a proxy whose values
+        are not finite or lie far outside that data's range (a diverged distillation)."""
         what = f"the proxy {str(self.path)!r}" if self.path else "the proxy"
         self.record.data.check(dataset.fingerprint(), what)
+        bound = RANGE_FACTOR * float(dataset.train.x.abs().max())
+        for name, images in (("images", self.images), ("raw_images", self.raw_images)):
+            if images is None:
+                continue
+            if not bool(torch.isfinite(images).all()):
+                raise NonFiniteError(f"{what} holds NaN or inf {name}: it comes from a diverged distillation; "
+                                     "distill it again (with a lower --lr-img)")
+            largest = float(images.abs().max())
+            if largest > bound:
+                raise NonFiniteError(f"{what} holds {name} values up to {largest:.3g}, far outside the real data's "
+                                     f"range (|x| <= {bound / RANGE_FACTOR:.3g}): it comes from a diverged "
+                                     "distillation; distill it again with a lower --lr-img")
+        if not (self.syn_lr > 0 and torch.isfinite(torch.tensor(self.syn_lr))):
+            raise NonFiniteError(f"{what} has a learned lr of {self.syn_lr}; distill it again with a lower --lr-lr")

@@ -12,12 +12,12 @@ import typing
 from dataclasses import MISSING, fields
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
-from ftd_nas.errors import FtdNasError
+from ftd_nas.errors import FtdNasError, InputError
 
 R = TypeVar("R", bound="Part")
 
 
-class RecordError(FtdNasError):
+class RecordError(InputError):
     """A stored file's metadata is malformed, of another kind, or of a format version this ftd-nas cannot read."""
 
 

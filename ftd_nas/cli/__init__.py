@@ -3,27 +3,49 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
 import sys
+import traceback
 from typing import Sequence
 
 import ftd_nas
 from ftd_nas.cli import curves, data, demo, distill, evaluate, experts, report, search, train
-from ftd_nas.errors import FtdNasError
+from ftd_nas.errors import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MEMORY, EXIT_NUMERICAL, EXIT_STORAGE, EXIT_USAGE,
+                            FtdNasError)
 
 SUBCOMMANDS = [demo, experts, distill, evaluate, search, report, curves, train, data]
+
+EXIT_CODES = f"""exit codes:
+  0    success
+  1    unexpected error: a bug in ftd-nas (the traceback is shown; please report it)
+  {EXIT_USAGE}    usage: a bad option value or combination
+  {EXIT_INPUT}    input: a missing, unreadable, corrupt or mismatched file or dataset, an unwritable output, a full disk
+  {EXIT_NUMERICAL}    numerical: a run diverged, or a proxy holds non-finite or out-of-range values
+  {EXIT_STORAGE}    storage: the study database is unreachable or unusable
+  {EXIT_MEMORY}    out of memory
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+--debug or FTD_NAS_DEBUG=1 shows the traceback of every error."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ftd-nas",
+        prog="ftd-nas", epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Neural architecture search on distilled proxy datasets (Flat Trajectory Distillation).")
     parser.add_argument("--version", action="version", version=f"ftd-nas {ftd_nas.__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more diagnostics (-vv: debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of every error")
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.register(sub)
+    for command in sub.choices.values():  # the same switches after the command name, as users type them
+        g = command.add_argument_group("diagnostics")
+        g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more diagnostics")
+        g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings and errors")
+        g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors")
+        command.epilog, command.formatter_class = EXIT_CODES, argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -42,20 +64,60 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     optuna.logging.set_verbosity(optuna.logging.DEBUG if verbose > 1 else optuna.logging.WARNING)
 
 
+def _os_error_message(exc: OSError) -> str:
+    what = f"{exc.strerror or exc}: {exc.filename!r}" if exc.filename else str(exc)
+    hints = {errno.ENOSPC: "free some disk space (or choose another output folder), then re-run to resume",
+             errno.EDQUOT: "free some of your disk quota, then re-run to resume",
+             errno.EACCES: "check the permissions of the file and its folder",
+             errno.EPERM: "check the permissions of the file and its folder",
+             errno.EROFS: "the file system is read-only: choose another output folder",
+             errno.ENOTDIR: "a part of the path is a file, not a folder",
+             errno.EISDIR: "a folder was given where a file is expected"}
+    return what + (f"; {hints[exc.errno]}" if exc.errno in hints else "")
+
+
+def classify(exc: BaseException) -> tuple[int, str] | None:
+    """(exit code, message) of an expected failure; None for a bug."""
+    from ftd_nas.search.record import redact
+
+    if isinstance(exc, FtdNasError):
+        return exc.exit_code, redact(str(exc))
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted; re-run the same command to resume"
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return EXIT_MEMORY, ("out of memory; lower the batch size, the width, --syn-steps or --batch-syn, or use "
+                             "--unroll checkpoint for distillation")
+    if isinstance(exc, OSError):
+        return EXIT_INPUT, redact(_os_error_message(exc))
+    if type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg2", "psycopg"):
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return EXIT_STORAGE, redact(f"the study storage failed: {type(exc).__name__}: {first}; re-run to resume "
+                                    "once the database is reachable")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv  # for subcommands that re-launch themselves (search --devices)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    if not getattr(args, "func", None):  # a usage error: the help, on stderr, says what to type
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     configure_logging(args.verbose, args.quiet)
+    debug = args.debug or os.environ.get("FTD_NAS_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)
-    except FtdNasError as exc:
-        print(f"ftd-nas {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"ftd-nas {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except BaseException as exc:  # noqa: B902 -- every way out gets an exit code of its class
+        if isinstance(exc, SystemExit):
+            raise
+        known = classify(exc)
+        if known is None or debug:
+            traceback.print_exc()
+        if known is None:
+            print(f"ftd-nas {args.command}: unexpected error ({type(exc).__name__}). This is a bug in ftd-nas: please "
+                  "report it with the command line and the traceback above.", file=sys.stderr)
+            return 1
+        code, message = known
+        print(f"ftd-nas {args.command}: {'' if code == EXIT_INTERRUPTED else 'error: '}{message}", file=sys.stderr)
+        return code

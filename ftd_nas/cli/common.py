@@ -4,9 +4,51 @@ from __future__ import annotations
 
 import argparse
 
+import math
+from typing import Callable
+
 from ftd_nas.augment import DEFAULT_STRATEGY
 from ftd_nas.data import DataConfig, known_datasets
 from ftd_nas.models import ACT_LAYERS, ARCHITECTURES, NORM_LAYERS, POOL_LAYERS, ModelSpec
+
+
+def whole(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high]; anything else is a usage error naming the option."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def number(low: float | None = None, high: float | None = None, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high] ((low, high] with low_open)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if low is not None and (value <= low if low_open else value < low):
+            raise argparse.ArgumentTypeError(f"must be {'>' if low_open else '>='} {low:g}, got {value:g}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {value:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+POSITIVE, NONNEGATIVE, SEED = whole(1), whole(0), whole(0, 2**63 - 1)
+RATE = number(0, low_open=True)  # learning rates and other strictly positive numbers
 
 
 def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> None:
@@ -15,12 +57,12 @@ def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> N
                    help=f"dataset name or npz:PATH / folder:PATH (default {default}); known: "
                         + ", ".join(known_datasets()))
     g.add_argument("--data-root", default="data", help="folder holding downloaded datasets (default ./data)")
-    g.add_argument("--val-fraction", type=float, default=0.1,
+    g.add_argument("--val-fraction", type=number(0, 0.95), default=0.1,
                    help="fraction of each class held out of training for validation (default 0.1)")
-    g.add_argument("--split-seed", type=int, default=0, help="seed of the validation split (default 0)")
+    g.add_argument("--split-seed", type=SEED, default=0, help="seed of the validation split (default 0)")
     g.add_argument("--zca", action="store_true", help="ZCA-whiten images (fitted on the training split)")
-    g.add_argument("--zca-eps", type=float, default=0.1, help="ZCA regulariser (default 0.1)")
-    g.add_argument("--image-size", type=int, default=None,
+    g.add_argument("--zca-eps", type=RATE, default=0.1, help="ZCA regulariser (default 0.1)")
+    g.add_argument("--image-size", type=whole(4, 1024), default=None,
                    help="resize side for image-folder datasets (default: 32, tiny-imagenet 64, ImageNet subsets 128)")
 
 
@@ -48,8 +90,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     d = ModelSpec()
     g = parser.add_argument_group("model")
     g.add_argument("--model", default=d.arch, choices=list(ARCHITECTURES), help=f"architecture (default {d.arch})")
-    g.add_argument("--width", type=int, default=d.width, help=f"ConvNet channels per layer (default {d.width})")
-    g.add_argument("--depth", type=int, default=d.depth, help=f"ConvNet blocks (default {d.depth})")
+    g.add_argument("--width", type=POSITIVE, default=d.width, help=f"ConvNet channels per layer (default {d.width})")
+    g.add_argument("--depth", type=whole(1, 8), default=d.depth, help=f"ConvNet blocks (default {d.depth})")
     g.add_argument("--norm", default=d.norm, choices=list(NORM_LAYERS), help=f"normalisation (default {d.norm})")
     g.add_argument("--act", default=d.act, choices=list(ACT_LAYERS), help=f"activation (default {d.act})")
     g.add_argument("--pool", default=d.pool, choices=list(POOL_LAYERS), help=f"pooling (default {d.pool})")
@@ -62,7 +104,7 @@ def model_spec(args: argparse.Namespace) -> ModelSpec:
 
 def add_runtime_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("runtime")
-    g.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and augmentation")
+    g.add_argument("--seed", type=SEED, default=0, help="seed of initialisation, data order and augmentation")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     g.add_argument("--no-progress", action="store_true", help="never show progress bars")
 

@@ -6,7 +6,7 @@ import argparse
 
 from ftd_nas.cli.common import add_data_args, add_overwrite_arg, data_config
 from ftd_nas.data.summary import describe, format_description
-from ftd_nas.io import write_result_json
+from ftd_nas.io import refuse_overwrite, write_result_json
 
 HELP = "describe a dataset: sizes, classes, per-class counts, statistics"
 
@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json:  # before any work: a finished result is replaced only when asked
+        refuse_overwrite(args.json, args.overwrite, "JSON result")
     info = describe(data_config(args).load("cpu"))
     print(format_description(info))
     if args.json:

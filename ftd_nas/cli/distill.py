@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import add_dsa_arg, add_overwrite_arg, add_real_data_args
+from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, add_overwrite_arg, add_real_data_args, number
 from ftd_nas.distill import Distiller, resolve_config
 from ftd_nas.experts import ExpertDirectory
 from ftd_nas.runtime import resolve_device
@@ -19,12 +19,14 @@ continues from the checkpoint. --method ftd needs GSAM experts and writes the EM
 --method mtt needs SGD experts. --unroll checkpoint gives the same gradients as full in far less memory.
 --dataset names the real data the experts were trained on (checked against their fingerprint)."""
 
-OVERRIDES = [("syn-steps", int, "unrolled student steps N"), ("expert-epochs", int, "expert epochs M matched"),
-             ("max-start-epoch", int, "start epochs drawn from 0..this-1"),
-             ("batch-syn", int, "synthetic images per student step (default: all)"),
-             ("lr-img", float, "learning rate of the images"), ("lr-lr", float, "learning rate of syn_lr"),
-             ("lr-teacher", float, "initial syn_lr"), ("ema-decay", float, "FTD's EMA decay of the images"),
-             ("iterations", int, "distillation iterations (paper 5000)")]
+OVERRIDES = [("syn-steps", POSITIVE, "unrolled student steps N"),
+             ("expert-epochs", POSITIVE, "expert epochs M matched"),
+             ("max-start-epoch", POSITIVE, "start epochs drawn from 0..this-1"),
+             ("batch-syn", POSITIVE, "synthetic images per student step (default: all)"),
+             ("lr-img", RATE, "learning rate of the images"), ("lr-lr", RATE, "learning rate of syn_lr"),
+             ("lr-teacher", RATE, "initial syn_lr"),
+             ("ema-decay", number(0, 0.999999), "FTD's EMA decay of the images"),
+             ("iterations", POSITIVE, "distillation iterations (paper 5000)")]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--experts", required=True, metavar="DIR", help="directory written by `ftd-nas experts`")
     p.add_argument("--out", required=True, metavar="PROXY", help="proxy file to write (e.g. c10_ipc10.safetensors)")
     add_real_data_args(p, "the experts")
-    p.add_argument("--ipc", type=int, default=10, help="images per class (default 10)")
+    p.add_argument("--ipc", type=POSITIVE, default=10, help="images per class (default 10)")
     p.add_argument("--method", choices=["ftd", "mtt"], default="ftd", help="ftd (default) or mtt")
     p.add_argument("--preset", default=None, metavar="FAMILY",
                    help="use the preset of cifar10, cifar100, tiny-imagenet or imagenet-subset for another dataset")
@@ -45,11 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = p.add_argument_group("run")
     r.add_argument("--unroll", choices=["full", "checkpoint"], default="full",
                    help="full keeps the whole unrolled graph; checkpoint recomputes steps (same gradient, less memory)")
-    r.add_argument("--checkpoint-every", type=int, default=50, help="iterations between checkpoints")
-    r.add_argument("--image-every", type=int, default=500, help="iterations between PNG grids")
+    r.add_argument("--checkpoint-every", type=POSITIVE, default=50, help="iterations between checkpoints")
+    r.add_argument("--image-every", type=POSITIVE, default=500, help="iterations between PNG grids")
     r.add_argument("--work-dir", default=None, help="checkpoint/log/grid folder (default PROXY.run)")
     add_overwrite_arg(r, "a proxy file at --out that another distillation wrote")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=SEED, default=0)
     r.add_argument("--device", default="auto")
     r.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import add_overwrite_arg, add_real_data_args
+from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_overwrite_arg, add_real_data_args
 from ftd_nas.evaluation import EvalConfig, evaluate_proxy, load_evaluations, save_evaluation
-from ftd_nas.io import write_result_json
+from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.proxy import Proxy
 from ftd_nas.runtime import resolve_device
 
@@ -21,17 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_real_data_args(p, "the proxy")
     p.add_argument("--list", action="store_true", help="list this proxy's earlier evaluations and exit")
     p.add_argument("--models", default="convnet", help="comma-separated: convnet, alexnet, vgg11, resnet18")
-    p.add_argument("--runs", type=int, default=5, help="fresh networks per model")
-    p.add_argument("--epochs", type=int, default=1000)
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the proxy's learned syn_lr)")
+    p.add_argument("--runs", type=POSITIVE, default=5, help="fresh networks per model")
+    p.add_argument("--epochs", type=POSITIVE, default=1000)
+    p.add_argument("--lr", type=RATE, default=None, help="learning rate (default: the proxy's learned syn_lr)")
     p.add_argument("--baseline", choices=["random"], default=None,
                    help="also evaluate a random real subset with the same images per class")
-    p.add_argument("--baseline-lr", type=float, default=0.01, help="learning rate for the random baseline")
+    p.add_argument("--baseline-lr", type=RATE, default=0.01, help="learning rate for the random baseline")
     p.add_argument("--raw", action="store_true", help="also evaluate FTD's raw (non-EMA) images")
-    p.add_argument("--eval-every", type=int, default=None, help="validation interval (default epochs/20)")
+    p.add_argument("--eval-every", type=POSITIVE, default=None, help="validation interval (default epochs/20)")
     p.add_argument("--json", metavar="OUT", help="also write the results as JSON")
     add_overwrite_arg(p, "the --json file")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
@@ -48,6 +48,8 @@ def _print_record(record, label: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json:  # before any work: a finished result is replaced only when asked
+        refuse_overwrite(args.json, args.overwrite, "JSON result")
     proxy = Proxy.load(args.proxy)
     if args.list:
         records = load_evaluations(proxy)

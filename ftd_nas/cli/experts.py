@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import (add_data_args, add_dsa_arg, add_model_args, add_overwrite_arg, add_runtime_args,
-                                data_config, model_spec, progress_flag)
+from ftd_nas.cli.common import (POSITIVE, RATE, add_data_args, add_dsa_arg, add_model_args, add_overwrite_arg,
+                                add_runtime_args, data_config, model_spec, number, progress_flag)
 from ftd_nas.experts import ExpertConfig, ExpertDirectory, expert_train_config, parse_shard, train_experts
 from ftd_nas.experts.flatness import FlatnessConfig, directory_flatness, format_flatness
-from ftd_nas.io import write_result_json
+from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.runtime import resolve_device
 
 HELP = "train expert trajectories on real data (sgd = MTT, gsam = FTD's flat experts)"
@@ -32,26 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_args(p)
     d = expert_train_config()
     t = p.add_argument_group("expert training")
-    t.add_argument("--num-experts", type=int, default=10, help="experts in the directory (default 10; paper 100)")
-    t.add_argument("--epochs", type=int, default=d.epochs, help=f"epochs per expert (default {d.epochs})")
+    t.add_argument("--num-experts", type=POSITIVE, default=10, help="experts in the directory (default 10; paper 100)")
+    t.add_argument("--epochs", type=POSITIVE, default=d.epochs, help=f"epochs per expert (default {d.epochs})")
     t.add_argument("--optimizer", choices=["sgd", "gsam"], default="sgd", help="sgd (MTT) or gsam (FTD)")
-    t.add_argument("--rho", type=float, default=d.rho, help=f"GSAM perturbation radius (default {d.rho})")
-    t.add_argument("--alpha", type=float, default=d.alpha, help=f"GSAM alpha; 0 = SAM (default {d.alpha})")
-    t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
-    t.add_argument("--momentum", type=float, default=d.momentum, help=f"(default {d.momentum})")
-    t.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"(default {d.weight_decay})")
-    t.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
+    t.add_argument("--rho", type=number(0), default=d.rho, help=f"GSAM perturbation radius (default {d.rho})")
+    t.add_argument("--alpha", type=number(), default=d.alpha, help=f"GSAM alpha; 0 = SAM (default {d.alpha})")
+    t.add_argument("--lr", type=RATE, default=d.lr, help=f"learning rate (default {d.lr})")
+    t.add_argument("--momentum", type=number(0, 1), default=d.momentum, help=f"(default {d.momentum})")
+    t.add_argument("--weight-decay", type=number(0), default=d.weight_decay, help=f"(default {d.weight_decay})")
+    t.add_argument("--batch-size", type=POSITIVE, default=d.batch_size, help=f"(default {d.batch_size})")
     add_dsa_arg(t)
     t.add_argument("--out", default="experts", help="directory of trajectory files (default ./experts)")
     t.add_argument("--shard", default=None, metavar="I/N",
                    help="train only experts with index %% N == I (default: torchrun's RANK/WORLD_SIZE, else all)")
-    t.add_argument("--stale-after", type=float, default=3600.0,
+    t.add_argument("--stale-after", type=RATE, default=3600.0,
                    help="seconds without a heartbeat after which another process's claim is taken over")
     f = p.add_argument_group("flatness")
     f.add_argument("--flatness", nargs="+", metavar="DIR", help="measure flatness of these expert directories")
-    f.add_argument("--sigma", type=float, default=0.05, help="relative perturbation size (default 0.05)")
-    f.add_argument("--directions", type=int, default=5, help="random directions per snapshot (default 5)")
-    f.add_argument("--samples", type=int, default=1024, help="training images the loss is measured on")
+    f.add_argument("--sigma", type=number(0), default=0.05, help="relative perturbation size (default 0.05)")
+    f.add_argument("--directions", type=POSITIVE, default=5, help="random directions per snapshot (default 5)")
+    f.add_argument("--samples", type=POSITIVE, default=1024, help="training images the loss is measured on")
     p.add_argument("--json", metavar="OUT", help="write the summary (or flatness table) as JSON")
     add_overwrite_arg(p, "the --json file")
     add_runtime_args(p)
@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json:  # before any work: a finished result is replaced only when asked
+        refuse_overwrite(args.json, args.overwrite, "JSON result")
     if args.flatness:
         return _flatness(args)
     config = ExpertConfig(

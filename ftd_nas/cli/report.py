@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import add_overwrite_arg
+from ftd_nas.cli.common import whole, add_overwrite_arg
 from ftd_nas.search.report import build_report, write_report
 
 HELP = "compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, figures"
+
+
+def top_k_sizes(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(int(k) for k in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers like 5,10,20, got {text!r}") from None
+    if min(ks) < 2:
+        raise argparse.ArgumentTypeError(f"top-k sizes must be at least 2 (a rank correlation needs two), got {text}")
+    return ks
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,18 +31,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how a proxy ranks candidates")
     p.add_argument("--truth-metric", default="test_acc", choices=["val_acc", "test_acc"],
                    help="real-data accuracy the ranking is judged against")
-    p.add_argument("--ks", default="5,10,20", help="top-k sizes")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap samples for the 95%% intervals")
+    p.add_argument("--ks", default=(5, 10, 20), type=top_k_sizes, help="top-k sizes, comma-separated")
+    p.add_argument("--bootstrap", type=whole(10), default=1000, help="bootstrap samples for the 95%% intervals")
     p.add_argument("--storage", default=None, metavar="URL",
                    help="for runs whose study lives in a database server: its URL with the password, which run.json "
                         "does not keep (or set PGPASSWORD). Studies are only read, never written")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="report even when a run and the truth share fewer than 5 finished candidates or under half "
+                        "the space (the report is then marked partial)")
     add_overwrite_arg(p, "a report of other runs in --out")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = build_report(args.runs, args.truth, args.proxy_metric, args.truth_metric,
-                          tuple(int(k) for k in args.ks.split(",")), args.bootstrap, storage=args.storage)
+    report = build_report(args.runs, args.truth, args.proxy_metric, args.truth_metric, args.ks, args.bootstrap,
+                          storage=args.storage, allow_partial=args.allow_partial)
     written = write_report(report, args.out or f"{args.truth}/report", overwrite=args.overwrite)
     print(written["table"])
     print(f"report and {len(written['figures'])} figure files in {written['dir']}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import add_dsa_arg
+from ftd_nas.cli.common import POSITIVE, RATE, SEED, number, add_dsa_arg
 from ftd_nas.errors import ConfigError
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
 from ftd_nas.search.recipe import parse_source
@@ -41,23 +41,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--study-name", default=None, help="study name (default: space and proxy)")
     p.add_argument("--sampler", choices=["grid", "tpe", "random"], default="grid",
                    help="grid: every candidate once (default); tpe/random: budgeted, with --n-trials")
-    p.add_argument("--n-trials", type=int, default=None)
+    p.add_argument("--n-trials", type=POSITIVE, default=None)
     d = SearchRecipe()
     r = p.add_argument_group("candidate training recipe")
-    r.add_argument("--epochs", type=int, default=d.epochs, help=f"(default {d.epochs})")
-    r.add_argument("--lr", type=float, default=None, help="(default: the proxy's learned lr; 0.01 on real data)")
-    r.add_argument("--momentum", type=float, default=d.momentum, help=f"(default {d.momentum})")
-    r.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"(default {d.weight_decay})")
-    r.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default {d.batch_size})")
+    r.add_argument("--epochs", type=POSITIVE, default=d.epochs, help=f"(default {d.epochs})")
+    r.add_argument("--lr", type=RATE, default=None, help="(default: the proxy's learned lr; 0.01 on real data)")
+    r.add_argument("--momentum", type=number(0, 1), default=d.momentum, help=f"(default {d.momentum})")
+    r.add_argument("--weight-decay", type=number(0), default=d.weight_decay, help=f"(default {d.weight_decay})")
+    r.add_argument("--batch-size", type=POSITIVE, default=d.batch_size, help=f"(default {d.batch_size})")
     add_dsa_arg(r)
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=SEED, default=0)
     w = p.add_argument_group("workers")
     w.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     w.add_argument("--devices", default=None, metavar="0,1,...",
                    help="start one worker per listed GPU (same as running this command once per GPU with "
                         "CUDA_VISIBLE_DEVICES=i); repeat an index to share a GPU between workers, e.g. 0,0,1,1")
-    w.add_argument("--heartbeat", type=int, default=60, help="seconds between a running candidate's heartbeats")
-    w.add_argument("--grace", type=int, default=180,
+    w.add_argument("--heartbeat", type=POSITIVE, default=60, help="seconds between a running candidate's heartbeats")
+    w.add_argument("--grace", type=POSITIVE, default=180,
                    help="seconds without a heartbeat after which a candidate's worker counts as dead and the "
                         "candidate is retried")
     w.add_argument("--no-wait", action="store_true",

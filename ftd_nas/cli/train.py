@@ -6,9 +6,9 @@ import argparse
 import json
 
 from ftd_nas.baseline import train_baseline
-from ftd_nas.cli.common import (add_data_args, add_dsa_arg, add_model_args, add_overwrite_arg, add_runtime_args,
-                                data_config, model_spec, progress_flag)
-from ftd_nas.io import write_result_json
+from ftd_nas.cli.common import (NONNEGATIVE, POSITIVE, RATE, add_data_args, add_dsa_arg, add_model_args,
+                                add_overwrite_arg, add_runtime_args, data_config, model_spec, number, progress_flag)
+from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.train import TrainConfig
 
 HELP = "train one network on the real training split (the whole-dataset baseline)"
@@ -20,14 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_args(p)
     add_model_args(p)
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=50)
-    t.add_argument("--lr", type=float, default=0.01)
-    t.add_argument("--momentum", type=float, default=0.9)
-    t.add_argument("--weight-decay", type=float, default=5e-4)
-    t.add_argument("--batch-size", type=int, default=256)
+    t.add_argument("--epochs", type=POSITIVE, default=50)
+    t.add_argument("--lr", type=RATE, default=0.01)
+    t.add_argument("--momentum", type=number(0, 1), default=0.9)
+    t.add_argument("--weight-decay", type=number(0), default=5e-4)
+    t.add_argument("--batch-size", type=POSITIVE, default=256)
     t.add_argument("--no-decay", action="store_true", help="keep the lr constant (default: x0.1 at the midpoint)")
     add_dsa_arg(t)
-    t.add_argument("--eval-every", type=int, default=0, help="validate every N epochs (0: only at the end)")
+    t.add_argument("--eval-every", type=NONNEGATIVE, default=0, help="validate every N epochs (0: only at the end)")
     t.add_argument("--select-best", action="store_true",
                    help="report the weights with the best validation accuracy (needs --eval-every)")
     add_runtime_args(p)
@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json:  # before any work: a finished result is replaced only when asked
+        refuse_overwrite(args.json, args.overwrite, "JSON result")
     config = TrainConfig(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                          batch_size=args.batch_size, decay_at_midpoint=not args.no_decay, dsa=args.dsa,
                          seed=args.seed, eval_every=args.eval_every, restore_best=args.select_best,

@@ -109,11 +109,11 @@ def read_raw(name: str, data_root: str | Path = "data", image_size: int | None =
     prefix, sep, rest = name.partition(":")
     if sep and prefix in PATH_READERS:
         if not rest:
-            raise DatasetError(f"{prefix}: needs a path, e.g. {prefix}:/data/my_set")
+            raise ConfigError(f"--dataset {prefix}: needs a path, e.g. {prefix}:/data/my_set")
         return PATH_READERS[prefix](Path(rest).expanduser(), image_size)
     reader = DATASET_READERS.get(name.lower())
     if reader is None:
-        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(known_datasets())}")
+        raise ConfigError(f"unknown dataset {name!r} (--dataset); known: {', '.join(known_datasets())}")
     return reader(Path(data_root).expanduser(), image_size)
 
 

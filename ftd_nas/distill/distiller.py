@@ -33,14 +33,22 @@ from ftd_nas.experts import ExpertDirectory, TrajectoryError
 from ftd_nas.experts.records import folder_label
 from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.figures.grid import save_grid
-from ftd_nas.io import atomic_path, write_json
+from ftd_nas.io import atomic_path, load_checkpoint, write_json
 from ftd_nas.models import ParamLayout, build_model
 from ftd_nas.progress import progress
-from ftd_nas.proxy import Proxy, ProxyRecord
+from ftd_nas.proxy import RANGE_FACTOR, Proxy, ProxyRecord
 from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.runtime import environment_info
 
 EXPERT_OPTIMIZER = {"ftd": "gsam", "mtt": "sgd"}
+SYN_LR_FACTOR = 100.0  # a learned lr this many times its start has run away: the next steps would diverge
+
+
+def _iteration_of(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["it"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 class Distiller:
@@ -74,6 +82,8 @@ class Distiller:
         self.opt_img = torch.optim.SGD([self.images], lr=config.lr_img, momentum=config.momentum)
         self.opt_lr = torch.optim.SGD([self.syn_lr], lr=config.lr_lr, momentum=config.momentum)
         self.ema = self.images.detach().clone() if config.method == "ftd" else None
+        # images far beyond the real data's range mean the run has diverged (even while still finite)
+        self.value_bound = RANGE_FACTOR * float(dataset.train.x.abs().max())
         self.iteration = 0
         self.seconds = 0.0
 
@@ -146,15 +156,12 @@ class Distiller:
         if finite:
             self.opt_img.step()
             self.opt_lr.step()
-        if not finite or not self.syn_lr.item() > 0 or not bool(torch.isfinite(self.images).all()):
-            what = f"loss {float(loss):.4g}" if finite else "a NaN/inf loss or gradient"
+        problem = self._divergence(finite, loss)
+        if problem is not None:
             self._load_state(good)
             self._save_checkpoint()
-            raise NonFiniteError(
-                f"distillation diverged at iteration {self.iteration + 1} ({what}, syn_lr "
-                f"{self.syn_lr.item():.4g}); rolled back to iteration {self.iteration} and saved that state. Lower "
-                f"--lr-img (now {cfg.lr_img:g}) or --lr-lr (now {cfg.lr_lr:g}), or --syn-steps (now {cfg.syn_steps}),"
-                " then re-run to continue from the checkpoint.")
+            raise NonFiniteError(f"distillation diverged at iteration {self.iteration + 1} ({problem}); rolled back "
+                                 f"to iteration {self.iteration} and saved that state. {self._advice(problem)}")
         if self.ema is not None:
             self.ema.mul_(cfg.ema_decay).add_(self.images.detach(), alpha=1 - cfg.ema_decay)
         self.iteration += 1
@@ -162,6 +169,37 @@ class Distiller:
         self.seconds += elapsed
         return {"it": self.iteration, "loss": float(loss), "syn_lr": self.syn_lr.item(), "expert": expert_idx,
                 "start_epoch": start_epoch, "seconds": elapsed}
+
+    def _divergence(self, finite: bool, loss: torch.Tensor) -> str | None:
+        """What went wrong in this step, if anything: non-finite values, syn_lr <= 0, images far outside the data."""
+        if not finite:
+            return "a NaN/inf loss or gradient"
+        syn_lr = self.syn_lr.item()
+        if not 0 < syn_lr <= SYN_LR_FACTOR * self.config.lr_teacher:
+            return (f"the learned lr syn_lr became {syn_lr:.4g}, outside (0, {SYN_LR_FACTOR:g} x --lr-teacher "
+                    f"{self.config.lr_teacher:g}]")
+        largest = float(self.images.detach().abs().max())
+        if not math.isfinite(largest) or largest > self.value_bound:
+            return (f"image values reached {largest:.3g}, beyond {RANGE_FACTOR:g} times the largest magnitude of the "
+                    f"real training images ({self.value_bound / RANGE_FACTOR:.3g}); loss {float(loss):.4g}")
+        return None
+
+    def _advice(self, problem: str) -> str:
+        """Concrete options that let the run continue: the preset's learning rates where they were raised above
+        it, else a tenth of the rate that caused the problem (syn_lr's when it left its range, else the images')."""
+        cfg = self.config
+        values, _ = preset(self.experts.record.data.name, cfg.ipc, cfg.method, cfg.family)
+        current = {"--lr-img": cfg.lr_img, "--lr-lr": cfg.lr_lr}
+        changes = {opt: values[opt[2:].replace("-", "_")] for opt, now in current.items()
+                   if now > values[opt[2:].replace("-", "_")]}
+        if not changes:
+            runaway_lr = problem.startswith("the learned lr") or not 0 < self.syn_lr.item() < 10 * cfg.lr_teacher
+            opt = "--lr-lr" if runaway_lr else "--lr-img"
+            changes = {opt: current[opt] / 10}
+        options = " ".join(f"{opt} {value:g}" for opt, value in changes.items())
+        now = ", ".join(f"{opt} {current[opt]:g}" for opt in changes)
+        return (f"Re-run the same command with {options} (now {now}) to continue from there; if it diverges again, "
+                f"lower it further or lower --syn-steps (now {cfg.syn_steps}).")
 
     # ------------------------------------------------------------------ files
     def _save_checkpoint(self) -> None:
@@ -175,7 +213,7 @@ class Distiller:
             for leftover in (self.work / "log.jsonl", self.work / "grids"):
                 shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
             return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_checkpoint(path, "iteration", "images", "syn_lr", "ema", "opt_img", "opt_lr", "gen", "config")
         # v1 checkpoints recorded only the configuration
         stored = state.get("settings") or {"distill": {k: v for k, v in state["config"].items()
                                                        if k not in DistillConfig.RESUMABLE_CHANGES}}
@@ -185,10 +223,10 @@ class Distiller:
                               "requested); use another --out or --work-dir, or delete that folder to start over")
         self._load_state(state)
         log = self.work / "log.jsonl"
-        if log.exists():  # drop lines of iterations after the checkpoint: they will be redone
-            lines = [ln for ln in log.read_text().splitlines() if ln and json.loads(ln)["it"] <= self.iteration]
+        if log.exists():  # drop lines of iterations after the checkpoint (and a line cut by a crash): redone
             with atomic_path(log) as tmp:
-                tmp.write_text("".join(ln + "\n" for ln in lines))
+                tmp.write_text("".join(ln + "\n" for ln in log.read_text().splitlines()
+                                       if _iteration_of(ln) is not None and _iteration_of(ln) <= self.iteration))
         return True
 
     def _finished_proxy(self) -> Proxy | None:

@@ -29,7 +29,7 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.experts.config import ExpertConfig
 from ftd_nas.experts.records import ExpertFolderRecord, ExpertRecord
 from ftd_nas.experts.storage import TrajectoryError, TrajectoryFile, expert_path, write_trajectory
-from ftd_nas.io import atomic_path, create_json_once, write_json
+from ftd_nas.io import atomic_path, create_json_once, load_checkpoint, write_json
 from ftd_nas.models import ParamLayout, build_model
 from ftd_nas.records import RecordError, diff_settings, format_diff
 from ftd_nas.runtime import environment_info, resolve_device
@@ -73,6 +73,14 @@ def device_for_worker(name: str) -> torch.device:
 def _save_tensor(path: Path, tensor: torch.Tensor) -> None:
     with atomic_path(path) as tmp:
         save_file({"params": tensor.detach().to("cpu").contiguous()}, str(tmp))
+
+
+def _load_snapshot(path: Path) -> torch.Tensor:
+    try:
+        return load_file(str(path))["params"]
+    except Exception as exc:  # truncated by a full disk, or damaged
+        raise TrajectoryError(f"the snapshot {str(path)!r} is unreadable ({type(exc).__name__}); delete its folder "
+                              f"{str(path.parent)!r} to train that expert again") from None
 
 
 def _read_settings(path: Path) -> tuple[dict, bool] | None:
@@ -168,13 +176,13 @@ class ExpertTrainer:
         if partial.exists() and not self._resumable(partial):  # unfinished work of other settings
             shutil.rmtree(partial)
         if state_path.exists():
-            state = torch.load(state_path, map_location="cpu", weights_only=True)
+            state = load_checkpoint(state_path, "epoch", "history", "optimizer", "order_gen", "aug_gen", "buffers")
             epoch = int(state["epoch"])
             missing = [e for e in range(epoch + 1) if not (partial / f"epoch_{e:04d}.safetensors").exists()]
             if missing:
                 raise TrajectoryError(f"{str(partial)!r} says epoch {epoch} is done but snapshots {missing} are "
                                       "missing; delete the folder to retrain this expert")
-            layout.load_into(model, load_file(str(partial / f"epoch_{epoch:04d}.safetensors"))["params"])
+            layout.load_into(model, _load_snapshot(partial / f"epoch_{epoch:04d}.safetensors"))
             trainer.load_state_dict(state)
             status = "resumed"
         else:
@@ -193,7 +201,7 @@ class ExpertTrainer:
 
         if trainer.epoch < cfg.epochs:
             trainer.fit(checkpoint, desc=f"expert {index}")
-        snapshots = torch.stack([load_file(str(partial / f"epoch_{e:04d}.safetensors"))["params"]
+        snapshots = torch.stack([_load_snapshot(partial / f"epoch_{e:04d}.safetensors")
                                  for e in range(cfg.epochs + 1)])
         test = evaluate(model, self.dataset.test)
         path = expert_path(self.out, index)

@@ -15,7 +15,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ftd_nas.errors import FtdNasError
+from ftd_nas.errors import InputError
 from ftd_nas.experts.records import ExpertRecord
 from ftd_nas.io import atomic_path
 from ftd_nas.records import RecordError, diff_settings, format_diff
@@ -24,7 +24,7 @@ TENSOR = "trajectory"
 META_KEY = "ftd_nas"
 
 
-class TrajectoryError(FtdNasError):
+class TrajectoryError(InputError):
     """A trajectory file or directory is corrupt, truncated or does not match what it is used with."""
 
 

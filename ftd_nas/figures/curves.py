@@ -12,14 +12,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ftd_nas.errors import ConfigError  # noqa: E402
-from ftd_nas.figures.save import save_figure  # noqa: E402
+from ftd_nas.errors import InputError
+from ftd_nas.figures.save import new_figure, save_figure
 
 DISTILLATION, TRAINING = "distillation", "training"
 
@@ -50,9 +46,9 @@ def _read_log(log: Path) -> list[dict]:
             row = json.loads(line)
             rows.append({"it": int(row["it"]), "loss": float(row["loss"]), "syn_lr": float(row["syn_lr"])})
         except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{str(log)!r} line {number} is not a distillation log record ({exc})") from None
+            raise InputError(f"{str(log)!r} line {number} is not a distillation log record ({exc})") from None
     if not rows:
-        raise ConfigError(f"{str(log)!r} has no iterations yet; run (or resume) the distillation first")
+        raise InputError(f"{str(log)!r} has no iterations yet; run (or resume) the distillation first")
     return rows
 
 
@@ -60,7 +56,7 @@ def load_curves(path: str | Path, label: str | None = None) -> CurveSource:
     """Read a distillation log / work dir / proxy file, an experts directory or a `train --json` record."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"{str(path)!r} does not exist; give a distillation work directory or proxy file, an "
+        raise InputError(f"{str(path)!r} does not exist; give a distillation work directory or proxy file, an "
                           "experts directory or a `ftd-nas train --json` record")
     log = _distillation_log(path)
     if log is not None:
@@ -79,10 +75,10 @@ def load_curves(path: str | Path, label: str | None = None) -> CurveSource:
         try:
             history = json.loads(path.read_text())["history"]
         except (ValueError, KeyError, TypeError):
-            raise ConfigError(f"{str(path)!r} is not a training record with a 'history' "
+            raise InputError(f"{str(path)!r} is not a training record with a 'history' "
                               "(write one with `ftd-nas train --json OUT`)") from None
         return CurveSource(label or path.stem, TRAINING, histories=[history])
-    raise ConfigError(f"cannot find learning curves in {str(path)!r}: expected a distillation log.jsonl (or its "
+    raise InputError(f"cannot find learning curves in {str(path)!r}: expected a distillation log.jsonl (or its "
                       "work directory or proxy file), an experts directory or a `ftd-nas train --json` record")
 
 
@@ -113,7 +109,7 @@ def _finish(fig):
 
 def distillation_figure(sources: list[CurveSource], smooth: int | None = None):
     """Matching loss (faint raw, bold moving average) and the learned lr, per iteration."""
-    fig, (ax_loss, ax_lr) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_loss, ax_lr) = new_figure(1, 2, figsize=(10, 3.8))
     for i, src in enumerate(sources):
         color = f"C{i}"
         it = np.array([r["it"] for r in src.rows])
@@ -129,7 +125,7 @@ def distillation_figure(sources: list[CurveSource], smooth: int | None = None):
 
 def training_figure(sources: list[CurveSource]):
     """Train loss, and train (solid) / validation (dashed) accuracy per epoch; bands span the runs of a source."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_loss, ax_acc) = new_figure(1, 2, figsize=(10, 3.8))
     for i, src in enumerate(sources):
         color = f"C{i}"
         for ax, key, style in ((ax_loss, "train_loss", "-"), (ax_acc, "train_acc", "-"), (ax_acc, "val_acc", "--")):

@@ -1,21 +1,24 @@
-"""Write a matplotlib figure as PNG and PDF (the headless Agg backend, so it works on servers)."""
+"""Make and write matplotlib figures (PNG and PDF) without pyplot: no global state and no GUI backend, so
+importing ftd-nas never touches matplotlib's settings and figures work on a server without a display."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5, 4)):
+    """(figure, axes) like `pyplot.subplots`, as a standalone Figure that needs no backend to be chosen."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols)
 
 
 def save_figure(fig, stem: str | Path) -> list[str]:
-    """Save `fig` as STEM.png and STEM.pdf, close it, and return the two paths."""
+    """Save `fig` as STEM.png and STEM.pdf and return the two paths."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [str(stem.with_name(stem.name + ext)) for ext in (".png", ".pdf")]
     for path in paths:
         fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
     return paths

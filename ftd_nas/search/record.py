@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import InputError
 from ftd_nas.records import Part, Record, RecordError
 from ftd_nas.search.recipe import SearchRecipe
 
@@ -54,9 +54,12 @@ def upgrade_v1_identity(old: dict) -> dict:
             "recipe": old["recipe"]}
 
 
-def strip_password(url: str) -> str:
-    """The URL as given, without its password (never written to a file or a message)."""
-    return re.sub(r"^([A-Za-z0-9+.\-]+://[^:/@]*):[^@/]*@", r"\1@", url)
+_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):[^@/\s]*@")
+
+
+def redact(text: str) -> str:
+    """A URL, or any text quoting URLs, without their passwords: never written to a file or a message."""
+    return _PASSWORD.sub(r"\1@", text)
 
 
 def storage_location(url: str | None, run_dir: Path) -> str:
@@ -69,7 +72,7 @@ def storage_location(url: str | None, run_dir: Path) -> str:
             return db.resolve().relative_to(run_dir.resolve()).as_posix()
         except ValueError:
             pass
-    return strip_password(url)
+    return redact(url)
 
 
 def storage_url(location: str, run_dir: Path) -> str:
@@ -86,7 +89,7 @@ def storage_url(location: str, run_dir: Path) -> str:
 def _run_v1_to_v2(old: dict) -> dict:
     url = old["storage"]
     # v1 stored the absolute path of the default database: a moved or copied run opened the original's
-    location = PurePosixPath(url[len("sqlite:///"):]).name if url.startswith("sqlite:///") else strip_password(url)
+    location = PurePosixPath(url[len("sqlite:///"):]).name if url.startswith("sqlite:///") else redact(url)
     config = old.get("config", {})
     source = old["identity"]["source"]
     return {"study_name": old["study_name"], "storage": location, "identity": upgrade_v1_identity(old["identity"]),
@@ -117,7 +120,7 @@ class SearchRunRecord(Record):
 
         path = run_dir / "run.json"
         if not path.is_file():
-            raise ConfigError(f"{str(run_dir)!r} is not a search run (no run.json); create it with `ftd-nas search`")
+            raise InputError(f"{str(run_dir)!r} is not a search run (no run.json); create it with `ftd-nas search`")
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:

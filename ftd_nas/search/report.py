@@ -30,28 +30,50 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "run"
 
 
+MIN_COMMON = 5  # fewer candidates in common with the truth do not make a ranking
+
+
+def coverage(run: SearchRun, space_size: int) -> dict:
+    """How much of the space a run has finished, failed and still lacks."""
+    finished = sum(r["state"] == "COMPLETE" for r in run.rows)
+    failed = sum(r["state"] == "FAIL" for r in run.rows)
+    return {"space": space_size, "finished": finished, "failed": failed, "missing": space_size - finished - failed}
+
+
+def _coverage_text(c: dict) -> str:
+    return f"{c['finished']} finished, {c['failed']} failed, {c['missing']} missing of {c['space']}"
+
+
 def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_acc", truth_metric: str = "test_acc",
-                 ks=(5, 10, 20), bootstrap: int = 1000, storage: str | None = None) -> dict:
-    """Rank agreement of each run with the truth run; reads the runs' studies without writing to them."""
+                 ks=(5, 10, 20), bootstrap: int = 1000, storage: str | None = None,
+                 allow_partial: bool = False) -> dict:
+    """Rank agreement of each run with the truth run; reads the runs' studies without writing to them.
+
+    Every metric is computed on the candidates both runs finished; with fewer than MIN_COMMON of them, or
+    under half of the space, the report is refused unless `allow_partial` (and then marked partial).
+    """
+    if not run_dirs:
+        raise ConfigError("give at least one search run to compare with the truth")
+    if not ks or min(ks) < 2:
+        raise ConfigError(f"--ks takes top-k sizes >= 2 (a rank correlation needs two), got {list(ks)}")
     truth_run = load_run(truth_dir, storage)
     truth_identity = truth_run.record.identity
     if truth_identity.source["kind"] != "real":
         raise ConfigError(f"--truth {truth_dir!r} is not a real-data run (it trained on "
                           f"{run_label(truth_run)}); make one with `ftd-nas search --proxy real`")
+    space_size = _space_size(truth_identity.space)
     truth = _scores(truth_run, truth_metric)
-    if not truth:
-        raise ConfigError(f"the ground-truth run {truth_dir!r} has no finished candidates yet")
-    entries, labels, slugs = {}, set(), set()
+    truth_coverage = {**coverage(truth_run, space_size), "usable": len(truth)}
+    entries, labels, slugs, partial = {}, set(), set(), []
     for run_dir in run_dirs:
         run = load_run(run_dir, storage)
         identity = run.record.identity
-        if identity.space != truth_identity.space:
-            raise ConfigError(f"{run_dir!r} searched space {identity.space['name']!r}, the truth run "
-                              f"{truth_identity.space['name']!r}: compare runs over the same space")
-        diff = diff_settings(truth_identity.data.settings(), identity.data.settings())
+        diff = diff_settings({"space": truth_identity.space, "data": truth_identity.data.settings()},
+                             {"space": identity.space, "data": identity.data.settings()})
         if diff:
-            raise ConfigError(f"{run_dir!r} scored candidates on other data than the truth run {truth_dir!r} ("
-                              f"{format_diff(diff)}; truth vs run)")
+            raise ConfigError(f"{run_dir!r} and the truth run {truth_dir!r} differ in their space or real data "
+                              f"({format_diff(diff)}; truth vs run): compare runs over the same space, dataset and "
+                              "validation split")
         label = run_label(run)
         while label in labels:
             label += "'"
@@ -61,19 +83,30 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
             slug += "_"
         slugs.add(slug)
         scores = _scores(run, proxy_metric)
+        agreement = rank_agreement(scores, truth, ks, bootstrap)
+        cov = {**coverage(run, space_size), "common": agreement["n"]}
+        if agreement["n"] < max(MIN_COMMON, (space_size + 1) // 2):
+            partial.append(f"{label} ({run_dir}): {agreement['n']} candidates in common with the truth "
+                           f"(run: {_coverage_text(cov)}; truth: {_coverage_text(truth_coverage)})")
         seconds = [r["seconds"] for r in run.rows if r["seconds"] is not None]
         entries[label] = {
-            "run": run_dir, "slug": slug, "source": identity.source, "scores": scores,
-            "agreement": rank_agreement(scores, truth, ks, bootstrap),
+            "run": run_dir, "slug": slug, "source": identity.source, "recipe": identity.recipe.to_dict(),
+            "scores": scores, "agreement": agreement, "coverage": cov,
             "failed": [{"candidate": r["candidate"], "reason": r["fail_reason"]}
                        for r in run.rows if r["state"] == "FAIL"],
-            "complete": len(scores), "space_size": _space_size(identity.space),
+            "complete": len(scores), "space_size": space_size,
             "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
             "seconds_total": sum(seconds)}
+    if partial and not allow_partial:
+        raise ConfigError("too few candidates for a ranking (at least " + str(MIN_COMMON) + " and half the space "
+                          "must be finished by both the run and the truth): " + "; ".join(partial)
+                          + ". Finish the searches (re-run them to resume) or pass --allow-partial")
     return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
-            "truth_scores": truth, "space": truth_identity.space, "proxies": entries,
+            "truth_scores": truth, "truth_coverage": truth_coverage, "truth_recipe": truth_identity.recipe.to_dict(),
+            "space": truth_identity.space, "proxies": entries, "partial": partial,
             "inputs": {"runs": [str(Path(r).resolve()) for r in run_dirs], "truth": str(Path(truth_dir).resolve()),
-                       "proxy_metric": proxy_metric, "truth_metric": truth_metric, "ks": list(ks)}}
+                       "proxy_metric": proxy_metric, "truth_metric": truth_metric, "ks": list(ks),
+                       "allow_partial": allow_partial}}
 
 
 def _space_size(space: dict) -> int:
@@ -89,23 +122,36 @@ def _fmt(v, pct=False) -> str:
     return f"{100 * v:.1f}" if pct else f"{v:.2f}"
 
 
+def coverage_lines(report: dict) -> list[str]:
+    """Who finished what, on how many common candidates each metric stands, and whether the report is partial."""
+    t = report["truth_coverage"]
+    lines = [f"Coverage: truth {report['truth']}: {_coverage_text(t)}. Each metric is computed on the candidates a "
+             "run and the truth both finished (column n).", ""]
+    if report["partial"]:
+        lines += ["**PARTIAL REPORT** (--allow-partial): too few candidates for a trustworthy ranking in "
+                  + "; ".join(report["partial"]) + ".", ""]
+    return lines
+
+
 def markdown_table(report: dict) -> str:
     ks = report["ks"]
-    lines = []
+    lines = coverage_lines(report)
     for way, title in (("by_real", "top k = the k best architectures by real-data accuracy"),
                        ("by_proxy", "top k = the k best architectures by proxy accuracy")):
         lines += [f"Spearman correlation with the real-data ranking ({title}).", ""]
-        head = ["proxy"] + [f"top {k}" for k in ks] + ["all (95% CI)", "Kendall τ", "P@10", "picked: real acc",
-                                                        "regret", "s / cand.", "total min", "failed"]
+        head = ["proxy", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "Kendall τ", "P@10",
+                                                             "picked: real acc", "regret", "s / cand.", "total min",
+                                                             "finished / failed / missing"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for label, e in report["proxies"].items():
             a = e["agreement"]
             ci = a["spearman_ci95"]
-            cells = [label] + [_fmt(a["topk"].get(str(k), {}).get(way, {}).get("spearman")) for k in ks]
+            c = e["coverage"]
+            cells = [label, str(a["n"])] + [_fmt(a["topk"].get(str(k), {}).get(way, {}).get("spearman")) for k in ks]
             cells += [f"{_fmt(a['spearman'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", _fmt(a["kendall"]),
                       _fmt(a["topk"].get("10", {}).get("precision")), _fmt(a["picked_real_acc"], True),
                       _fmt(a["regret"], True), _fmt(e["seconds_per_candidate"]),
-                      f"{e['seconds_total'] / 60:.1f}", str(len(e["failed"]))]
+                      f"{e['seconds_total'] / 60:.1f}", f"{c['finished']} / {c['failed']} / {c['missing']}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     failures = [(label, f) for label, e in report["proxies"].items() for f in e["failed"]]
@@ -114,9 +160,9 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-CSV_COLUMNS = ["proxy", "run", "complete", "space_size", "spearman", "spearman_lo", "spearman_hi", "kendall",
-               "kendall_lo", "kendall_hi", "picked", "picked_real_acc", "best", "best_real_acc", "regret",
-               "seconds_per_candidate", "seconds_total", "failed"]
+CSV_COLUMNS = ["proxy", "run", "n_common", "finished", "failed", "missing", "space_size", "spearman", "spearman_lo",
+               "spearman_hi", "kendall", "kendall_lo", "kendall_hi", "picked", "picked_real_acc", "best",
+               "best_real_acc", "regret", "seconds_per_candidate", "seconds_total"]
 
 
 def _check_replaceable(out: Path, report: dict, overwrite: bool) -> list[str]:
@@ -143,13 +189,14 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
     rows = []
     for label, e in report["proxies"].items():
         a = e["agreement"]
-        row = {"proxy": label, "run": e["run"], "complete": e["complete"], "space_size": e["space_size"],
+        c = e["coverage"]
+        row = {"proxy": label, "run": e["run"], "n_common": a["n"], "finished": c["finished"], "failed": c["failed"],
+               "missing": c["missing"], "space_size": e["space_size"],
                "spearman": a["spearman"], "spearman_lo": a["spearman_ci95"][0], "spearman_hi": a["spearman_ci95"][1],
                "kendall": a["kendall"], "kendall_lo": a["kendall_ci95"][0], "kendall_hi": a["kendall_ci95"][1],
                "picked": a["picked"], "picked_real_acc": a["picked_real_acc"], "best": a["best"],
                "best_real_acc": a["best_real_acc"], "regret": a["regret"],
-               "seconds_per_candidate": e["seconds_per_candidate"], "seconds_total": e["seconds_total"],
-               "failed": len(e["failed"])}
+               "seconds_per_candidate": e["seconds_per_candidate"], "seconds_total": e["seconds_total"]}
         for k, t in a["topk"].items():
             for way in ("by_real", "by_proxy"):
                 row[f"top{k}_{way}_spearman"] = t[way]["spearman"]
@@ -166,13 +213,17 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
                        "topk": e["agreement"]["topk"], **{k: v for k, v in e.items() if k != "scores"}}
                for label, e in report["proxies"].items()}
     figures = []
+    partial = " (PARTIAL)" if report["partial"] else ""
     for label, e in report["proxies"].items():
-        slug = e["slug"]
-        figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"scatter_{slug}")
-        figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"ranks_{slug}")
+        slug, note = e["slug"], f"{e['agreement']['n']} of {e['space_size']} candidates{partial}"
+        figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"scatter_{slug}",
+                                    note=note)
+        figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"ranks_{slug}",
+                                note=note)
     agreements = {label: e["agreement"] for label, e in report["proxies"].items()}
-    figures += topk_bars(agreements, out / "topk_by_real", "by_real")
-    figures += topk_bars(agreements, out / "topk_by_proxy", "by_proxy")
+    counts = ", ".join(f"{label}: n = {e['agreement']['n']}" for label, e in report["proxies"].items())
+    figures += topk_bars(agreements, out / "topk_by_real", "by_real", note=counts + partial)
+    figures += topk_bars(agreements, out / "topk_by_proxy", "by_proxy", note=counts + partial)
     for stale in set(replaced) - set(figures):  # only files the replaced report listed, and only in this folder
         if Path(stale).parent.resolve() == out.resolve():
             Path(stale).unlink(missing_ok=True)
@@ -184,5 +235,7 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
                                      "topk": {l: s["topk"] for l, s in summary.items()},
                                      "proxies": summary, "truth": report["truth"],
                                      "truth_metric": report["truth_metric"], "proxy_metric": report["proxy_metric"],
-                                     "space": report["space"], "figures": figures, "inputs": report["inputs"]})
+                                     "space": report["space"], "truth_coverage": report["truth_coverage"],
+                                     "truth_recipe": report["truth_recipe"], "partial": report["partial"],
+                                     "figures": figures, "inputs": report["inputs"]})
     return {"table": table, "figures": figures, "dir": str(out)}

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
 
 def _spaces_dir() -> Path:
@@ -84,52 +84,52 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{where}: invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        raise InputError(f"{where}: invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
     if root is None or not isinstance(root, yaml.MappingNode):
-        raise ConfigError(f"{where}: expected a mapping with 'axes' (and optionally name, description, fixed)")
+        raise InputError(f"{where}: expected a mapping with 'axes' (and optionally name, description, fixed)")
     data = yaml.safe_load(text)
     keys = {k.value: (k, v) for k, v in root.value}
     for key, (knode, _) in keys.items():
         if key not in TOP_KEYS:
-            raise ConfigError(f"{where}, {_line(knode)}: unknown key {key!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
+            raise InputError(f"{where}, {_line(knode)}: unknown key {key!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
     if "axes" not in keys:
-        raise ConfigError(f"{where}: no 'axes' mapping (axis -> list of values)")
+        raise InputError(f"{where}: no 'axes' mapping (axis -> list of values)")
     axes_node = keys["axes"][1]
     if not isinstance(axes_node, yaml.MappingNode):
-        raise ConfigError(f"{where}, {_line(axes_node)}: 'axes' must map axis names to lists of values")
+        raise InputError(f"{where}, {_line(axes_node)}: 'axes' must map axis names to lists of values")
     fixed_node = keys.get("fixed", (None, None))[1]
     if fixed_node is not None and not isinstance(fixed_node, yaml.MappingNode) and data.get("fixed") is not None:
-        raise ConfigError(f"{where}, {_line(fixed_node)}: 'fixed' must map axis names to single values")
+        raise InputError(f"{where}, {_line(fixed_node)}: 'fixed' must map axis names to single values")
     axes: dict[str, list] = {}
     fixed_items = [] if fixed_node is None or data.get("fixed") is None else fixed_node.value
     for knode, vnode in list(axes_node.value) + list(fixed_items):
         axis, in_fixed = knode.value, any(knode is k for k, _ in fixed_items)
         if axis not in AXES:
-            raise ConfigError(f"{where}, {_line(knode)}: unknown axis {axis!r}; axes are {', '.join(AXES)}")
+            raise InputError(f"{where}, {_line(knode)}: unknown axis {axis!r}; axes are {', '.join(AXES)}")
         if axis in axes:
-            raise ConfigError(f"{where}, {_line(knode)}: axis {axis!r} is given twice")
+            raise InputError(f"{where}, {_line(knode)}: axis {axis!r} is given twice")
         values = (data["fixed"] if in_fixed else data["axes"])[axis]
         values = [values] if in_fixed else values
         if not isinstance(values, list):
-            raise ConfigError(f"{where}, {_line(vnode)}: axis {axis!r} must list its values, e.g. [1, 2]")
+            raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} must list its values, e.g. [1, 2]")
         if not values:
-            raise ConfigError(f"{where}, {_line(vnode)}: axis {axis!r} has no values")
+            raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} has no values")
         for i, value in enumerate(values):
             problem = AXES[axis](value)
             if problem:
                 node = vnode.value[i] if isinstance(vnode, yaml.SequenceNode) else vnode
-                raise ConfigError(f"{where}, {_line(node)}: {axis} value {value!r} {problem}")
+                raise InputError(f"{where}, {_line(node)}: {axis} value {value!r} {problem}")
         if len(set(map(str, values))) != len(values):
-            raise ConfigError(f"{where}, {_line(vnode)}: axis {axis!r} repeats a value")
+            raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} repeats a value")
         axes[axis] = values
     missing = [a for a in AXES if a not in axes]
     if missing:
-        raise ConfigError(f"{where}: axes {missing} are missing; list them under 'axes' or pin them under 'fixed'")
+        raise InputError(f"{where}: axes {missing} are missing; list them under 'axes' or pin them under 'fixed'")
     space = SearchSpace(name=str(data.get("name") or Path(source).stem), axes={a: axes[a] for a in AXES},
                         description=str(data.get("description") or ""), source=source)
     for params in space.candidates():
         if params["norm"] == "groupnorm" and params["width"] % 4:
-            raise ConfigError(f"{where}: groupnorm uses 4 groups, so every width must be a multiple of 4 "
+            raise InputError(f"{where}: groupnorm uses 4 groups, so every width must be a multiple of 4 "
                               f"(got {params['width']})")
     return space
 
@@ -148,5 +148,9 @@ def load_space(name_or_path: str, directory: Path = SPACES_DIR) -> SearchSpace:
                               f"(in {directory}), or give a path to a .yaml file")
         path = spaces[name_or_path]
     if not path.is_file():
-        raise ConfigError(f"search space file {str(path)!r} does not exist")
-    return parse_space(path.read_text(), str(path))
+        raise InputError(f"search space file {str(path)!r} does not exist (--space)")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"search space file {str(path)!r} is unreadable: {exc}") from None
+    return parse_space(text, str(path))

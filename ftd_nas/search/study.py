@@ -23,9 +23,9 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, StorageError
 from ftd_nas.records import diff_settings, format_diff
-from ftd_nas.search.record import SearchIdentity, strip_password
+from ftd_nas.search.record import SearchIdentity, redact
 from ftd_nas.search.space import SearchSpace, candidate_id
 
 CANDIDATE = "candidate"  # user attr: the candidate id of a trial
@@ -90,18 +90,48 @@ def storage_lock(study: optuna.Study):
     return nullcontext()
 
 
+POSTGRES_DRIVERS = (("psycopg2", "psycopg2"), ("psycopg", "psycopg"))  # (SQLAlchemy dialect driver, module)
+
+
+def _installed_postgres_driver() -> str | None:
+    from importlib.util import find_spec
+
+    return next((driver for driver, module in POSTGRES_DRIVERS if find_spec(module) is not None), None)
+
+
 def normalise_url(url: str) -> str:
-    """postgresql:// and postgres:// (what PostgreSQL's own tools print) mean the installed psycopg2 driver."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
+    """postgresql://, postgres:// (what PostgreSQL's own tools print) and driver-qualified forms all mean the
+    PostgreSQL driver that is installed."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.split("+")[0] in ("postgresql", "postgres"):
+        driver = _installed_postgres_driver()
+        if driver is None:
+            raise StorageError("a PostgreSQL storage needs a driver: pip install psycopg2-binary "
+                               "(or pip install -e '.[postgres]')")
+        return f"postgresql+{driver}://{rest}"
     return url
 
 
-def _storage_error(url: str, exc: Exception) -> ConfigError:
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return ConfigError(f"cannot open the study storage {strip_password(url)!r}: {type(exc).__name__}: "
-                       f"{strip_password(first)}")
+def _storage_error(url: str, exc: Exception) -> StorageError:
+    """One line saying what failed: the server that cannot be reached (host and port), or the database's problem."""
+    text = " ".join(str(exc).split())
+    if url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        try:
+            where = make_url(url)
+            host, port = where.host or "localhost", where.port or 5432
+        except Exception:  # an unparsable URL: say so below
+            host = port = None
+        unreachable = ("could not connect", "Connection refused", "could not translate host", "timeout expired")
+        if host and any(marker in text for marker in unreachable):
+            return StorageError(f"cannot reach the PostgreSQL server at {host}:{port} ({redact(url)}): is it running "
+                                "and reachable from here? Check the host, port and firewall")
+    if "file is not a database" in text or "malformed" in text:
+        return StorageError(f"the study storage {redact(url)!r} is not a usable SQLite database (corrupt, or another "
+                            "kind of file); restore it from a copy, or start a new run with another --out")
+    first = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+    return StorageError(f"cannot open the study storage {redact(url)!r}: {type(exc).__name__}: {first}")
 
 
 def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int = 180) -> RDBStorage:
@@ -130,7 +160,7 @@ def open_storage_readonly(url: str) -> RDBStorage:
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         if not path.is_file():
-            raise ConfigError(f"the study database {str(path)!r} does not exist; was the run copied without it?")
+            raise StorageError(f"the study database {str(path)!r} does not exist; was the run copied without it?")
         url, engine_kwargs = f"sqlite:///file:{path}?mode=ro&uri=true", {}
     elif url.startswith("postgresql"):
         engine_kwargs = {"connect_args": {"options": "-c default_transaction_read_only=on"}}

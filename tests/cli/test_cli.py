@@ -45,7 +45,7 @@ def test_bad_input_is_an_error_message_not_a_traceback(capsys, tmp_path):
     assert main(["train", "--dataset", "nope", "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert "unknown dataset 'nope'" in err and "Traceback" not in err
-    assert main(["data", "--dataset", f"npz:{tmp_path}/missing.npz"]) == 2
+    assert main(["data", "--dataset", f"npz:{tmp_path}/missing.npz"]) == 3  # an input file: its own class
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -63,3 +63,49 @@ def test_json_results_are_not_replaced_without_overwrite(tmp_path, capsys):
     assert main(args) == 2
     assert "--overwrite" in capsys.readouterr().err and out_json.read_bytes() == before
     assert main(args + ["--overwrite"]) == 0
+
+
+def test_importing_ftd_nas_changes_no_global_settings():
+    code = """
+import logging, matplotlib, optuna
+before = (matplotlib.rcParams._get_backend_or_none(), optuna.logging.get_verbosity(),
+          logging.getLogger().handlers[:], logging.getLogger('ftd_nas').handlers[:])
+import ftd_nas.cli, ftd_nas.demo, ftd_nas.search.report, ftd_nas.figures.curves, ftd_nas.figures.ranking
+after = (matplotlib.rcParams._get_backend_or_none(), optuna.logging.get_verbosity(),
+         logging.getLogger().handlers[:], logging.getLogger('ftd_nas').handlers[:])
+assert before == after, (before, after)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_diagnostics_go_to_stderr_results_to_stdout_and_quiet_silences_them(tmp_path):
+    space = tmp_path / "s.yaml"
+    space.write_text("axes:\n  depth: [1]\n  width: [4]\n  norm: [none]\n  act: [relu]\n  pool: [none]\n")
+    cmd = [sys.executable, "-m", "ftd_nas", "search", "--space", str(space), "--proxy", "random:1", "--dataset",
+           "digits", "--epochs", "1", "--out", str(tmp_path / "r"), "--device", "cpu", "--no-progress"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    again = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    assert "the space is finished" in again.stderr and "the space is finished" not in again.stdout
+    assert "candidates complete" in again.stdout
+    quiet = subprocess.run(cmd + ["-q"], check=True, capture_output=True, text=True)
+    assert quiet.stderr == ""
+
+
+def test_unexpected_errors_show_a_traceback_and_ask_for_a_report(monkeypatch, capsys):
+    import ftd_nas.cli.data as data_cmd
+
+    def broken(args):
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setattr(data_cmd, "describe", lambda ds: broken(None))
+    assert main(["data"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "This is a bug in ftd-nas: please report it" in err
+
+
+def test_debug_shows_the_traceback_of_an_expected_error(capsys, monkeypatch):
+    assert main(["data", "--dataset", "imagenet-22k"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    monkeypatch.setenv("FTD_NAS_DEBUG", "1")
+    assert main(["data", "--dataset", "imagenet-22k"]) == 2
+    assert "Traceback" in capsys.readouterr().err

@@ -32,8 +32,8 @@ def test_distill_then_evaluate_from_the_command_line(gsam_experts, tmp_path, cap
 
 def test_distill_explains_wrong_experts(sgd_experts, tmp_path, capsys):
     assert main(["distill", "--experts", str(sgd_experts), "--dataset", "digits", "--out", str(tmp_path / "p"),
-                 "--method", "ftd"]) == 2
+                 "--method", "ftd"]) == 3  # experts that do not fit: an input error
     assert "needs gsam experts" in capsys.readouterr().err
     assert main(["distill", "--experts", str(sgd_experts), "--out", str(tmp_path / "p"), "--method", "mtt",
-                 "--dataset", f"npz:{tmp_path}/other.npz"]) == 2
+                 "--dataset", f"npz:{tmp_path}/other.npz"]) == 3
     assert "does not exist" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ftd_nas.data import DataConfig, load_dataset
-from ftd_nas.errors import DatasetError
+from ftd_nas.errors import ConfigError, DatasetError
 
 
 def _write_npz(path, n_train=60, n_test=20, classes=3, size=8, channels=3, **overrides):
@@ -82,7 +82,7 @@ def test_malformed_npz_gets_a_clear_error(tmp_path, overrides, message):
 def test_missing_file_and_unknown_name_say_what_to_do(tmp_path):
     with pytest.raises(DatasetError, match="x_train, y_train"):
         load_dataset(f"npz:{tmp_path / 'nope.npz'}")
-    with pytest.raises(DatasetError, match="known: .*cifar10.*digits"):
+    with pytest.raises(ConfigError, match="known: .*cifar10.*digits"):
         load_dataset("imagenet-22k")
 
 

@@ -187,3 +187,40 @@ def test_experts_refuse_data_other_than_their_own(gsam_experts, digits, tmp_path
     other = dataclasses.replace(digits, split_seed=1)
     with pytest.raises(DataMismatchError, match="split_seed: 0 vs 1"):
         Distiller(_cfg(), gsam_experts, tmp_path / "p", dataset=other)
+
+
+@pytest.mark.parametrize("option, value", [("--lr-img", "1e5"), ("--lr-lr", "1e3")])
+def test_divergence_exits_non_zero_and_its_advice_leads_to_a_run_that_succeeds(gsam_experts, tmp_path, capsys,
+                                                                               option, value):
+    import re
+
+    from ftd_nas.cli import main
+
+    out = tmp_path / "p.safetensors"
+    base = ["distill", "--experts", str(gsam_experts), "--dataset", "digits", "--out", str(out), "--ipc", "2",
+            "--syn-steps", "3", "--max-start-epoch", "2", "--iterations", "6", "--checkpoint-every", "2",
+            "--no-progress", "--device", "cpu"]
+    assert main(base + [option, value]) == 4  # the numerical class of failure
+    advice = re.search(r"Re-run the same command with (.+?) \(now", capsys.readouterr().err)
+    assert advice and advice.group(1).startswith(option) and not out.exists()
+    assert main(base + [option, value, *advice.group(1).split()]) == 0  # the advice, as printed
+    proxy = Proxy.load(out)
+    assert proxy.record.iterations == 6 and proxy.syn_lr > 0
+    from ftd_nas.data import load_dataset
+
+    proxy.check_dataset(load_dataset("digits"))  # finite and within the data's range: evaluate and search accept it
+
+
+def test_evaluate_and_search_refuse_a_proxy_far_outside_the_data(gsam_experts, digits, tmp_path):
+    from ftd_nas.cli import main
+
+    proxy = distill(_cfg(iterations=1), gsam_experts, tmp_path / "p.safetensors", dataset=digits, progress=False)
+    proxy.images[0] *= 1e10  # what a diverged distillation used to write
+    proxy.save(tmp_path / "bad.safetensors")
+    with pytest.raises(NonFiniteError, match="far outside the real data's range"):
+        Proxy.load(tmp_path / "bad.safetensors").check_dataset(digits)
+    for command in (["evaluate", str(tmp_path / "bad.safetensors"), "--runs", "1", "--epochs", "1"],
+                    ["search", "--space", "convnet-tiny", "--proxy", str(tmp_path / "bad.safetensors"),
+                     "--out", str(tmp_path / "run"), "--epochs", "1"]):
+        assert main(command + ["--dataset", "digits", "--device", "cpu", "--no-progress"]) == 4
+    assert not (tmp_path / "run" / "run.json").exists()

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import InputError
 from ftd_nas.figures.curves import (DISTILLATION, TRAINING, band, distillation_figure, load_curves, moving_average,
                                     training_figure, write_curves)
 
@@ -76,18 +76,18 @@ def test_write_curves_makes_one_figure_per_kind_present(tmp_path, sgd_experts):
 
 
 def test_unreadable_sources_are_explained(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         load_curves(tmp_path / "missing")
-    with pytest.raises(ConfigError, match="cannot find learning curves"):
+    with pytest.raises(InputError, match="cannot find learning curves"):
         load_curves(tmp_path)
     bad = tmp_path / "bad.run"
     bad.mkdir()
     (bad / "log.jsonl").write_text('{"it": 1, "loss": 0.5, "syn_lr": 0.01}\n{"it": 2}\n')
-    with pytest.raises(ConfigError, match="line 2 is not a distillation log record"):
+    with pytest.raises(InputError, match="line 2 is not a distillation log record"):
         load_curves(bad)
     (bad / "log.jsonl").write_text("")
-    with pytest.raises(ConfigError, match="no iterations yet"):
+    with pytest.raises(InputError, match="no iterations yet"):
         load_curves(bad)
     (tmp_path / "other.json").write_text('{"accuracy": 1}')
-    with pytest.raises(ConfigError, match="ftd-nas train --json"):
+    with pytest.raises(InputError, match="ftd-nas train --json"):
         load_curves(tmp_path / "other.json")

@@ -91,10 +91,11 @@ def test_unreachable_database_is_a_clear_error(space_file, tmp_path):
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    out = subprocess.run(_worker(space_file, f"postgresql+psycopg2://postgres@127.0.0.1:{port}/none", tmp_path / "x"),
+    out = subprocess.run(_worker(space_file, f"postgres://postgres:secret@127.0.0.1:{port}/none", tmp_path / "x"),
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2
-    assert "cannot open the study storage" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 5 and "Traceback" not in out.stderr
+    assert f"cannot reach the PostgreSQL server at 127.0.0.1:{port}" in out.stderr and "secret" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
 
 
 def test_study_of_another_proxy_is_refused(space_file, db, tmp_path):

@@ -49,7 +49,7 @@ def test_report_cli(runs, tmp_path, capsys):
     assert main(["report", runs["r3"], "--truth", runs["truth"], "--out", str(tmp_path / "cli"), "--ks", "3",
                  "--bootstrap", "50"]) == 0
     assert "Spearman correlation" in capsys.readouterr().out
-    assert main(["report", str(tmp_path), "--truth", runs["truth"]]) == 2
+    assert main(["report", str(tmp_path), "--truth", runs["truth"]]) == 3  # not a run folder: an input error
 
 
 def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_replaced(runs, tmp_path, capsys):
@@ -70,3 +70,49 @@ def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_rep
                             overwrite=True)
     assert not (tmp_path / "rep" / "scatter_r3_seed1.png").exists()  # the replaced report's figures are gone
     assert (tmp_path / "rep" / "scatter_r1.png").exists() and len(replaced["figures"]) == 8
+
+
+def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(runs, tmp_path, digits, monkeypatch):
+    from ftd_nas.search import runner
+
+    space = tmp_path / "rep.yaml"
+    space.write_text(SPACE)
+    real, calls = runner.train_candidate, []
+
+    def stop_after_three(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "train_candidate", stop_after_three)
+    cfg = SearchConfig(space=str(space), proxy="random:2", out=str(tmp_path / "partial"), dataset="digits",
+                       device="cpu", recipe=SearchRecipe(epochs=5, dsa=None), progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg, dataset=digits)
+    with pytest.raises(ConfigError, match=r"3 candidates in common.*3 finished, 0 failed, 9 missing of 12.*"
+                                          "--allow-partial"):
+        build_report([str(tmp_path / "partial")], runs["truth"], ks=(3,), bootstrap=10)
+    report = build_report([str(tmp_path / "partial"), runs["r3"]], runs["truth"], ks=(3,), bootstrap=10,
+                          allow_partial=True)
+    written = write_report(report, tmp_path / "rep")
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    partial = data["proxies"]["Random IPC 2"]
+    assert partial["coverage"] == {"space": 12, "finished": 3, "failed": 0, "missing": 9, "common": 3}
+    assert data["proxies"]["Random IPC 3"]["coverage"]["common"] == 12 and len(data["partial"]) == 1
+    assert data["truth_coverage"]["finished"] == 12
+    assert "**PARTIAL REPORT**" in written["table"] and "| Random IPC 2 | 3 |" in written["table"]
+    assert "3 / 0 / 9" in written["table"]
+
+
+def test_truth_over_other_data_or_split_is_refused_naming_the_fields(runs, tmp_path, digits):
+    from ftd_nas.data import load_dataset
+
+    space = tmp_path / "rep.yaml"
+    space.write_text(SPACE)
+    other_split = load_dataset("digits", split_seed=1)
+    run_search(SearchConfig(space=str(space), proxy="random:3", out=str(tmp_path / "r"), dataset="digits",
+                            split_seed=1, device="cpu", recipe=SearchRecipe(epochs=2, dsa=None), progress=False),
+               dataset=other_split)
+    with pytest.raises(ConfigError, match=r"differ in their space or real data \(.*split_seed: 0 vs 1"):
+        build_report([str(tmp_path / "r")], runs["truth"], ks=(3,), bootstrap=10)

@@ -8,7 +8,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, StorageError
 from ftd_nas.search import SearchConfig, SearchRecipe, load_run, run_search
 from ftd_nas.search import runner as runner_module
 from ftd_nas.search.study import CANDIDATE, make_storage, pop_waiting
@@ -99,7 +99,7 @@ def test_budgeted_tpe_search_never_trains_a_candidate_twice(space_file, tmp_path
 
 
 def test_bad_storage_url_is_a_clear_error(space_file, tmp_path, digits):
-    with pytest.raises(ConfigError, match="cannot open the study storage"):
+    with pytest.raises(StorageError, match="cannot open the study storage"):
         make_storage("nosuchdb://x/y", tmp_path)
 
 
@@ -125,3 +125,16 @@ def test_device_workers_rewrite_the_command_line():
 
     with pytest.raises(ConfigError, match="GPU indices"):
         spawn_device_workers(argv, "a,b")
+
+
+def test_postgres_urls_are_normalised_to_the_installed_driver(monkeypatch):
+    from ftd_nas.search import study
+
+    monkeypatch.setattr(study, "_installed_postgres_driver", lambda: "psycopg2")
+    for url in ("postgresql://u@h/db", "postgres://u@h/db", "postgresql+psycopg://u@h/db",
+                "postgresql+psycopg2://u@h/db"):
+        assert study.normalise_url(url) == "postgresql+psycopg2://u@h/db"
+    assert study.normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+    monkeypatch.setattr(study, "_installed_postgres_driver", lambda: None)
+    with pytest.raises(StorageError, match="pip install psycopg2-binary"):
+        study.normalise_url("postgresql://u@h/db")

@@ -1,6 +1,6 @@
 import pytest
 
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.search import available_spaces, candidate_id, load_space, parse_space
 
 VALID = """\
@@ -48,7 +48,7 @@ def test_fixed_settings_pin_an_axis():
     ("- just\n- a list\n", "expected a mapping"),
 ])
 def test_invalid_files_get_a_clear_error_with_the_line(text, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(InputError, match=message):
         parse_space(text, "bad.yaml")
 
 

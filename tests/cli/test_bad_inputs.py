@@ -1,0 +1,305 @@
+"""Bad inputs through the real CLI: every one ends with the exit code of its class, one clear message that names
+the offending option or file, no traceback, and no file that existed before is changed.
+
+Each case runs in a subprocess on its own copy of a small workspace (experts, a proxy, finished search runs,
+and broken files of every kind); the cases run a few at a time, since each is a fresh Python process.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import torch
+
+USAGE, INPUT, NUMERICAL, STORAGE = 2, 3, 4, 5
+SPACE = ("name: two\naxes:\n  depth: [1]\n  width: [4, 8]\n  norm: [instancenorm, none]\n  act: [relu]\n"
+         "  pool: [avgpool]\n")
+E = ["--experts", "{ws}/experts", "--out", "{ws}/new.safetensors", "--ipc", "1", "--syn-steps", "2",
+     "--max-start-epoch", "1", "--iterations", "1"]  # distill from the workspace's experts, if it gets that far
+D = ["--dataset", "digits"]
+S = ["--space", "{ws}/space.yaml"]
+
+# id: (arguments, exit code, text the message must contain)
+CASES = {
+    # the command line itself
+    "no-command": ([], USAGE, "COMMAND"),
+    "unknown-command": (["fly"], USAGE, "invalid choice: 'fly'"),
+    "train-epochs-0": (["train", "--epochs", "0"], USAGE, "--epochs"),
+    "train-epochs-text": (["train", "--epochs", "ten"], USAGE, "--epochs"),
+    "train-lr-negative": (["train", "--lr", "-1"], USAGE, "--lr"),
+    "train-lr-nan": (["train", "--lr", "nan"], USAGE, "--lr"),
+    "train-momentum-negative": (["train", "--momentum", "-0.5"], USAGE, "--momentum"),
+    "train-batch-0": (["train", "--batch-size", "0"], USAGE, "--batch-size"),
+    "train-width-0": (["train", "--width", "0"], USAGE, "--width"),
+    "train-depth-9": (["train", "--depth", "9"], USAGE, "--depth"),
+    "train-val-fraction": (["train", "--val-fraction", "1.5"], USAGE, "--val-fraction"),
+    "train-image-size": (["train", "--image-size", "2"], USAGE, "--image-size"),
+    "train-dsa-unknown": (["train", "--dsa", "wobble", "--epochs", "1"], USAGE, "wobble"),
+    "train-device-unknown": (["train", "--device", "tpu", "--epochs", "1"], USAGE, "tpu"),
+    "train-depth-too-deep-for-images": (["train", "--depth", "5", "--epochs", "1"], USAGE, "--depth"),
+    "data-zca-eps-0": (["data", "--zca-eps", "0"], USAGE, "--zca-eps"),
+    "data-split-seed-negative": (["data", "--split-seed", "-1"], USAGE, "--split-seed"),
+    # datasets
+    "dataset-unknown": (["data", "--dataset", "imagenet-22k"], USAGE, "imagenet-22k"),
+    "dataset-npz-missing": (["data", "--dataset", "npz:{ws}/missing.npz"], INPUT, "missing.npz"),
+    "dataset-npz-garbage": (["data", "--dataset", "npz:{ws}/garbage.bin"], INPUT, "garbage.bin"),
+    "dataset-npz-float-pixels": (["data", "--dataset", "npz:{ws}/floats.npz"], INPUT, "uint8"),
+    "dataset-folder-missing": (["data", "--dataset", "folder:{ws}/nowhere"], INPUT, "nowhere"),
+    "dataset-cifar-missing": (["data", "--dataset", "cifar10", "--data-root", "{ws}/empty"], INPUT,
+                              "cifar-10-batches-py"),
+    "dataset-npz-without-path": (["data", "--dataset", "npz:"], USAGE, "npz:"),
+    # outputs
+    "json-exists": (["train", "--epochs", "1", "--json", "{ws}/result.json"], USAGE, "--overwrite"),
+    "json-under-a-file": (["data", "--json", "{ws}/result.json/sub.json"], INPUT, "result.json"),
+    "experts-out-is-a-file": (["experts", "--epochs", "1", "--num-experts", "1", "--out", "{ws}/result.json"],
+                              INPUT, "result.json"),
+    # experts
+    "experts-count-0": (["experts", "--num-experts", "0"], USAGE, "--num-experts"),
+    "experts-epochs-negative": (["experts", "--epochs", "-3"], USAGE, "--epochs"),
+    "experts-rho-negative": (["experts", "--rho", "-1"], USAGE, "--rho"),
+    "experts-stale-after-0": (["experts", "--stale-after", "0"], USAGE, "--stale-after"),
+    "experts-shard-out-of-range": (["experts", "--shard", "3/2", "--out", "{ws}/x"], USAGE, "--shard"),
+    "experts-shard-text": (["experts", "--shard", "half", "--out", "{ws}/x"], USAGE, "--shard"),
+    "experts-other-settings": (["experts", "--width", "4", "--depth", "1", "--epochs", "2", "--num-experts", "3",
+                                "--optimizer", "sgd", "--out", "{ws}/experts"], USAGE, "train.optimizer"),
+    "flatness-no-dataset": (["experts", "--flatness", "{ws}/experts"], USAGE, "--dataset digits"),
+    "flatness-missing-folder": (["experts", "--flatness", "{ws}/nowhere", *D], INPUT, "nowhere"),
+    "flatness-corrupt-expert": (["experts", "--flatness", "{ws}/corrupt_experts", *D], INPUT, "expert_0000"),
+    "flatness-sigma-negative": (["experts", "--flatness", "{ws}/experts", *D, "--sigma", "-1"], USAGE, "--sigma"),
+    "flatness-other-data": (["experts", "--flatness", "{ws}/experts", "--dataset", "npz:{ws}/other.npz"], INPUT,
+                            "is not the data of"),
+    # distill
+    "distill-no-dataset": (["distill", *E], USAGE, "--dataset digits"),
+    "distill-missing-experts": (["distill", "--experts", "{ws}/nowhere", *D, "--out", "{ws}/p"], INPUT, "nowhere"),
+    "distill-empty-experts": (["distill", "--experts", "{ws}/empty", *D, "--out", "{ws}/p"], INPUT,
+                              "no finished experts"),
+    "distill-ipc-0": (["distill", *E, *D, "--ipc", "0"], USAGE, "--ipc"),
+    "distill-lr-img-negative": (["distill", *E, *D, "--lr-img", "-1"], USAGE, "--lr-img"),
+    "distill-ema-decay-1": (["distill", *E, *D, "--ema-decay", "1.5"], USAGE, "--ema-decay"),
+    "distill-iterations-0": (["distill", *E, *D, "--iterations", "0"], USAGE, "--iterations"),
+    "distill-batch-syn-0": (["distill", *E, *D, "--batch-syn", "0"], USAGE, "--batch-syn"),
+    "distill-preset-unknown": (["distill", *E, *D, "--preset", "mnist"], USAGE, "mnist"),
+    "distill-start-beyond-experts": (["distill", *E, *D, "--max-start-epoch", "50"], USAGE, "--max-start-epoch"),
+    "distill-wrong-method": (["distill", *E, *D, "--method", "mtt"], INPUT, "--optimizer sgd"),
+    "distill-other-data": (["distill", *E, "--dataset", "npz:{ws}/other.npz"], INPUT, "is not the data of"),
+    "distill-overwrite-proxy": (["distill", "--experts", "{ws}/experts", *D, "--out", "{ws}/proxy.safetensors",
+                                 "--ipc", "1", "--syn-steps", "3", "--max-start-epoch", "1", "--iterations", "1",
+                                 "--work-dir", "{ws}/other.run"], USAGE, "--overwrite"),
+    "distill-corrupt-checkpoint": (["distill", *E, *D, "--ipc", "1", "--syn-steps", "2", "--max-start-epoch", "1",
+                                    "--iterations", "2", "--work-dir", "{ws}/corrupt.run"], INPUT, "checkpoint.pt"),
+    # evaluate
+    "evaluate-missing-proxy": (["evaluate", "{ws}/nowhere.safetensors", *D], INPUT, "nowhere.safetensors"),
+    "evaluate-garbage-proxy": (["evaluate", "{ws}/garbage.bin", *D], INPUT, "garbage.bin"),
+    "evaluate-truncated-proxy": (["evaluate", "{ws}/truncated.safetensors", *D], INPUT, "truncated.safetensors"),
+    "evaluate-foreign-safetensors": (["evaluate", "{ws}/foreign.safetensors", *D], INPUT, "foreign.safetensors"),
+    "evaluate-no-dataset": (["evaluate", "{ws}/proxy.safetensors"], USAGE, "--dataset digits"),
+    "evaluate-runs-0": (["evaluate", "{ws}/proxy.safetensors", *D, "--runs", "0"], USAGE, "--runs"),
+    "evaluate-epochs-0": (["evaluate", "{ws}/proxy.safetensors", *D, "--epochs", "0"], USAGE, "--epochs"),
+    "evaluate-lr-0": (["evaluate", "{ws}/proxy.safetensors", *D, "--lr", "0"], USAGE, "--lr"),
+    "evaluate-unknown-model": (["evaluate", "{ws}/proxy.safetensors", *D, "--models", "lenet"], USAGE, "lenet"),
+    "evaluate-nan-proxy": (["evaluate", "{ws}/nan.safetensors", *D, "--runs", "1", "--epochs", "1"], NUMERICAL,
+                           "NaN"),
+    "evaluate-huge-proxy": (["evaluate", "{ws}/huge.safetensors", *D, "--runs", "1", "--epochs", "1"], NUMERICAL,
+                            "far outside"),
+    "evaluate-other-data": (["evaluate", "{ws}/proxy.safetensors", "--dataset", "npz:{ws}/other.npz"], INPUT,
+                            "is not the data of"),
+    "evaluate-json-exists": (["evaluate", "{ws}/proxy.safetensors", *D, "--json", "{ws}/result.json"], USAGE,
+                             "--overwrite"),
+    # search
+    "search-no-proxy": (["search", *S, "--out", "{ws}/r"], USAGE, "--proxy"),
+    "search-unknown-space": (["search", "--space", "nonesuch", "--proxy", "real", *D, "--out", "{ws}/r"], USAGE,
+                             "nonesuch"),
+    "search-empty-space": (["search", "--space", "{ws}/empty.yaml", "--proxy", "real", *D, "--out", "{ws}/r"],
+                           INPUT, "empty.yaml"),
+    "search-invalid-yaml": (["search", "--space", "{ws}/broken.yaml", "--proxy", "real", *D, "--out", "{ws}/r"],
+                            INPUT, "broken.yaml"),
+    "search-bad-axis-value": (["search", "--space", "{ws}/badaxis.yaml", "--proxy", "real", *D, "--out", "{ws}/r"],
+                              INPUT, "line 3"),
+    "search-random-negative": (["search", *S, "--proxy", "random:-1", *D, "--out", "{ws}/r"], USAGE, "random:-1"),
+    "search-random-zero": (["search", *S, "--proxy", "random:0", *D, "--out", "{ws}/r"], USAGE, "random:0"),
+    "search-random-too-many": (["search", *S, "--proxy", "random:100000", *D, "--out", "{ws}/r"], USAGE, "100000"),
+    "search-no-dataset": (["search", *S, "--proxy", "real", "--out", "{ws}/r"], USAGE, "--dataset"),
+    "search-proxy-no-dataset": (["search", *S, "--proxy", "{ws}/proxy.safetensors", "--out", "{ws}/r"], USAGE,
+                                "--dataset digits"),
+    "search-zca-with-proxy": (["search", *S, "--proxy", "{ws}/proxy.safetensors", *D, "--zca", "--out", "{ws}/r"],
+                              USAGE, "--zca"),
+    "search-tpe-without-budget": (["search", *S, "--proxy", "real", *D, "--sampler", "tpe", "--out", "{ws}/r"],
+                                  USAGE, "--n-trials"),
+    "search-grace-below-heartbeat": (["search", *S, "--proxy", "real", *D, "--heartbeat", "10", "--grace", "5",
+                                      "--out", "{ws}/r"], USAGE, "--grace"),
+    "search-devices-text": (["search", *S, "--proxy", "real", *D, "--devices", "a,b", "--out", "{ws}/r"], USAGE,
+                            "--devices"),
+    "search-unknown-storage": (["search", *S, "--proxy", "real", *D, "--storage", "nosuchdb://x/y", "--out",
+                                "{ws}/r"], STORAGE, "nosuchdb"),
+    "search-corrupt-database": (["search", *S, "--proxy", "real", *D, "--storage", "sqlite:///{ws}/garbage.bin",
+                                 "--out", "{ws}/r"], STORAGE, "garbage.bin"),
+    "search-storage-password-hidden": (["search", *S, "--proxy", "real", *D, "--storage",
+                                        "postgresql://me:hunter2@127.0.0.1:1/db", "--out", "{ws}/r"], STORAGE,
+                                       "127.0.0.1:1"),
+    "search-other-settings": (["search", *S, "--proxy", "real", *D, "--epochs", "3", "--dsa", "none", "--out",
+                               "{ws}/truth"], USAGE, "recipe.epochs"),
+    "search-nan-proxy": (["search", *S, "--proxy", "{ws}/nan.safetensors", *D, "--out", "{ws}/r"], NUMERICAL, "NaN"),
+    # report
+    "report-no-truth": (["report", "{ws}/run"], USAGE, "--truth"),
+    "report-missing-run": (["report", "{ws}/nowhere", "--truth", "{ws}/truth"], INPUT, "nowhere"),
+    "report-truth-not-real": (["report", "{ws}/run", "--truth", "{ws}/run"], USAGE, "--truth"),
+    "report-ks-0": (["report", "{ws}/run", "--truth", "{ws}/truth", "--ks", "0"], USAGE, "--ks"),
+    "report-ks-text": (["report", "{ws}/run", "--truth", "{ws}/truth", "--ks", "five"], USAGE, "--ks"),
+    "report-bootstrap-0": (["report", "{ws}/run", "--truth", "{ws}/truth", "--bootstrap", "0"], USAGE, "--bootstrap"),
+    "report-partial": (["report", "{ws}/partial", "--truth", "{ws}/truth"], USAGE, "--allow-partial"),
+    "report-other-runs-in-out": (["report", "{ws}/run", "--truth", "{ws}/truth", "--out", "{ws}/report",
+                                  "--allow-partial"], USAGE, "--overwrite"),
+    "report-broken-run-json": (["report", "{ws}/broken_run", "--truth", "{ws}/truth"], INPUT, "run.json"),
+    "report-run-json-escapes": (["report", "{ws}/escaping_run", "--truth", "{ws}/truth"], INPUT,
+                                "not a path inside the run folder"),
+    "report-corrupt-study": (["report", "{ws}/corrupt_run", "--truth", "{ws}/truth"], STORAGE, "study.db"),
+    # curves
+    "curves-missing": (["curves", "{ws}/nowhere"], INPUT, "nowhere"),
+    "curves-broken-log": (["curves", "{ws}/broken_log"], INPUT, "log.jsonl"),
+    "curves-label-count": (["curves", "{ws}/experts", "--label", "a", "--label", "b"], USAGE, "--label"),
+    "curves-figure-exists": (["curves", "{ws}/experts", "--out", "{ws}/fig"], USAGE, "--overwrite"),
+    # demo
+    "demo-out-is-a-file": (["demo", "--out", "{ws}/result.json", "--device", "cpu"], INPUT, "result.json"),
+    "demo-no-cuda": (["demo", "--device", "cuda:3"], USAGE, "cuda"),
+}
+
+
+def _save_proxy(proxy, path, images):
+    from dataclasses import replace
+
+    replace(proxy, images=images, raw_images=None).save(path)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, digits):
+    """Experts, a proxy, finished runs and broken files of every kind, built once; each case gets a copy."""
+    import numpy as np
+    from safetensors.torch import save_file
+
+    from ftd_nas.distill import distill, resolve_config
+    from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
+    from ftd_nas.figures.curves import load_curves, write_curves
+    from ftd_nas.models import ModelSpec
+    from ftd_nas.search import SearchConfig, SearchRecipe, run_search
+
+    ws = tmp_path_factory.mktemp("workspace")
+    train_experts(ExpertConfig(model=ModelSpec(width=4, depth=1), num_experts=2,
+                               train=expert_train_config("gsam", epochs=3, progress=False)), ws / "experts",
+                  dataset=digits, device="cpu")
+    proxy = distill(resolve_config("digits", 1, "ftd", syn_steps=2, max_start_epoch=1, iterations=1),
+                    ws / "experts", ws / "proxy.safetensors", dataset=digits, progress=False)
+    (ws / "space.yaml").write_text(SPACE)
+    for name, source in (("truth", "real"), ("run", str(ws / "proxy.safetensors"))):
+        run_search(SearchConfig(space=str(ws / "space.yaml"), proxy=source, out=str(ws / name), dataset="digits",
+                                device="cpu", recipe=SearchRecipe(epochs=1, dsa=None), progress=False),
+                   dataset=digits)
+    # a run that finished one candidate of four
+    from ftd_nas.search import runner
+
+    real, calls = runner.train_candidate, []
+
+    def once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    runner.train_candidate = once
+    try:
+        run_search(SearchConfig(space=str(ws / "space.yaml"), proxy="random:2", out=str(ws / "partial"),
+                                dataset="digits", device="cpu", recipe=SearchRecipe(epochs=1, dsa=None),
+                                progress=False), dataset=digits)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.train_candidate = real
+    write_curves([load_curves(ws / "experts")], ws / "fig")
+    (ws / "report").mkdir()
+    (ws / "report" / "report.json").write_text(json.dumps({"inputs": {"runs": ["elsewhere"]}}))
+    # broken and foreign files
+    (ws / "empty").mkdir()
+    (ws / "garbage.bin").write_bytes(b"\x00garbage" * 100)
+    (ws / "result.json").write_text("{}\n")
+    data = (ws / "proxy.safetensors").read_bytes()
+    (ws / "truncated.safetensors").write_bytes(data[: len(data) // 2])
+    save_file({"weight": torch.zeros(3)}, str(ws / "foreign.safetensors"))
+    _save_proxy(proxy, ws / "huge.safetensors", proxy.images * 1e6)
+    nan = proxy.images.clone()
+    nan[0, 0, 0, 0] = float("nan")
+    proxy.tensors = lambda: {**type(proxy).tensors(proxy), "images": nan}  # Proxy.save refuses NaN: write around it
+    save_file(proxy.tensors(), str(ws / "nan.safetensors"),
+              metadata={"ftd_nas": json.dumps(proxy.record.to_dict())})
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (60, 16, 16, 1), dtype=np.uint8)
+    y = np.arange(60) % 10
+    np.savez(ws / "other.npz", x_train=x, y_train=y, x_test=x[:20], y_test=y[:20])
+    np.savez(ws / "floats.npz", x_train=x / 255.0, y_train=y, x_test=x[:20] / 255.0, y_test=y[:20])
+    (ws / "empty.yaml").write_text("")
+    (ws / "broken.yaml").write_text("axes: [depth: 1\n")
+    (ws / "badaxis.yaml").write_text("axes:\n  depth: [1]\n  width: [-4]\n  norm: [none]\n  act: [relu]\n"
+                                     "  pool: [none]\n")
+    shutil.copytree(ws / "experts", ws / "corrupt_experts")
+    first = ws / "corrupt_experts" / "expert_0000.safetensors"
+    first.write_bytes(first.read_bytes()[:200])
+    (ws / "corrupt.run").mkdir()
+    (ws / "corrupt.run" / "checkpoint.pt").write_bytes(b"PK\x03\x04 not a checkpoint")
+    for name, change in (("broken_run", lambda p: (p / "run.json").write_text("{not json")),
+                         ("escaping_run", lambda p: (p / "run.json").write_text(json.dumps(
+                             {**json.loads((p / "run.json").read_text()), "storage": "../truth/study.db"}))),
+                         ("corrupt_run", lambda p: (p / "study.db").write_bytes(b"\x00" * 4096))):
+        shutil.copytree(ws / "run", ws / name)
+        change(ws / name)
+    (ws / "broken_log").mkdir()
+    (ws / "broken_log" / "log.jsonl").write_text('{"it": 1, "loss": 0.5, "syn_lr": 0.01}\n{"it": 2, "lo')
+    return ws
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
+
+
+def _run_case(workspace: Path, root: Path, name: str) -> dict:
+    args, _, _ = CASES[name]
+    ws = root / name
+    shutil.copytree(workspace, ws)
+    before = _hashes(ws)
+    argv = [a.replace("{ws}", str(ws)) for a in args]
+    env = {**os.environ, "FTD_NAS_DEBUG": "", "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-m", "ftd_nas", *argv], capture_output=True, text=True, timeout=600,
+                         env=env, cwd=ws)
+    after = _hashes(ws)
+    changed = sorted(k for k in before if after.get(k) != before[k])
+    return {"code": out.returncode, "stderr": out.stderr, "stdout": out.stdout, "changed": changed}
+
+
+@pytest.fixture(scope="module")
+def outcomes(workspace, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cases")
+    with ThreadPoolExecutor(max_workers=3) as pool:  # each case is its own process on its own copy
+        futures = {name: pool.submit(_run_case, workspace, root, name) for name in CASES}
+    return {name: f.result() for name, f in futures.items()}
+
+
+def test_the_table_covers_every_subcommand_with_sixty_cases():
+    from ftd_nas.cli import SUBCOMMANDS
+
+    commands = {args[0] for args, _, _ in CASES.values() if args}
+    assert commands >= {m.__name__.rsplit(".", 1)[1] for m in SUBCOMMANDS} and len(CASES) >= 60
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_gets_a_clear_error_of_its_class(outcomes, name):
+    _, code, text = CASES[name]
+    out = outcomes[name]
+    assert out["code"] == code, (out["code"], out["stderr"][-1500:])
+    assert "Traceback" not in out["stderr"] and "Traceback" not in out["stdout"]
+    assert text in out["stderr"], out["stderr"][-1500:]
+    assert out["changed"] == [], out["changed"]
+    assert "hunter2" not in out["stderr"] + out["stdout"]
