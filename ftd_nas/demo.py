@@ -107,7 +107,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
     stages["end"] = time.perf_counter()
     names = list(stages)
     timings = {n: stages[names[i + 1]] - stages[n] for i, n in enumerate(names[:-1])}
-    rho = {label: e["agreement"]["spearman"] for label, e in report["proxies"].items()}
+    rho = {e["name"]: e["agreement"]["spearman"] for e in report["runs"]}
     summary = {"accuracy": {k: {"test_mean": v["test_mean"], "test_std": v["test_std"]} for k, v in accuracy.items()},
                "spearman": rho, "report": written["dir"], "figures": written["figures"],
                "seconds": time.perf_counter() - started, "stage_seconds": timings, "config": dict(cfg.__dict__)}

@@ -85,9 +85,9 @@ def main() -> None:
     sh(*ftd, "report", *(str(out / "search" / n) for n in ("ftd", "mtt", "random")), "--truth",
        str(out / "search" / "truth"), "--out", str(out / "report"), "--overwrite")
     report = json.loads((out / "report" / "report.json").read_text())
-    result["search"] = {label: {"spearman": report["spearman"][label], "kendall": report["kendall"][label],
-                                "seconds_per_candidate": v["seconds_per_candidate"]}
-                        for label, v in report["proxies"].items()}
+    result["search"] = {run["name"]: {"spearman": run["agreement"]["spearman"], "kendall": run["agreement"]["kendall"],
+                                      "seconds_per_candidate": run["seconds_per_candidate"]}
+                        for run in report["runs"]}
     result["seconds_total"] = time.perf_counter() - started
     (out / "bench_cpu_chain.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({"experts_s_per_epoch": {k: result["experts"][f"{k}_s_per_epoch"] for k in ("sgd", "gsam")},

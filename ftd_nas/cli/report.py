@@ -7,7 +7,8 @@ import argparse
 from ftd_nas.cli.common import whole, add_overwrite_arg
 from ftd_nas.search.report import build_report, write_report
 
-HELP = "compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, figures"
+HELP = ("compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, the truth's noise ceiling, "
+        "paired comparisons of proxy groups, figures")
 
 
 def top_k_sizes(text: str) -> tuple[int, ...]:
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "topk, ...), report.csv, report.md (FTD Table 5 style) and PNG/PDF figures.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("runs", nargs="+", metavar="RUN", help="search run directories (proxies) to compare")
+    p.add_argument("--label", action="append", default=None, metavar="NAME",
+                   help="group label per RUN, in order (repeat the option; default: the proxy's method and IPC). "
+                        "Runs with one label form a group: e.g. FTD proxies distilled with different seeds")
     p.add_argument("--truth", required=True, metavar="TRUTH_RUN", help="run directory of `--proxy real`")
     p.add_argument("--out", default=None, help="output directory (default: TRUTH_RUN/report)")
     p.add_argument("--proxy-metric", default="val_acc", choices=["val_acc", "test_acc"],
@@ -45,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     report = build_report(args.runs, args.truth, args.proxy_metric, args.truth_metric, args.ks, args.bootstrap,
-                          storage=args.storage, allow_partial=args.allow_partial)
+                          storage=args.storage, allow_partial=args.allow_partial, labels=args.label)
     written = write_report(report, args.out or f"{args.truth}/report", overwrite=args.overwrite)
     print(written["table"])
     print(f"report and {len(written['figures'])} figure files in {written['dir']}")

@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampler", choices=["grid", "tpe", "random"], default="grid",
                    help="grid: every candidate once (default); tpe/random: budgeted, with --n-trials")
     p.add_argument("--n-trials", type=POSITIVE, default=None)
+    p.add_argument("--repeats", type=POSITIVE, default=1,
+                   help="train each candidate R times (seeds derived from --seed; repeat 0 uses --seed) and score it "
+                        "by the mean; each repeat is its own unit of work, and re-running with a larger R adds only "
+                        "the missing repeats (default 1)")
     d = SearchRecipe()
     r = p.add_argument_group("candidate training recipe")
     r.add_argument("--epochs", type=POSITIVE, default=d.epochs, help=f"(default {d.epochs})")
@@ -91,15 +95,19 @@ def run(args: argparse.Namespace) -> int:
                           batch_size=args.batch_size, dsa=args.dsa, seed=args.seed)
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out, dataset=args.dataset,
                           data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
-                          sampler=args.sampler, n_trials=args.n_trials, recipe=recipe, device=args.device,
+                          sampler=args.sampler, n_trials=args.n_trials, recipe=recipe, repeats=args.repeats,
+                          device=args.device,
                           heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,
                           progress=False if args.no_progress else None)
     summary = run_search(config)
     rows = [r for r in summary["rows"] if r["state"] == "COMPLETE"]
-    print(f"study {summary['study']}: {summary['complete']}/{summary['candidates']} candidates complete, "
-          f"{summary['failed_total']} failed; this worker trained {summary['trained']} in {summary['seconds']:.0f} s")
+    repeats = sum(r["repeats"] for r in rows)
+    print(f"study {summary['study']}: {summary['complete']}/{summary['candidates']} candidates complete "
+          f"({repeats} of {summary['candidates'] * summary['repeats']} repeats), {summary['failed_total']} failed; "
+          f"this worker trained {summary['trained']} in {summary['seconds']:.0f} s")
     for r in sorted(rows, key=lambda r: -r["val_acc"])[:5]:
-        print(f"  {r['candidate']:<40} val {100 * r['val_acc']:5.1f}  test {100 * r['test_acc']:5.1f}")
+        spread = f" ± {100 * r['val_std']:.1f} ({r['repeats']} repeats)" if r["val_std"] is not None else ""
+        print(f"  {r['candidate']:<40} val {100 * r['val_acc']:5.1f}{spread}  test {100 * r['test_acc']:5.1f}")
     for r in summary["rows"]:
         if r["state"] == "FAIL":
             print(f"  FAILED {r['candidate']}: {r['fail_reason']}")

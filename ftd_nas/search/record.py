@@ -110,6 +110,7 @@ class SearchRunRecord(Record):
     identity: SearchIdentity
     sampler: str = "grid"
     n_trials: int | None = None
+    repeats: int = 1  # trainings per candidate the last run asked for (not part of the identity: more can be added)
     proxy_file: str | None = None  # the proxy as named on the command line: shown, never opened by `report`
     environment: dict = field(default_factory=dict)
     created: str = ""

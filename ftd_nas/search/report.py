@@ -7,10 +7,13 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from ftd_nas.errors import ConfigError
-from ftd_nas.figures.ranking import accuracy_scatter, rank_scatter, topk_bars
+from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.records import diff_settings, format_diff
+from ftd_nas.search.compare import noise_ceiling, paired_bootstrap
 from ftd_nas.search.ranking import rank_agreement
 from ftd_nas.search.runner import SearchRun, load_run
 
@@ -44,16 +47,50 @@ def _coverage_text(c: dict) -> str:
     return f"{c['finished']} finished, {c['failed']} failed, {c['missing']} missing of {c['space']}"
 
 
-def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_acc", truth_metric: str = "test_acc",
-                 ks=(5, 10, 20), bootstrap: int = 1000, storage: str | None = None,
-                 allow_partial: bool = False) -> dict:
-    """Rank agreement of each run with the truth run; reads the runs' studies without writing to them.
+def _repeat_values(run: SearchRun, metric: str) -> dict[str, list[float]]:
+    """Per finished candidate, the metric of each finished repeat."""
+    key = {"val_acc": "val_accs", "test_acc": "test_accs"}[metric]
+    return {r["candidate"]: list(r[key]) for r in run.rows if r["state"] == "COMPLETE" and r[key]}
 
-    Every metric is computed on the candidates both runs finished; with fewer than MIN_COMMON of them, or
-    under half of the space, the report is refused unless `allow_partial` (and then marked partial).
+
+def _spread(run: SearchRun, metric: str) -> dict[str, float]:
+    key = {"val_acc": "val_std", "test_acc": "test_std"}[metric]
+    return {r["candidate"]: r[key] for r in run.rows if r["state"] == "COMPLETE" and r[key] is not None}
+
+
+GROUP_METRICS = ("spearman", "kendall", "regret")
+
+
+def _summarise(values: list[float]) -> dict:
+    finite = [v for v in values if v is not None and np.isfinite(v)]
+    return {"mean": float(np.mean(finite)) if finite else None,
+            "std": float(np.std(finite, ddof=1)) if len(finite) > 1 else None, "values": values}
+
+
+def _flat_metrics(agreement: dict, ks) -> dict[str, float]:
+    """One run's metrics under the names `compare.metric_names` uses."""
+    out = {m: agreement[m] for m in GROUP_METRICS}
+    for k in ks:
+        for way in ("by_real", "by_proxy"):
+            out[f"top{k}_{way}"] = agreement["topk"].get(str(k), {}).get(way, {}).get("spearman")
+    return out
+
+
+def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_acc", truth_metric: str = "test_acc",
+                 ks=(5, 10, 20), bootstrap: int = 1000, storage: str | None = None, allow_partial: bool = False,
+                 labels: list[str] | None = None, seed: int = 0) -> dict:
+    """Rank agreement of each run with the truth run, grouped by label, with the truth's noise ceiling and
+    paired comparisons of the groups; reads the runs' studies without writing to them.
+
+    Runs with the same label (default: method and IPC) form a group, e.g. proxies distilled with different seeds.
+    Every metric of a run is computed on the candidates it and the truth both finished; with fewer than
+    MIN_COMMON of them, or under half of the space, the report is refused unless `allow_partial` (and then marked
+    partial). The comparisons use the candidates every run and the truth finished.
     """
     if not run_dirs:
         raise ConfigError("give at least one search run to compare with the truth")
+    if labels is not None and len(labels) != len(run_dirs):
+        raise ConfigError(f"{len(run_dirs)} runs but {len(labels)} --label values; give one label per run")
     if not ks or min(ks) < 2:
         raise ConfigError(f"--ks takes top-k sizes >= 2 (a rank correlation needs two), got {list(ks)}")
     truth_run = load_run(truth_dir, storage)
@@ -63,9 +100,10 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
                           f"{run_label(truth_run)}); make one with `ftd-nas search --proxy real`")
     space_size = _space_size(truth_identity.space)
     truth = _scores(truth_run, truth_metric)
-    truth_coverage = {**coverage(truth_run, space_size), "usable": len(truth)}
-    entries, labels, slugs, partial = {}, set(), set(), []
-    for run_dir in run_dirs:
+    truth_coverage = {**coverage(truth_run, space_size), "usable": len(truth),
+                      "repeats": sum(r["repeats"] for r in truth_run.rows)}
+    runs, slugs, names, partial = [], set(), set(), []
+    for i, run_dir in enumerate(run_dirs):
         run = load_run(run_dir, storage)
         identity = run.record.identity
         diff = diff_settings({"space": truth_identity.space, "data": truth_identity.data.settings()},
@@ -74,11 +112,13 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
             raise ConfigError(f"{run_dir!r} and the truth run {truth_dir!r} differ in their space or real data "
                               f"({format_diff(diff)}; truth vs run): compare runs over the same space, dataset and "
                               "validation split")
-        label = run_label(run)
-        while label in labels:
-            label += "'"
-        labels.add(label)
-        slug = _slug(Path(run_dir).resolve().name)  # figures are named after the run they describe
+        label = labels[i] if labels else run_label(run)
+        folder = Path(run_dir).resolve().name
+        name = label if label not in names else f"{label} ({folder})"
+        while name in names:
+            name += "'"
+        names.add(name)
+        slug = _slug(folder)  # figures are named after the run they describe
         while slug in slugs:
             slug += "_"
         slugs.add(slug)
@@ -86,27 +126,53 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         agreement = rank_agreement(scores, truth, ks, bootstrap)
         cov = {**coverage(run, space_size), "common": agreement["n"]}
         if agreement["n"] < max(MIN_COMMON, (space_size + 1) // 2):
-            partial.append(f"{label} ({run_dir}): {agreement['n']} candidates in common with the truth "
+            partial.append(f"{name} ({run_dir}): {agreement['n']} candidates in common with the truth "
                            f"(run: {_coverage_text(cov)}; truth: {_coverage_text(truth_coverage)})")
         seconds = [r["seconds"] for r in run.rows if r["seconds"] is not None]
-        entries[label] = {
-            "run": run_dir, "slug": slug, "source": identity.source, "recipe": identity.recipe.to_dict(),
-            "scores": scores, "agreement": agreement, "coverage": cov,
+        runs.append({
+            "name": name, "label": label, "run": run_dir, "slug": slug, "source": identity.source,
+            "recipe": identity.recipe.to_dict(), "scores": scores, "spread": _spread(run, proxy_metric),
+            "agreement": agreement, "coverage": cov, "metrics": _flat_metrics(agreement, ks),
             "failed": [{"candidate": r["candidate"], "reason": r["fail_reason"]}
                        for r in run.rows if r["state"] == "FAIL"],
-            "complete": len(scores), "space_size": space_size,
-            "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
-            "seconds_total": sum(seconds)}
+            "space_size": space_size, "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
+            "seconds_total": sum(seconds)})
     if partial and not allow_partial:
         raise ConfigError("too few candidates for a ranking (at least " + str(MIN_COMMON) + " and half the space "
                           "must be finished by both the run and the truth): " + "; ".join(partial)
                           + ". Finish the searches (re-run them to resume) or pass --allow-partial")
+    truth_repeats = _repeat_values(truth_run, truth_metric)
+    groups = _groups(runs, truth_repeats, ks, bootstrap, seed)
     return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
-            "truth_scores": truth, "truth_coverage": truth_coverage, "truth_recipe": truth_identity.recipe.to_dict(),
-            "space": truth_identity.space, "proxies": entries, "partial": partial,
+            "truth_scores": truth, "truth_spread": _spread(truth_run, truth_metric),
+            "truth_coverage": truth_coverage, "truth_recipe": truth_identity.recipe.to_dict(),
+            "space": truth_identity.space, "runs": runs, "groups": groups["groups"],
+            "comparisons": groups["comparisons"], "comparison_candidates": groups["candidates"],
+            "noise_ceiling": noise_ceiling(truth_repeats, ks, bootstrap, seed=seed), "partial": partial,
             "inputs": {"runs": [str(Path(r).resolve()) for r in run_dirs], "truth": str(Path(truth_dir).resolve()),
-                       "proxy_metric": proxy_metric, "truth_metric": truth_metric, "ks": list(ks),
-                       "allow_partial": allow_partial}}
+                       "labels": labels, "proxy_metric": proxy_metric, "truth_metric": truth_metric,
+                       "ks": list(ks), "bootstrap": bootstrap, "allow_partial": allow_partial}}
+
+
+def _groups(runs: list[dict], truth_repeats: dict[str, list[float]], ks, bootstrap: int, seed: int) -> dict:
+    """Per label: its runs' metrics (mean and spread over the group's proxies) and paired bootstrap intervals,
+    on the candidates every run and the truth finished; and the comparison of every pair of groups."""
+    by_label: dict[str, list[dict]] = {}
+    for run in runs:
+        by_label.setdefault(run["label"], []).append(run)
+    common = sorted(set(truth_repeats).intersection(*(set(r["scores"]) for r in runs)))
+    boot = {"groups": {}, "comparisons": [], "candidates": len(common)}
+    if len(common) >= 2:
+        arrays = {label: np.array([[r["scores"][c] for c in common] for r in members])
+                  for label, members in by_label.items()}
+        boot = paired_bootstrap([np.asarray(truth_repeats[c], dtype=float) for c in common], arrays, ks, bootstrap,
+                                seed)
+    groups = {}
+    for label, members in by_label.items():
+        summary = {m: _summarise([r["metrics"][m] for r in members]) for m in members[0]["metrics"]}
+        groups[label] = {"runs": [r["name"] for r in members], "summary": summary,
+                         "bootstrap": boot["groups"].get(label, {})}
+    return {"groups": groups, "comparisons": boot["comparisons"], "candidates": boot["candidates"]}
 
 
 def _space_size(space: dict) -> int:
@@ -125,44 +191,97 @@ def _fmt(v, pct=False) -> str:
 def coverage_lines(report: dict) -> list[str]:
     """Who finished what, on how many common candidates each metric stands, and whether the report is partial."""
     t = report["truth_coverage"]
-    lines = [f"Coverage: truth {report['truth']}: {_coverage_text(t)}. Each metric is computed on the candidates a "
-             "run and the truth both finished (column n).", ""]
+    lines = [f"Coverage: truth {report['truth']}: {_coverage_text(t)} ({t['repeats']} trainings). Each metric of a "
+             "run is computed on the candidates it and the truth both finished (column n); the group comparisons "
+             f"on the {report['comparison_candidates']} candidates every run and the truth finished.", ""]
     if report["partial"]:
         lines += ["**PARTIAL REPORT** (--allow-partial): too few candidates for a trustworthy ranking in "
                   + "; ".join(report["partial"]) + ".", ""]
     return lines
 
 
+def ceiling_lines(report: dict) -> list[str]:
+    ceiling = report["noise_ceiling"]
+    if ceiling is None:
+        return ["Noise ceiling: not measured; the truth has one training per candidate. Run it with --repeats 3 (or "
+                "more) to learn how well the real-data ranking agrees with itself.", ""]
+    per_k = ", ".join(f"top {k}: {_fmt(v['rho'])} [{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]"
+                      for k, v in ceiling["topk"].items())
+    bound = f" (a noiseless proxy could reach about {_fmt(ceiling['upper_bound'])})" if ceiling["upper_bound"] else ""
+    low, high = ceiling["repeats"]["min"], ceiling["repeats"]["max"]
+    return [f"Noise ceiling of the truth ({low if low == high else f'{low}-{high}'} repeats per candidate, split-half "
+            f"Spearman, Spearman-Brown corrected): {_fmt(ceiling['rho'])} "
+            f"[{_fmt(ceiling['ci'][0])}, {_fmt(ceiling['ci'][1])}]" + (f"; {per_k}" if per_k else "") + ". This is "
+            "how well another real-data run of the same size would agree with the truth: the most a proxy can be "
+            f"expected to reach{bound}. A proxy near it ranks as well as the truth can tell.", ""]
+
+
+def _fraction(value, ceiling: dict | None) -> str:
+    if ceiling is None or value is None or not ceiling["rho"] or ceiling["rho"] <= 0 or value != value:
+        return "-"
+    return f"{value / ceiling['rho']:.0%}"
+
+
 def markdown_table(report: dict) -> str:
-    ks = report["ks"]
-    lines = coverage_lines(report)
+    ks, ceiling = report["ks"], report["noise_ceiling"]
+    lines = coverage_lines(report) + ceiling_lines(report)
     for way, title in (("by_real", "top k = the k best architectures by real-data accuracy"),
                        ("by_proxy", "top k = the k best architectures by proxy accuracy")):
-        lines += [f"Spearman correlation with the real-data ranking ({title}).", ""]
-        head = ["proxy", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "Kendall τ", "P@10",
-                                                             "picked: real acc", "regret", "s / cand.", "total min",
-                                                             "finished / failed / missing"]
+        lines += [f"Spearman correlation with the real-data ranking, per run ({title}).", ""]
+        head = ["run", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "of ceiling", "Kendall τ", "P@10",
+                                                           "picked: real acc", "regret", "s / cand.", "total min",
+                                                           "finished / failed / missing"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for label, e in report["proxies"].items():
-            a = e["agreement"]
+        for e in report["runs"]:
+            a, c = e["agreement"], e["coverage"]
             ci = a["spearman_ci95"]
-            c = e["coverage"]
-            cells = [label, str(a["n"])] + [_fmt(a["topk"].get(str(k), {}).get(way, {}).get("spearman")) for k in ks]
-            cells += [f"{_fmt(a['spearman'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", _fmt(a["kendall"]),
-                      _fmt(a["topk"].get("10", {}).get("precision")), _fmt(a["picked_real_acc"], True),
-                      _fmt(a["regret"], True), _fmt(e["seconds_per_candidate"]),
+            cells = [e["name"], str(a["n"])] + [_fmt(a["topk"].get(str(k), {}).get(way, {}).get("spearman"))
+                                                for k in ks]
+            cells += [f"{_fmt(a['spearman'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", _fraction(a["spearman"], ceiling),
+                      _fmt(a["kendall"]), _fmt(a["topk"].get("10", {}).get("precision")),
+                      _fmt(a["picked_real_acc"], True), _fmt(a["regret"], True), _fmt(e["seconds_per_candidate"]),
                       f"{e['seconds_total'] / 60:.1f}", f"{c['finished']} / {c['failed']} / {c['missing']}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    failures = [(label, f) for label, e in report["proxies"].items() for f in e["failed"]]
+    lines += group_lines(report)
+    failures = [(e["name"], f) for e in report["runs"] for f in e["failed"]]
     if failures:
-        lines += ["Failed candidates:", ""] + [f"- {label}: {f['candidate']}: {f['reason']}" for label, f in failures]
+        lines += ["Failed candidates:", ""] + [f"- {name}: {f['candidate']}: {f['reason']}" for name, f in failures]
     return "\n".join(lines) + "\n"
 
 
-CSV_COLUMNS = ["proxy", "run", "n_common", "finished", "failed", "missing", "space_size", "spearman", "spearman_lo",
-               "spearman_hi", "kendall", "kendall_lo", "kendall_hi", "picked", "picked_real_acc", "best",
-               "best_real_acc", "regret", "seconds_per_candidate", "seconds_total"]
+def group_lines(report: dict) -> list[str]:
+    """Groups (mean ± std over their proxies, bootstrap interval) and what the paired comparisons support."""
+    ks, ceiling = report["ks"], report["noise_ceiling"]
+    metrics = ["spearman", "kendall", *(f"top{k}_by_real" for k in ks), "regret"]
+    lines = ["Groups: each metric as mean ± std over the group's runs, and its 95% interval from "
+             f"{report['inputs']['bootstrap']} paired bootstrap samples (candidates, proxies and truth repeats "
+             "resampled).", ""]
+    head = ["group", "runs", *metrics, "Spearman of ceiling"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, g in report["groups"].items():
+        cells = [label, str(len(g["runs"]))]
+        for m in metrics:
+            summary, boot = g["summary"].get(m, {}), g["bootstrap"].get(m)
+            text = _fmt(summary.get("mean"), m == "regret")
+            if summary.get("std") is not None:
+                text += f" ± {_fmt(summary['std'], m == 'regret')}"
+            if boot and boot["ci"][0] is not None:
+                text += f" [{_fmt(boot['ci'][0], m == 'regret')}, {_fmt(boot['ci'][1], m == 'regret')}]"
+            cells.append(text)
+        cells.append(_fraction(g["summary"]["spearman"]["mean"], ceiling))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if report["comparisons"]:
+        lines += ["Paired comparisons (a difference is claimed only where its 95% interval excludes 0):", ""]
+        lines += [f"- {c['verdict']}" for c in report["comparisons"]]
+        lines.append("")
+    return lines
+
+
+CSV_COLUMNS = ["run_name", "group", "run", "n_common", "finished", "failed", "missing", "space_size", "spearman",
+               "spearman_lo", "spearman_hi", "spearman_of_ceiling", "kendall", "kendall_lo", "kendall_hi", "picked",
+               "picked_real_acc", "best", "best_real_acc", "regret", "seconds_per_candidate", "seconds_total"]
 
 
 def _check_replaceable(out: Path, report: dict, overwrite: bool) -> list[str]:
@@ -187,12 +306,13 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
     replaced = _check_replaceable(out, report, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for label, e in report["proxies"].items():
-        a = e["agreement"]
-        c = e["coverage"]
-        row = {"proxy": label, "run": e["run"], "n_common": a["n"], "finished": c["finished"], "failed": c["failed"],
-               "missing": c["missing"], "space_size": e["space_size"],
+    ceiling = report["noise_ceiling"]
+    for e in report["runs"]:
+        a, c = e["agreement"], e["coverage"]
+        row = {"run_name": e["name"], "group": e["label"], "run": e["run"], "n_common": a["n"],
+               "finished": c["finished"], "failed": c["failed"], "missing": c["missing"], "space_size": e["space_size"],
                "spearman": a["spearman"], "spearman_lo": a["spearman_ci95"][0], "spearman_hi": a["spearman_ci95"][1],
+               "spearman_of_ceiling": a["spearman"] / ceiling["rho"] if ceiling and ceiling["rho"] > 0 else None,
                "kendall": a["kendall"], "kendall_lo": a["kendall_ci95"][0], "kendall_hi": a["kendall_ci95"][1],
                "picked": a["picked"], "picked_real_acc": a["picked_real_acc"], "best": a["best"],
                "best_real_acc": a["best_real_acc"], "regret": a["regret"],
@@ -209,33 +329,35 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-    summary = {label: {"spearman": e["agreement"]["spearman"], "kendall": e["agreement"]["kendall"],
-                       "topk": e["agreement"]["topk"], **{k: v for k, v in e.items() if k != "scores"}}
-               for label, e in report["proxies"].items()}
     figures = []
     partial = " (PARTIAL)" if report["partial"] else ""
-    for label, e in report["proxies"].items():
+    for e in report["runs"]:
         slug, note = e["slug"], f"{e['agreement']['n']} of {e['space_size']} candidates{partial}"
-        figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"scatter_{slug}",
-                                    note=note)
-        figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], label, out / f"ranks_{slug}",
+        figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], e["name"],
+                                    out / f"scatter_{slug}", note=note, proxy_err=e["spread"],
+                                    truth_err=report["truth_spread"])
+        figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], e["name"], out / f"ranks_{slug}",
                                 note=note)
-    agreements = {label: e["agreement"] for label, e in report["proxies"].items()}
-    counts = ", ".join(f"{label}: n = {e['agreement']['n']}" for label, e in report["proxies"].items())
-    figures += topk_bars(agreements, out / "topk_by_real", "by_real", note=counts + partial)
-    figures += topk_bars(agreements, out / "topk_by_proxy", "by_proxy", note=counts + partial)
+    note = f"{report['comparison_candidates']} common candidates{partial}"
+    figures += group_intervals(report["groups"], ceiling, out / "groups_spearman", note=note)
+    figures += topk_curves(report["groups"], ceiling, report["ks"], out / "topk_by_real", "by_real", note=note)
+    figures += topk_curves(report["groups"], None, report["ks"], out / "topk_by_proxy", "by_proxy", note=note)
     for stale in set(replaced) - set(figures):  # only files the replaced report listed, and only in this folder
         if Path(stale).parent.resolve() == out.resolve():
             Path(stale).unlink(missing_ok=True)
     table = markdown_table(report)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(table)
-    write_json(out / "report.json", {"spearman": {l: s["spearman"] for l, s in summary.items()},
-                                     "kendall": {l: s["kendall"] for l, s in summary.items()},
-                                     "topk": {l: s["topk"] for l, s in summary.items()},
-                                     "proxies": summary, "truth": report["truth"],
-                                     "truth_metric": report["truth_metric"], "proxy_metric": report["proxy_metric"],
-                                     "space": report["space"], "truth_coverage": report["truth_coverage"],
-                                     "truth_recipe": report["truth_recipe"], "partial": report["partial"],
-                                     "figures": figures, "inputs": report["inputs"]})
+    means = {label: {m: v["mean"] for m, v in g["summary"].items()} for label, g in report["groups"].items()}
+    write_json(out / "report.json", {
+        "spearman": {label: m["spearman"] for label, m in means.items()},
+        "kendall": {label: m["kendall"] for label, m in means.items()},
+        "topk": {label: {str(k): {way: {"spearman": m.get(f"top{k}_{way}")} for way in ("by_real", "by_proxy")}
+                         for k in report["ks"]} for label, m in means.items()},
+        "noise_ceiling": ceiling, "comparisons": report["comparisons"],
+        "comparison_candidates": report["comparison_candidates"], "groups": report["groups"],
+        "runs": [{k: v for k, v in e.items() if k not in ("scores", "spread")} for e in report["runs"]],
+        "truth": report["truth"], "truth_metric": report["truth_metric"], "proxy_metric": report["proxy_metric"],
+        "space": report["space"], "truth_coverage": report["truth_coverage"], "truth_recipe": report["truth_recipe"],
+        "partial": report["partial"], "figures": figures, "inputs": report["inputs"]})
     return {"table": table, "figures": figures, "dir": str(out)}

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import optuna
@@ -31,14 +31,15 @@ from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord, storage_location, storage_url
 from ftd_nas.search.space import candidate_id, load_space
-from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, crash_counts,
+from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, crash_counts,
                                   earlier_live_trial, enqueue_missing, finished_and_running, heartbeat, make_storage,
-                                  open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining)
+                                  open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining, unit_of)
 from ftd_nas.train import RUNTIME_ONLY, check_number, evaluate, train
 
 log = logging.getLogger(__name__)
 
 WORKER = "worker"  # user attr: host:pid:device of the worker that trained a trial
+REPEAT_SEED_STRIDE = 100_003  # seeds of repeats 0, 1, 2... of --seed s: s, s + stride, s + 2 * stride
 
 SAMPLERS = {"grid": None, "tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
 
@@ -58,6 +59,7 @@ class SearchConfig(Part):
     sampler: str = "grid"  # grid = every candidate once; tpe | random = budgeted search with --n-trials
     n_trials: int | None = None
     recipe: SearchRecipe = field(default_factory=SearchRecipe)
+    repeats: int = 1  # trainings per candidate (seeds derived from recipe.seed); not part of the identity
     device: str = "auto"
     heartbeat: int = 60  # seconds between a running trial's heartbeats
     grace: int = 180  # seconds without a heartbeat after which a trial counts as dead and is retried
@@ -72,6 +74,10 @@ class SearchConfig(Part):
             raise ConfigError(f"--sampler {self.sampler} runs a budgeted search: give --n-trials N")
         if self.n_trials is not None:
             check_number("--n-trials", self.n_trials, 1, integer=True)
+        check_number("--repeats", self.repeats, 1, integer=True)
+        if self.repeats > 1 and self.sampler != "grid":
+            raise ConfigError("--repeats trains every candidate of the space several times: use it with the grid "
+                              "sampler (the default), not with a budgeted --sampler")
         check_number("--heartbeat", self.heartbeat, 1, integer=True)
         check_number("--grace", self.grace, 1, integer=True)
         if self.grace <= self.heartbeat:
@@ -79,10 +85,16 @@ class SearchConfig(Part):
                               "workers would be declared dead")
 
 
+def repeat_seed(seed: int, repeat: int) -> int:
+    """The seed of a candidate's repeat: repeat 0 uses --seed itself, so one repeat is the run without repeats."""
+    return seed + REPEAT_SEED_STRIDE * repeat
+
+
 def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
-                    device: torch.device) -> dict:
-    """Train one candidate on the source and score it on the real validation and test splits."""
+                    device: torch.device, repeat: int = 0) -> dict:
+    """Train one repeat of a candidate on the source and score it on the real validation and test splits."""
     spec = ModelSpec(**params).for_data(dataset.channels, dataset.image_size, dataset.num_classes)
+    recipe = replace(recipe, seed=repeat_seed(recipe.seed, repeat))  # initialisation, data order, augmentation
     net = build_model(spec, seed=recipe.seed, device=device)
     lr = recipe.lr if recipe.lr is not None else source.default_lr
     result = train(net, source.split, recipe.candidate_config(lr))
@@ -146,9 +158,11 @@ class Search:
     def _run_trial(self, trial: optuna.Trial) -> tuple[str, str]:
         params = {axis: trial.suggest_categorical(axis, values) for axis, values in self.space.axes.items()}
         cid = candidate_id(params)
+        repeat = int(trial.user_attrs.get(REPEAT, 0))  # set when the unit was queued; budgeted samplers: 0
         trial.set_user_attr(CANDIDATE, cid)
+        trial.set_user_attr(REPEAT, repeat)
         trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}:{self.device}")
-        earlier = earlier_live_trial(self.study, trial.number, cid)
+        earlier = earlier_live_trial(self.study, trial.number, (cid, repeat))
         if earlier is not None:
             trial.set_user_attr(DUPLICATE, earlier.number)
             if earlier.state == TrialState.COMPLETE:  # budgeted samplers may propose a finished candidate
@@ -158,7 +172,7 @@ class Search:
             return cid, "duplicate"
         try:
             with heartbeat(self.study, trial):
-                result = train_candidate(params, self.source, self.dataset, self.config.recipe, self.device)
+                result = train_candidate(params, self.source, self.dataset, self.config.recipe, self.device, repeat)
         except (NonFiniteError, ConfigError, torch.OutOfMemoryError) as exc:
             reason = "out of memory" if isinstance(exc, torch.OutOfMemoryError) else str(exc)
             trial.set_user_attr(FAIL_REASON, reason)
@@ -180,12 +194,12 @@ class Search:
         started = time.perf_counter()
         write_json(self.out / "run.json", SearchRunRecord(
             study_name=self.study_name, storage=storage_location(cfg.storage, self.out), identity=self.identity,
-            sampler=cfg.sampler, n_trials=cfg.n_trials,
+            sampler=cfg.sampler, n_trials=cfg.n_trials, repeats=cfg.repeats,
             proxy_file=cfg.proxy if self.source.kind == "proxy" else None,
             environment=environment_info(self.device), created=time.strftime("%Y-%m-%dT%H:%M:%S%z")).to_dict())
         counts = {"trained": 0, "failed": 0, "duplicate": 0}
         if cfg.sampler == "grid":
-            queued = enqueue_missing(self.study, self.space)
+            queued = enqueue_missing(self.study, self.space, cfg.repeats)
             waiting, running = remaining(self.study)
             bar = progress(range(waiting), desc=f"search {self.space.name}", enabled=cfg.progress)
             if waiting == 0 and running == 0:
@@ -203,7 +217,7 @@ class Search:
                     # `grace` seconds) is failed, re-queued and trained here.
                     bar.set_postfix(waiting_for=running)
                     time.sleep(min(cfg.heartbeat, 5))
-                    enqueue_missing(self.study, self.space)
+                    enqueue_missing(self.study, self.space, cfg.repeats)
                     continue
                 cid, status = self._run_trial(trial)
                 counts[status] += 1
@@ -220,37 +234,66 @@ class Search:
         rows = collect_results(self.study)
         write_results_csv(self.out / "results.csv", rows)
         return {"study": self.study_name, "queued": queued, **counts, "candidates": len(self.space),
+                "repeats": cfg.repeats,
                 "complete": sum(r["state"] == "COMPLETE" for r in rows),
                 "failed_total": sum(r["state"] == "FAIL" for r in rows),
                 "seconds": time.perf_counter() - started, "rows": rows}
 
 
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _std(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    m = sum(values) / len(values)
+    return (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+
+
 def collect_results(study: optuna.Study) -> list[dict]:
-    """One row per candidate: its finished trial (or its failure), duplicates left out."""
-    rows: dict[str, dict] = {}
+    """One row per candidate: the mean of its finished repeats (their values and spread kept), or its failure.
+    Duplicates are left out; a candidate is COMPLETE once one repeat is."""
+    units: dict[tuple[str, int], optuna.trial.FrozenTrial] = {}
     trials = study.get_trials(deepcopy=False)
     for t in trials:
-        cid = t.user_attrs.get(CANDIDATE)
-        if cid is None or DUPLICATE in t.user_attrs:
+        unit = unit_of(t)
+        if unit[0] is None or DUPLICATE in t.user_attrs:
             continue
         done = t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and FAIL_REASON in t.user_attrs)
-        if not done or (cid in rows and rows[cid]["state"] == "COMPLETE"):
-            continue
-        rows[cid] = {"candidate": cid, **t.params, "state": t.state.name, "trial": t.number,
-                     "val_acc": t.user_attrs.get("val_acc"), "test_acc": t.user_attrs.get("test_acc"),
-                     "train_acc": t.user_attrs.get("train_acc"), "seconds": t.user_attrs.get("seconds"),
-                     "num_params": t.user_attrs.get("num_params"), "fail_reason": t.user_attrs.get(FAIL_REASON)}
+        if done and not (unit in units and units[unit].state == TrialState.COMPLETE):
+            units[unit] = t
     crashes = crash_counts(trials)
-    for t in trials:  # candidates given up on after repeated worker deaths
-        cid = t.user_attrs.get(CANDIDATE)
-        if cid is not None and cid not in rows and crashes[cid] >= MAX_CRASHES:
-            rows[cid] = {**dict.fromkeys(RESULT_COLUMNS), "candidate": cid, **t.params, "state": "FAIL",
-                         "trial": t.number, "fail_reason": f"its worker died {MAX_CRASHES} times while training it"}
-    return sorted(rows.values(), key=lambda r: r["candidate"])
+    for t in trials:  # units given up on after repeated worker deaths
+        if unit_of(t)[0] is not None and unit_of(t) not in units and crashes[unit_of(t)] >= MAX_CRASHES:
+            units[unit_of(t)] = t
+    by_candidate: dict[str, list[tuple[int, optuna.trial.FrozenTrial]]] = {}
+    for (cid, repeat), t in sorted(units.items()):
+        by_candidate.setdefault(cid, []).append((repeat, t))
+    rows = []
+    for cid, repeats in sorted(by_candidate.items()):
+        done = [(r, t) for r, t in repeats if t.state == TrialState.COMPLETE]
+        failed = [t for _, t in repeats if t.state != TrialState.COMPLETE]
+        first = (done or [(None, failed[0])])[0][1]
+        values = {key: [t.user_attrs[key] for _, t in done if t.user_attrs.get(key) is not None]
+                  for key in ("val_acc", "test_acc", "train_acc", "seconds")}
+        reason = failed[0].user_attrs.get(FAIL_REASON) if failed else None
+        if failed and reason is None:
+            reason = f"its worker died {MAX_CRASHES} times while training it"
+        rows.append({"candidate": cid, **first.params, "state": "COMPLETE" if done else "FAIL", "trial": first.number,
+                     "val_acc": _mean(values["val_acc"]), "test_acc": _mean(values["test_acc"]),
+                     "train_acc": _mean(values["train_acc"]), "seconds": sum(values["seconds"]) if done else None,
+                     "num_params": first.user_attrs.get("num_params"), "fail_reason": reason,
+                     "repeats": len(done), "failed_repeats": len(failed),
+                     "val_std": _std(values["val_acc"]), "test_std": _std(values["test_acc"]),
+                     "val_accs": values["val_acc"], "test_accs": values["test_acc"],
+                     "repeat_ids": [r for r, _ in done]})
+    return rows
 
 
 RESULT_COLUMNS = ["candidate", "depth", "width", "act", "norm", "pool", "state", "trial", "val_acc", "test_acc",
-                  "train_acc", "seconds", "num_params", "fail_reason"]
+                  "train_acc", "seconds", "num_params", "fail_reason", "repeats", "failed_repeats", "val_std",
+                  "test_std"]
 
 
 def write_results_csv(path: Path, rows: list[dict]) -> None:

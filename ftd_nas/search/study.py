@@ -1,9 +1,10 @@
 """The optuna study behind a search: storage, identity checks, the candidate queue and exactly-once claims.
 
-Every candidate is enqueued as a WAITING trial carrying its id. Workers claim a trial by moving it from
-WAITING to RUNNING (an atomic update in the storage), so two workers never claim the same trial. When two
-workers enqueue at the same moment a candidate can be queued twice; the rule "only the lowest-numbered live
-trial of a candidate runs" turns the later copy into a pruned duplicate, so it is still trained once.
+Every unit of work, a candidate's repeat (candidate id and repeat number; one repeat unless --repeats), is
+enqueued as a WAITING trial carrying both. Workers claim a trial by moving it from WAITING to RUNNING (an atomic
+update in the storage), so two workers never claim the same trial. When two workers enqueue at the same moment
+a unit can be queued twice; the rule "only the lowest-numbered live trial of a unit runs" turns the later copy
+into a pruned duplicate, so it is still trained once.
 Trials of workers that died are failed by optuna's heartbeat check and re-queued by its retry callback.
 """
 
@@ -29,6 +30,7 @@ from ftd_nas.search.record import SearchIdentity, redact
 from ftd_nas.search.space import SearchSpace, candidate_id
 
 CANDIDATE = "candidate"  # user attr: the candidate id of a trial
+REPEAT = "repeat"  # user attr: which repeat of its candidate a trial trains (absent: 0, as before repeats)
 FAIL_REASON = "fail_reason"  # user attr of a failure that would recur (NaN, out of memory, invalid)
 DUPLICATE = "duplicate_of"  # user attr of a pruned or cached duplicate trial
 INTERRUPTED = "interrupted"  # user attr of a trial stopped by Ctrl-C (re-queued, not counted as a crash)
@@ -174,7 +176,7 @@ def open_storage_readonly(url: str) -> RDBStorage:
 
 
 def finished_and_running(study: optuna.Study) -> tuple[int, int]:
-    """(candidates with a result or a recorded failure, trials running now) of a study."""
+    """(units with a result or a recorded failure, trials running now) of a study."""
     trials = study.get_trials(deepcopy=False)
     finished = sum(t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and FAIL_REASON in t.user_attrs)
                    for t in trials if DUPLICATE not in t.user_attrs)
@@ -216,30 +218,36 @@ def _live(trial: optuna.trial.FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and FAIL_REASON in trial.user_attrs
 
 
+def unit_of(trial: optuna.trial.FrozenTrial) -> tuple[str | None, int]:
+    """The unit of work a trial stands for: (candidate id, repeat)."""
+    return trial.user_attrs.get(CANDIDATE), int(trial.user_attrs.get(REPEAT, 0))
+
+
 def crash_counts(trials: list[optuna.trial.FrozenTrial]) -> Counter:
-    """Per candidate, how many of its trials ended without a result or a reason (worker killed or crashed)."""
-    return Counter(t.user_attrs.get(CANDIDATE) for t in trials if t.state == TrialState.FAIL
+    """Per unit, how many of its trials ended without a result or a reason (worker killed or crashed)."""
+    return Counter(unit_of(t) for t in trials if t.state == TrialState.FAIL
                    and not {FAIL_REASON, DUPLICATE, INTERRUPTED} & set(t.user_attrs))
 
 
-def enqueue_missing(study: optuna.Study, space: SearchSpace) -> int:
-    """Queue every candidate that has no live trial yet; returns how many were queued."""
+def enqueue_missing(study: optuna.Study, space: SearchSpace, repeats: int = 1) -> int:
+    """Queue every repeat of every candidate that has no live trial yet; returns how many were queued."""
     with quiet_optuna():
         optuna.storages.fail_stale_trials(study)  # trials of dead workers -> FAIL -> re-queued by the retry callback
     with storage_lock(study):
-        return _enqueue_missing(study, space)
+        return _enqueue_missing(study, space, repeats)
 
 
-def _enqueue_missing(study: optuna.Study, space: SearchSpace) -> int:
+def _enqueue_missing(study: optuna.Study, space: SearchSpace, repeats: int) -> int:
     trials = study.get_trials(deepcopy=False)
-    have = {t.user_attrs.get(CANDIDATE) for t in trials if _live(t)}
+    have = {unit_of(t) for t in trials if _live(t)}
     crashes = crash_counts(trials)
     queued = 0
-    for params in space.candidates():
-        cid = candidate_id(params)
-        if cid not in have and crashes[cid] < MAX_CRASHES:
-            study.enqueue_trial(params, user_attrs={CANDIDATE: cid})
-            queued += 1
+    for repeat in range(repeats):  # first repeat of every candidate first: a partial run covers the space
+        for params in space.candidates():
+            unit = (candidate_id(params), repeat)
+            if unit not in have and crashes[unit] < MAX_CRASHES:
+                study.enqueue_trial(params, user_attrs={CANDIDATE: unit[0], REPEAT: repeat})
+                queued += 1
     return queued
 
 
@@ -260,10 +268,10 @@ def pop_waiting(study: optuna.Study) -> optuna.Trial | None:
     return None
 
 
-def earlier_live_trial(study: optuna.Study, number: int, cid: str) -> optuna.trial.FrozenTrial | None:
-    """A live trial of the same candidate with a lower number, if any (then this one is a duplicate)."""
+def earlier_live_trial(study: optuna.Study, number: int, unit: tuple[str, int]) -> optuna.trial.FrozenTrial | None:
+    """A live trial of the same unit with a lower number, if any (then this one is a duplicate)."""
     for t in study.get_trials(deepcopy=False):
-        if t.number < number and t.user_attrs.get(CANDIDATE) == cid and _live(t):
+        if t.number < number and unit_of(t) == unit and _live(t):
             return t
     return None
 

@@ -27,7 +27,7 @@ def runs(tmp_path_factory, digits):
 
 def test_report_compares_proxies_and_changes_with_the_proxy(runs, tmp_path):
     report = build_report([runs["r3"], runs["r1"]], runs["truth"], ks=(3, 5), bootstrap=100)
-    a3, a1 = (report["proxies"][label]["agreement"] for label in ("Random IPC 3", "Random IPC 1"))
+    a3, a1 = (run["agreement"] for run in report["runs"])
     assert a3["n"] == a1["n"] == 12
     assert a3["spearman"] != a1["spearman"]  # a different proxy gives a different ranking
     written = write_report(report, tmp_path / "rep")
@@ -69,7 +69,7 @@ def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_rep
     replaced = write_report(build_report([runs["r1"]], runs["truth"], ks=(3,), bootstrap=10), tmp_path / "rep",
                             overwrite=True)
     assert not (tmp_path / "rep" / "scatter_r3_seed1.png").exists()  # the replaced report's figures are gone
-    assert (tmp_path / "rep" / "scatter_r1.png").exists() and len(replaced["figures"]) == 8
+    assert (tmp_path / "rep" / "scatter_r1.png").exists() and len(replaced["figures"]) == 10
 
 
 def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(runs, tmp_path, digits, monkeypatch):
@@ -97,9 +97,9 @@ def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(run
                           allow_partial=True)
     written = write_report(report, tmp_path / "rep")
     data = json.loads((tmp_path / "rep" / "report.json").read_text())
-    partial = data["proxies"]["Random IPC 2"]
+    partial, full = data["runs"]
     assert partial["coverage"] == {"space": 12, "finished": 3, "failed": 0, "missing": 9, "common": 3}
-    assert data["proxies"]["Random IPC 3"]["coverage"]["common"] == 12 and len(data["partial"]) == 1
+    assert full["coverage"]["common"] == 12 and len(data["partial"]) == 1 and data["comparison_candidates"] == 3
     assert data["truth_coverage"]["finished"] == 12
     assert "**PARTIAL REPORT**" in written["table"] and "| Random IPC 2 | 3 |" in written["table"]
     assert "3 / 0 / 9" in written["table"]
@@ -116,3 +116,35 @@ def test_truth_over_other_data_or_split_is_refused_naming_the_fields(runs, tmp_p
                dataset=other_split)
     with pytest.raises(ConfigError, match=r"differ in their space or real data \(.*split_seed: 0 vs 1"):
         build_report([str(tmp_path / "r")], runs["truth"], ks=(3,), bootstrap=10)
+
+
+def test_repeated_truth_gives_a_ceiling_and_labelled_runs_form_compared_groups(tmp_path, digits):
+    space = tmp_path / "rep.yaml"
+    space.write_text(SPACE)
+    out = {}
+    for name, proxy, epochs, seed, repeats in (("truth", "real", 2, 0, 2), ("a0", "random:3", 10, 0, 1),
+                                               ("a1", "random:3", 10, 1, 1), ("b0", "random:1", 10, 0, 1)):
+        cfg = SearchConfig(space=str(space), proxy=proxy, out=str(tmp_path / name), dataset="digits", device="cpu",
+                           recipe=SearchRecipe(epochs=epochs, dsa=None, seed=seed), repeats=repeats, progress=False)
+        run_search(cfg, dataset=digits)
+        out[name] = str(tmp_path / name)
+    report = build_report([out["a0"], out["a1"], out["b0"]], out["truth"], ks=(3, 5), bootstrap=50,
+                          labels=["A", "A", "B"])
+    assert report["groups"]["A"]["runs"] == ["A", "A (a1)"] and report["groups"]["B"]["runs"] == ["B"]
+    spearman = report["groups"]["A"]["summary"]["spearman"]
+    assert spearman["mean"] == pytest.approx(sum(spearman["values"]) / 2) and spearman["std"] is not None
+    write_report(report, tmp_path / "rep")
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    ceiling = data["noise_ceiling"]
+    assert -1 <= ceiling["rho"] <= 1 and len(ceiling["ci"]) == 2 and ceiling["repeats"] == {"min": 2, "max": 2}
+    assert set(ceiling["topk"]) == {"3", "5"}
+    metrics = {c["metric"] for c in data["comparisons"]}
+    assert metrics == {"spearman", "kendall", "top3_by_real", "top3_by_proxy", "top5_by_real", "top5_by_proxy",
+                       "regret"}
+    assert all({"a", "b", "metric", "delta", "ci", "verdict"} <= set(c) for c in data["comparisons"])
+    assert {c["a"] for c in data["comparisons"]} == {"A"} and data["spearman"]["A"] == spearman["mean"]
+    table = (tmp_path / "rep" / "report.md").read_text()
+    assert "Noise ceiling of the truth (2 repeats per candidate" in table and "Paired comparisons" in table
+    assert (tmp_path / "rep" / "groups_spearman.png").exists()
+    with pytest.raises(ConfigError, match="3 runs but 2 --label"):
+        build_report([out["a0"], out["a1"], out["b0"]], out["truth"], labels=["A", "B"])

@@ -138,3 +138,41 @@ def test_postgres_urls_are_normalised_to_the_installed_driver(monkeypatch):
     monkeypatch.setattr(study, "_installed_postgres_driver", lambda: None)
     with pytest.raises(StorageError, match="pip install psycopg2-binary"):
         study.normalise_url("postgresql://u@h/db")
+
+
+def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space_file, tmp_path, digits, monkeypatch):
+    from collections import Counter
+
+    from ftd_nas.search.study import unit_of
+
+    single = {r["candidate"]: r["val_acc"] for r in run_search(_config(space_file, tmp_path / "one"),
+                                                                 dataset=digits)["rows"]}
+    two = run_search(_config(space_file, tmp_path / "run", repeats=2), dataset=digits)
+    assert two["trained"] == 16 and all(r["repeats"] == 2 and r["val_std"] is not None for r in two["rows"])
+    for r in two["rows"]:  # repeat 0 is the run without repeats; the score is the mean over repeats
+        assert r["val_accs"][0] == single[r["candidate"]]
+        assert r["val_acc"] == pytest.approx(sum(r["val_accs"]) / 2)
+    assert any(r["val_accs"][0] != r["val_accs"][1] for r in two["rows"])  # other seeds, other results
+    assert run_search(_config(space_file, tmp_path / "run", repeats=2), dataset=digits)["trained"] == 0
+    assert run_search(_config(space_file, tmp_path / "run", repeats=3), dataset=digits)["trained"] == 8
+    real, calls = runner_module.train_candidate, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "train_candidate", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
+    monkeypatch.setattr(runner_module, "train_candidate", real)
+    resumed = run_search(_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
+    assert resumed["trained"] == 5 and all(r["repeats"] == 4 for r in resumed["rows"])
+    units = Counter(unit_of(t) for t in _complete_trials(tmp_path / "run"))
+    assert len(units) == 32 and set(units.values()) == {1}  # every (candidate, repeat) trained exactly once
+
+
+def test_repeats_need_the_grid_sampler():
+    with pytest.raises(ConfigError, match="--repeats.*grid"):
+        SearchConfig(proxy="random:2", sampler="tpe", n_trials=4, repeats=2)

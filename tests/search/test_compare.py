@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from ftd_nas.search.compare import agreement_metrics, noise_ceiling, paired_bootstrap
+
+
+def _truth(n=40, repeats=3, noise=0.02, seed=0):
+    rng = np.random.default_rng(seed)
+    signal = np.linspace(0.3, 0.7, n)
+    return signal, [signal[i] + noise * rng.standard_normal(repeats) for i in range(n)]
+
+
+def test_ceiling_of_identical_repeats_is_one():
+    ceiling = noise_ceiling({f"c{i}": [0.1 * i] * 3 for i in range(20)}, ks=(5, 10), samples=100)
+    assert ceiling["rho"] == pytest.approx(1.0) and ceiling["ci"] == [pytest.approx(1.0), pytest.approx(1.0)]
+    assert ceiling["topk"]["5"]["rho"] == pytest.approx(1.0) and ceiling["repeats"] == {"min": 3, "max": 3}
+
+
+def test_ceiling_of_independent_random_scores_is_near_zero():
+    rng = np.random.default_rng(1)
+    ceiling = noise_ceiling({f"c{i}": list(rng.random(4)) for i in range(300)}, samples=200)
+    assert abs(ceiling["rho"]) < 0.2 and ceiling["ci"][0] < 0 < ceiling["ci"][1]
+
+
+def test_ceiling_needs_repeats():
+    assert noise_ceiling({"a": [0.5], "b": [0.6], "c": [0.7]}) is None
+
+
+def test_ceiling_falls_as_the_truth_gets_noisier():
+    quiet = noise_ceiling(dict(enumerate(_truth(noise=0.01)[1])), samples=50)["rho"]
+    loud = noise_ceiling(dict(enumerate(_truth(noise=0.2)[1])), samples=50)["rho"]
+    assert 0.9 < quiet <= 1 and loud < quiet - 0.3
+
+
+def test_metrics_match_hand_computations():
+    truth = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    perfect = agreement_metrics(truth * 2, truth, ks=(3,))
+    assert perfect["spearman"] == pytest.approx(1) and perfect["kendall"] == pytest.approx(1)
+    assert perfect["regret"] == 0 and perfect["top3_by_real"] == pytest.approx(1)
+    swapped = agreement_metrics(np.array([0.1, 0.2, 0.3, 0.5, 0.4]), truth, ks=(3,))
+    assert swapped["spearman"] == pytest.approx(0.9) and swapped["regret"] == pytest.approx(0.1)
+
+
+def test_a_proxy_equal_to_the_truth_beats_a_random_one_and_copies_are_not_distinguishable():
+    signal, repeats = _truth()
+    truth_mean = np.array([r.mean() for r in repeats])
+    rng = np.random.default_rng(2)
+    groups = {"exact": truth_mean[None, :], "random": rng.random((3, len(signal))),
+              "exact copy": truth_mean[None, :]}
+    result = paired_bootstrap(repeats, groups, ks=(5,), samples=300)
+    rows = {(c["a"], c["b"], c["metric"]): c for c in result["comparisons"]}
+    better = rows[("exact", "random", "spearman")]
+    assert better["delta"] > 0.5 and better["ci"][0] > 0  # the interval excludes 0
+    assert better["verdict"].startswith("exact above random on spearman")
+    assert rows[("random", "exact copy", "regret")]["ci"][0] >= 0  # random picks worse or equal
+    same = rows[("exact", "exact copy", "spearman")]
+    assert same["delta"] == 0 and same["ci"][0] <= 0 <= same["ci"][1] and "not distinguishable" in same["verdict"]
+    assert result["groups"]["exact"]["spearman"]["ci"][0] > 0.9
