@@ -20,6 +20,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from ftd_nas.coresets import SelectConfig
 from ftd_nas.data import Dataset, Split, ZCAWhitening
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
 from ftd_nas.distill.config import DistillConfig
@@ -55,12 +56,13 @@ class ProxyRecord(Record):
     FORMAT = "ftd-nas-proxy"
     UPGRADES = {1: _proxy_v1_to_v2}
 
-    method: str
+    method: str  # ftd | mtt | dsa | dm (distilled) or random | herding | kcenter (selected real images)
     ipc: int
     iterations: int
-    model: ModelSpec  # the network it was distilled with (the experts')
-    data: DataFingerprint  # the real data it was distilled from: classes, shape, statistics, content hash
-    distill: DistillConfig  # the resolved configuration
+    model: ModelSpec  # the network it was distilled with (the experts'), or whose embeddings chose a coreset
+    data: DataFingerprint  # the real data it was made from: classes, shape, statistics, content hash
+    distill: DistillConfig | None = None  # the resolved configuration of a distillation
+    selection: SelectConfig | None = None  # the configuration of a coreset selection
     experts: dict = field(default_factory=dict)  # provenance: folder name, count and settings of the experts
     seconds: float = 0.0
     environment: dict = field(default_factory=dict)
@@ -68,8 +70,13 @@ class ProxyRecord(Record):
 
     def settings(self) -> dict:
         """What the proxy is, as opposed to how and when it was made."""
+        made = self.distill if self.distill is not None else self.selection
         return {"method": self.method, "ipc": self.ipc, "iterations": self.iterations, "model": self.model.to_dict(),
-                "data": self.data.settings(), "distill": self.distill.to_dict()}
+                "data": self.data.settings(), "distill" if self.distill is not None else "selection": made.to_dict()}
+
+    def __post_init__(self) -> None:
+        if (self.distill is None) == (self.selection is None):
+            raise RecordError("a proxy record holds either a distillation or a selection configuration")
 
 
 @dataclass

@@ -1,12 +1,16 @@
 #!/usr/bin/env python
-"""Benchmark distillation: seconds per iteration and peak memory, full vs checkpointed unroll, by syn_steps.
+"""Benchmark distillation: seconds per iteration and peak memory, full vs checkpointed unroll, by syn_steps,
+and per method (FTD's trajectory matching, DSA's gradient matching, DM's distribution matching).
 
-Each (unroll, syn_steps) setting runs in its own process so its peak memory (RSS on CPU, allocated
-memory on CUDA) is its own; settings run back to back, full and checkpoint interleaved, so the ratios
-compare runs made under the same machine load.
+Each setting runs in its own process so its peak memory (RSS on CPU, allocated memory on CUDA) is its own;
+settings run back to back, full and checkpoint interleaved, so the ratios compare runs made under the same
+machine load. An iteration means each method's own iteration at its preset for the IPC (DSA: outer_loop
+matching steps with inner training between them; DM: one matching step), so per-iteration times differ in
+kind; the total time of a run is iterations x seconds per iteration.
 
     python scripts/bench_distill.py --dataset npz:../shared/datasets/cifar10_subset.npz --zca \\
         --width 32 --ipc 10 --steps 10 20 40 --out runs/bench_distill.json
+    python scripts/bench_distill.py --methods ftd dsa dm --steps 20 --unrolls full --zca --width 32 --ipc 10
 """
 
 from __future__ import annotations
@@ -33,16 +37,24 @@ def _rss_mb() -> float:
 def child(args: argparse.Namespace) -> None:
     import torch
 
+    from ftd_nas.data import DataConfig
     from ftd_nas.distill import Distiller, resolve_config
     from ftd_nas.experts import ExpertDirectory
+    from ftd_nas.models import ModelSpec
     from ftd_nas.runtime import resolve_device
 
     device = resolve_device(args.device)
-    cfg = resolve_config(args.dataset, args.ipc, "ftd", syn_steps=args.syn_steps, unroll=args.unroll,
-                         max_start_epoch=1, expert_epochs=2, iterations=args.iters + 1, batch_syn=args.batch_syn)
-    dataset = ExpertDirectory(args.experts).record.data.data_config(args.dataset).load(device)
+    if args.method == "ftd":
+        cfg = resolve_config(args.dataset, args.ipc, "ftd", syn_steps=args.syn_steps, unroll=args.unroll,
+                             max_start_epoch=1, expert_epochs=2, iterations=args.iters + 1, batch_syn=args.batch_syn)
+        dataset = ExpertDirectory(args.experts).record.data.data_config(args.dataset).load(device)
+        experts, model = args.experts, None
+    else:
+        cfg = resolve_config(args.dataset, args.ipc, args.method, iterations=args.iters + 1)
+        dataset = DataConfig(args.dataset, zca=args.zca).load(device)
+        experts, model = None, ModelSpec(width=args.width, depth=args.depth)
     with tempfile.TemporaryDirectory() as tmp:
-        d = Distiller(cfg, args.experts, Path(tmp) / "p", dataset=dataset, device=device)
+        d = Distiller(cfg, experts, Path(tmp) / "p", dataset=dataset, model=model, device=device)
         setup_rss = _rss_mb()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -57,7 +69,8 @@ def child(args: argparse.Namespace) -> None:
                 torch.cuda.synchronize(device)
             if i > 0:
                 times.append(time.perf_counter() - start)
-    out = {"unroll": args.unroll, "syn_steps": args.syn_steps, "s_per_iter": statistics.median(times),
+    out = {"method": args.method, "unroll": args.unroll if args.method == "ftd" else None,
+           "syn_steps": args.syn_steps if args.method == "ftd" else None, "s_per_iter": statistics.median(times),
            "times": times, "setup_rss_mb": setup_rss,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     out["peak_over_setup_mb"] = out["peak_rss_mb"] - setup_rss
@@ -88,6 +101,8 @@ def main() -> None:
     p.add_argument("--batch-syn", type=int, default=None)
     p.add_argument("--steps", type=int, nargs="+", default=[10, 20, 40])
     p.add_argument("--unrolls", nargs="+", default=["full", "checkpoint"])
+    p.add_argument("--methods", nargs="+", default=["ftd"], choices=["ftd", "dsa", "dm"],
+                   help="ftd: every --steps x --unrolls setting; dsa, dm: one setting each, their preset for --ipc")
     p.add_argument("--iters", type=int, default=3, help="timed iterations per setting (after one warm-up)")
     p.add_argument("--experts", default=None, help="GSAM expert directory (default: train a 3-epoch one)")
     p.add_argument("--device", default="auto")
@@ -95,6 +110,7 @@ def main() -> None:
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--syn-steps", type=int, help=argparse.SUPPRESS)
     p.add_argument("--unroll", help=argparse.SUPPRESS)
+    p.add_argument("--method", default="ftd", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         return child(args)
@@ -102,27 +118,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         experts = args.experts or str(quick_experts(args, Path(tmp) / "experts"))
         rows = []
-        for steps in args.steps:
-            for unroll in args.unrolls:
-                cmd = [sys.executable, __file__, "--child", "--dataset", args.dataset, "--ipc", str(args.ipc),
-                       "--syn-steps", str(steps), "--unroll", unroll, "--iters", str(args.iters),
-                       "--experts", experts, "--device", args.device]
-                if args.batch_syn:
-                    cmd += ["--batch-syn", str(args.batch_syn)]
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
-                if line is None:
-                    print(proc.stdout + proc.stderr, file=sys.stderr)
-                    raise SystemExit(f"setting unroll={unroll} syn_steps={steps} failed")
-                row = json.loads(line[len("RESULT "):])
-                rows.append(row)
-                mem = row.get("peak_cuda_mb", row["peak_rss_mb"])
-                print(f"syn_steps {steps:>3} {unroll:<10} {row['s_per_iter']:7.2f} s/iter  peak {mem:8.0f} MB "
-                      f"(+{row.get('peak_cuda_over_setup_mb', row['peak_over_setup_mb']):.0f} MB over setup)",
-                      flush=True)
+        settings = [("ftd", steps, unroll) for steps in args.steps for unroll in args.unrolls] \
+            if "ftd" in args.methods else []
+        settings += [(m, None, None) for m in args.methods if m != "ftd"]
+        for method, steps, unroll in settings:
+            cmd = [sys.executable, __file__, "--child", "--method", method, "--dataset", args.dataset, "--ipc",
+                   str(args.ipc), "--iters", str(args.iters), "--experts", experts, "--device", args.device,
+                   "--width", str(args.width), "--depth", str(args.depth)] + (["--zca"] if args.zca else [])
+            if method == "ftd":
+                cmd += ["--syn-steps", str(steps), "--unroll", unroll]
+            if args.batch_syn:
+                cmd += ["--batch-syn", str(args.batch_syn)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            if line is None:
+                print(proc.stdout + proc.stderr, file=sys.stderr)
+                raise SystemExit(f"setting {method} unroll={unroll} syn_steps={steps} failed")
+            row = json.loads(line[len("RESULT "):])
+            rows.append(row)
+            mem = row.get("peak_cuda_mb", row["peak_rss_mb"])
+            what = f"ftd syn_steps {steps:>3} {unroll:<10}" if method == "ftd" else f"{method:<26}"
+            print(f"{what} {row['s_per_iter']:7.2f} s/iter  peak {mem:8.0f} MB "
+                  f"(+{row.get('peak_cuda_over_setup_mb', row['peak_over_setup_mb']):.0f} MB over setup)", flush=True)
     ratios = []
     for steps in args.steps:
-        by = {r["unroll"]: r for r in rows if r["syn_steps"] == steps}
+        by = {r["unroll"]: r for r in rows if r["method"] == "ftd" and r["syn_steps"] == steps}
         if {"full", "checkpoint"} <= set(by):
             key = "peak_cuda_mb" if "peak_cuda_mb" in by["full"] else "peak_rss_mb"
             ratios.append({"syn_steps": steps,

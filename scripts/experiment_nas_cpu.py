@@ -20,13 +20,11 @@ run as two worker processes with one thread each, sharing their study or folder.
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import logging
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
+
+from ftd_nas.stages import Stage, run_stages
 
 FULL = dict(dataset="npz:../shared/datasets/cifar10_subset.npz", zca=True, width=32, experts=4, expert_epochs=15,
             alpha=0.3, ipc=10, iterations=300, syn_steps=10, max_start=10, ema=0.99, seeds=(0, 1, 2),
@@ -36,61 +34,46 @@ QUICK = dict(dataset="digits", zca=False, width=8, experts=2, expert_epochs=4, a
              search_epochs=5, ks=(3, 5), bootstrap=100)
 
 
-def stages(s: dict, out: Path) -> list[tuple[str, list[str], int]]:
-    """(name, ftd-nas arguments, worker processes) in order."""
+def stages(s: dict, out: Path) -> list[Stage]:
+    """The experiment's stages, in order."""
     real = ["--dataset", s["dataset"]]
     data = real + (["--zca"] if s["zca"] else [])
     quiet = ["--no-progress", "--device", "cpu"]
-    plan = []
-    for optimizer in ("gsam", "sgd"):
-        plan.append((f"experts-{optimizer}",
-                     ["experts", *data, "--width", str(s["width"]), "--num-experts", str(s["experts"]), "--epochs",
-                      str(s["expert_epochs"]), "--optimizer", optimizer, "--alpha", str(s["alpha"]),
-                      "--out", str(out / "experts" / optimizer), *quiet], 2))
+    plan = [Stage(f"experts-{optimizer}", ["experts", *data, "--width", str(s["width"]), "--num-experts",
+                                            str(s["experts"]), "--epochs", str(s["expert_epochs"]), "--optimizer",
+                                            optimizer, "--alpha", str(s["alpha"]), "--out",
+                                            str(out / "experts" / optimizer), *quiet], workers=2)
+            for optimizer in ("gsam", "sgd")]
     for method, experts in (("ftd", "gsam"), ("mtt", "sgd")):
         for seed in s["seeds"]:
-            plan.append((f"distill-{method}-{seed}",
-                         ["distill", "--experts", str(out / "experts" / experts), *real, "--method", method,
-                          "--ipc", str(s["ipc"]), "--preset", "cifar10", "--syn-steps", str(s["syn_steps"]),
-                          "--max-start-epoch", str(s["max_start"]), "--lr-teacher", "0.01", "--iterations",
-                          str(s["iterations"]),
-                          "--seed", str(seed), "--out", str(out / "proxies" / f"{method}_s{seed}.safetensors"),
-                          *(["--ema-decay", str(s["ema"])] if method == "ftd" else []), *quiet], 1))
+            ema = ["--ema-decay", str(s["ema"])] if method == "ftd" else []
+            plan.append(Stage(f"distill-{method}-{seed}", [
+                "distill", "--experts", str(out / "experts" / experts), *real, "--method", method, "--ipc",
+                str(s["ipc"]), "--preset", "cifar10", "--syn-steps", str(s["syn_steps"]), "--max-start-epoch",
+                str(s["max_start"]), "--lr-teacher", "0.01", "--iterations", str(s["iterations"]), "--seed", str(seed),
+                "--out", str(out / "proxies" / f"{method}_s{seed}.safetensors"), *ema, *quiet]))
     space, epochs = ["search", "--space", s["space"]], ["--epochs", str(s["search_epochs"])]
-    plan.append(("truth", [*space, "--proxy", "real", *data, "--epochs", str(s["truth_epochs"]), "--repeats",
-                           str(s["repeats"]), "--out", str(out / "search" / "truth"), *quiet], 2))
+    plan.append(Stage("truth", [*space, "--proxy", "real", *data, "--epochs", str(s["truth_epochs"]), "--repeats",
+                                str(s["repeats"]), "--out", str(out / "search" / "truth"), *quiet], workers=2))
     for method in ("ftd", "mtt"):
         for seed in s["seeds"]:
             proxy = str(out / "proxies" / f"{method}_s{seed}.safetensors")
-            plan.append((f"search-{method}-{seed}", [*space, "--proxy", proxy, *real, *epochs, "--out",
-                                                     str(out / "search" / f"{method}_s{seed}"), *quiet], 2))
+            plan.append(Stage(f"search-{method}-{seed}", [*space, "--proxy", proxy, *real, *epochs, "--out",
+                                                          str(out / "search" / f"{method}_s{seed}"), *quiet],
+                              workers=2))
     for seed in s["seeds"]:
-        plan.append((f"search-random-{seed}", [*space, "--proxy", f"random:{s['ipc']}", *data, "--seed", str(seed),
-                                               *epochs, "--out", str(out / "search" / f"random_s{seed}"), *quiet], 2))
+        out_dir = str(out / "search" / f"random_s{seed}")
+        plan.append(Stage(f"search-random-{seed}", [*space, "--proxy", f"random:{s['ipc']}", *data, "--seed",
+                                                    str(seed), *epochs, "--out", out_dir, *quiet], workers=2))
     runs, labels = [], []
     for label, prefix in (("FTD", "ftd"), ("MTT", "mtt"), ("Random", "random")):
         for seed in s["seeds"]:
             runs.append(str(out / "search" / f"{prefix}_s{seed}"))
             labels += ["--label", label]
-    plan.append(("report", ["report", *runs, *labels, "--truth", str(out / "search" / "truth"), "--out",
-                            str(out / "report"), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
-                            str(s["bootstrap"]), "--overwrite"], 1))
+    plan.append(Stage("report", ["report", *runs, *labels, "--truth", str(out / "search" / "truth"), "--out",
+                                 str(out / "report"), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
+                                 str(s["bootstrap"]), "--overwrite"]))
     return plan
-
-
-def run_stage(args: list[str], workers: int, log: Path) -> None:
-    env = dict(os.environ)
-    if workers > 1:  # two torch processes on two cores: one thread each, or they slow each other down
-        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a") as fh:
-        fh.write(f"$ ftd-nas {' '.join(args)}  ({workers} workers, {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
-        fh.flush()
-        procs = [subprocess.Popen([sys.executable, "-m", "ftd_nas", *args], stdout=fh, stderr=subprocess.STDOUT,
-                                  env=env) for _ in range(workers)]
-        codes = [p.wait() for p in procs]
-    if any(codes):
-        raise SystemExit(f"stage failed (exit codes {codes}); see {log}. Re-run this script to resume.")
 
 
 def main() -> None:
@@ -99,23 +82,11 @@ def main() -> None:
     p.add_argument("--out", default=None, help="work folder (default runs/nas_cpu[_quick])")
     p.add_argument("--figures", default=None, help="copy the report's table and main figures here at the end")
     args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     s = QUICK if args.quick else FULL
     out = Path(args.out or ("runs/nas_cpu_quick" if args.quick else "runs/nas_cpu"))
-    out.mkdir(parents=True, exist_ok=True)
-    record_path = out / "experiment.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {"settings": {}, "stages": {}}
-    record["settings"] = {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
-    for name, command, workers in stages(s, out):
-        if record["stages"].get(name, {}).get("done"):
-            continue
-        print(f"== {name}", flush=True)
-        started = time.time()
-        run_stage(command, workers, out / "logs" / f"{name}.log")
-        record["stages"][name] = {"done": True, "seconds": time.time() - started, "workers": workers,
-                                  "command": "ftd-nas " + " ".join(command)}
-        tmp = record_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        tmp.replace(record_path)
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
+    record = run_stages(stages(s, out), out, settings)
     total = sum(v["seconds"] for v in record["stages"].values())
     print(f"all stages done in {total / 3600:.2f} h of wall time; report in {out / 'report'}")
     if args.figures:
@@ -123,7 +94,7 @@ def main() -> None:
         target.mkdir(parents=True, exist_ok=True)
         for name in ("report.md", "groups_spearman.png", "topk_by_real.png"):
             shutil.copy(out / "report" / name, target / name)
-        shutil.copy(record_path, target / "experiment.json")
+        shutil.copy(out / "experiment.json", target / "experiment.json")
         print(f"copied the table, figures and stage times to {target}")
 
 

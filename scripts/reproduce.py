@@ -7,6 +7,7 @@ run can be checked against it. Every step is resumable: re-run the same experime
     python scripts/reproduce.py --list
     python scripts/reproduce.py cifar10-ipc10 --dry-run      # print the commands
     python scripts/reproduce.py cifar10-ipc10 --data-root ~/data
+    python scripts/reproduce.py nas-table [--scale cpu|quick|paper]   # the NAS comparison table (nas_table.py)
 
 Time and memory are estimates for one H200-class GPU from the paper's settings (100 experts x 50 epochs,
 5000 distillation iterations, 5 x 1000-epoch evaluations); they were not measured on such a GPU yet.
@@ -67,6 +68,10 @@ def nas_commands(data_root: str) -> list[list[str]]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["nas-table"]:  # its own options: see scripts/nas_table.py
+        from nas_table import main as nas_table
+
+        return nas_table(sys.argv[2:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", nargs="?", help="one of --list, or nas720")
     p.add_argument("--list", action="store_true")
@@ -80,6 +85,8 @@ def main() -> None:
             print(f"{name:<16} paper: {paper:<28} estimate: {cost}")
         print(f"{'nas720':<16} paper (FTD Table 5): top-5/10/20 rho 0.87/0.68/0.54 (MTT 0.41/0.36/-0.04); "
               "truth 6,804 GPU-min in the paper, proxies 360 min")
+        print(f"{'nas-table':<16} every proxy method of the literature's NAS tables side by side (--scale cpu, quick, "
+              "paper); see scripts/nas_table.py")
         return
     if args.experiment == "nas720":
         cmds = nas_commands(args.data_root)

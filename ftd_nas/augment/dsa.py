@@ -139,11 +139,14 @@ def apply(x: torch.Tensor, family: str, uniforms: torch.Tensor, params: DSAParam
 
 
 def dsa(x: torch.Tensor, strategy: str | None = DEFAULT_STRATEGY, *, seed: int | None = None,
-        generator: torch.Generator | None = None, params: DSAParams = DSAParams()) -> torch.Tensor:
+        generator: torch.Generator | None = None, params: DSAParams = DSAParams(),
+        shared: bool = False) -> torch.Tensor:
     """Augment a batch [N,C,H,W] with one randomly chosen family.
 
-    `seed` replays an exact draw (use the same seed for two batches to augment them alike);
-    `generator` continues a seeded stream; with neither, torch's global CPU RNG is used.
+    `seed` replays an exact draw (use the same seed for two batches of the same size to augment them alike);
+    `generator` continues a seeded stream; with neither, torch's global CPU RNG is used. `shared` draws one set
+    of parameters for the whole batch (DSA's batch mode), so a real and a synthetic batch of different sizes get
+    the same transform from the same seed, as gradient and distribution matching need.
     """
     families = parse_strategy(strategy)
     if not families:
@@ -152,5 +155,7 @@ def dsa(x: torch.Tensor, strategy: str | None = DEFAULT_STRATEGY, *, seed: int |
         generator = torch.Generator().manual_seed(seed)
     elif generator is None:
         generator = torch.default_generator
-    family, uniforms = draw(families, len(x), generator)
+    family, uniforms = draw(families, 1 if shared else len(x), generator)
+    if shared:
+        uniforms = uniforms.expand(-1, len(x)).contiguous()
     return apply(x, family, host_to_device(uniforms, x.device), params)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, add_overwrite_arg, add_real_data_args, number
+from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_dsa_arg, add_overwrite_arg, add_real_data_args, number,
+                                whole)
+from ftd_nas.data import DataConfig
+from ftd_nas.data.fingerprint import dataset_label
 from ftd_nas.distill import Distiller, resolve_config
+from ftd_nas.distill.presets import METHODS
+from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory
+from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS, ModelSpec
 from ftd_nas.runtime import resolve_device
 
-HELP = "distill a tiny synthetic proxy from expert trajectories (FTD or MTT)"
+HELP = "distill a tiny synthetic proxy: FTD or MTT (from expert trajectories), DSA or DM (from the real data)"
 DESCRIPTION = """\
 Distill a proxy dataset by matching expert trajectories. Settings default to the paper's preset for the
 dataset and IPC (FTD Table 7, or MTT's for --method mtt); every value can be overridden. The resolved
@@ -17,7 +23,11 @@ configuration is printed and saved in the work directory (PROXY.run/ by default)
 checkpoint every --checkpoint-every iterations, a JSONL log and PNG grids. Re-running the same command
 continues from the checkpoint. --method ftd needs GSAM experts and writes the EMA images as the proxy;
 --method mtt needs SGD experts. --unroll checkpoint gives the same gradients as full in far less memory.
---dataset names the real data the experts were trained on (checked against their fingerprint)."""
+--dataset names the real data the experts were trained on (checked against their fingerprint).
+
+--method dsa (gradient matching with DSA; --dsa none is plain DC) and --method dm (distribution matching) need
+no experts: they take the real data (--dataset, --zca, ...) and the matching ConvNet (--width, --depth, ...)
+directly, with the DC/DSA and DM code's presets."""
 
 OVERRIDES = [("syn-steps", POSITIVE, "unrolled student steps N"),
              ("expert-epochs", POSITIVE, "expert epochs M matched"),
@@ -26,17 +36,26 @@ OVERRIDES = [("syn-steps", POSITIVE, "unrolled student steps N"),
              ("lr-img", RATE, "learning rate of the images"), ("lr-lr", RATE, "learning rate of syn_lr"),
              ("lr-teacher", RATE, "initial syn_lr"),
              ("ema-decay", number(0, 0.999999), "FTD's EMA decay of the images"),
-             ("iterations", POSITIVE, "distillation iterations (paper 5000)")]
+             ("iterations", POSITIVE, "distillation iterations (FTD/MTT 5000, DSA 1000, DM 20000)"),
+             ("lr-net", RATE, "dsa: lr of the network trained on the synthetic set; dsa, dm: the proxy's lr"),
+             ("batch-real", POSITIVE, "dsa, dm: real images per class per matching step"),
+             ("outer-loop", POSITIVE, "dsa: matching steps per fresh network"),
+             ("inner-loop", POSITIVE, "dsa: epochs of network training on the synthetic set between them")]
+FRESH_NETWORK_METHODS = ("dsa", "dm")
+DATA_OPTIONS = {"zca": False, "zca_eps": None, "val_fraction": None, "split_seed": None, "image_size": None}
+MODEL_OPTIONS = ("width", "depth", "norm", "act", "pool")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("distill", help=HELP, description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--experts", required=True, metavar="DIR", help="directory written by `ftd-nas experts`")
+    p.add_argument("--experts", default=None, metavar="DIR",
+                   help="directory written by `ftd-nas experts` (ftd and mtt only)")
     p.add_argument("--out", required=True, metavar="PROXY", help="proxy file to write (e.g. c10_ipc10.safetensors)")
     add_real_data_args(p, "the experts")
     p.add_argument("--ipc", type=POSITIVE, default=10, help="images per class (default 10)")
-    p.add_argument("--method", choices=["ftd", "mtt"], default="ftd", help="ftd (default) or mtt")
+    p.add_argument("--method", choices=list(METHODS), default="ftd",
+                   help="ftd (default), mtt, dsa (gradient matching) or dm (distribution matching)")
     p.add_argument("--preset", default=None, metavar="FAMILY",
                    help="use the preset of cifar10, cifar100, tiny-imagenet or imagenet-subset for another dataset")
     o = p.add_argument_group("overrides of the preset")
@@ -44,6 +63,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         o.add_argument(f"--{name}", type=kind, default=None, help=text)
     o.add_argument("--init", choices=["real", "noise"], default="real", help="initial images (default real)")
     add_dsa_arg(o)
+    f = p.add_argument_group("data and network of dsa and dm (ftd and mtt take them from the experts)")
+    f.add_argument("--zca", action="store_true", help="ZCA-whiten the real data (fitted on the training split)")
+    f.add_argument("--zca-eps", type=RATE, default=None, help="ZCA regulariser (default 0.1)")
+    f.add_argument("--val-fraction", type=number(0, 0.95), default=None, help="validation fraction (default 0.1)")
+    f.add_argument("--split-seed", type=SEED, default=None, help="seed of the validation split (default 0)")
+    f.add_argument("--image-size", type=whole(4, 1024), default=None, help="resize side for image folders")
+    d = ModelSpec()
+    f.add_argument("--width", type=POSITIVE, default=None, help=f"ConvNet width (default {d.width})")
+    f.add_argument("--depth", type=whole(1, 8), default=None, help=f"ConvNet depth (default {d.depth})")
+    f.add_argument("--norm", choices=list(NORM_LAYERS), default=None, help=f"normalisation (default {d.norm})")
+    f.add_argument("--act", choices=list(ACT_LAYERS), default=None, help=f"activation (default {d.act})")
+    f.add_argument("--pool", choices=list(POOL_LAYERS), default=None, help=f"pooling (default {d.pool})")
     r = p.add_argument_group("run")
     r.add_argument("--unroll", choices=["full", "checkpoint"], default="full",
                    help="full keeps the whole unrolled graph; checkpoint recomputes steps (same gradient, less memory)")
@@ -57,19 +88,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _data_and_model(args: argparse.Namespace) -> tuple[DataConfig, str, ModelSpec | None]:
+    """The real data, the name presets are chosen by, and the matching network (None: the experts')."""
+    given = [f"--{k.replace('_', '-')}" for k, default in DATA_OPTIONS.items() if getattr(args, k) != default]
+    given += [f"--{k}" for k in MODEL_OPTIONS if getattr(args, k) is not None]
+    if args.method not in FRESH_NETWORK_METHODS:
+        if given:
+            raise ConfigError(f"--method {args.method} takes the network and the preprocessing from its experts: "
+                              f"drop {', '.join(given)}")
+        if args.experts is None:
+            raise ConfigError(f"--method {args.method} matches expert trajectories: give --experts DIR")
+        expected = ExpertDirectory(args.experts).record.data
+        return expected.data_config(args.dataset, args.data_root, f"the experts in {args.experts!r}"), \
+            expected.name, None
+    if args.dataset is None:
+        raise ConfigError(f"--method {args.method} distils from the real data: name it with --dataset")
+    chosen = {k: v for k, v in vars(args).items() if k in DATA_OPTIONS and v not in (None, False)}
+    data = DataConfig(name=args.dataset, data_root=args.data_root, **chosen)
+    model = ModelSpec(**{k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None})
+    return data, dataset_label(args.dataset), model
+
+
 def run(args: argparse.Namespace) -> int:
-    expected = ExpertDirectory(args.experts).record.data
-    data = expected.data_config(args.dataset, args.data_root, f"the experts in {args.experts!r}")
+    data, preset_name, model = _data_and_model(args)
     overrides = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in OVERRIDES}
-    config = resolve_config(expected.name, args.ipc, args.method, args.preset, init=args.init, dsa=args.dsa,
+    config = resolve_config(preset_name, args.ipc, args.method, args.preset, init=args.init, dsa=args.dsa,
                             unroll=args.unroll, checkpoint_every=args.checkpoint_every, image_every=args.image_every,
                             seed=args.seed, **overrides)
     device = resolve_device(args.device)
-    distiller = Distiller(config, args.experts, args.out, dataset=data.load(device), device=device,
+    distiller = Distiller(config, args.experts, args.out, dataset=data.load(device), model=model, device=device,
                           work_dir=args.work_dir, progress=False if args.no_progress else None,
                           overwrite=args.overwrite)
     print(f"preset: {config.preset}")
-    print("resolved configuration: " + ", ".join(f"{k}={v}" for k, v in config.to_dict().items() if k != "preset"))
+    print("resolved configuration: " + ", ".join(f"{k}={v}" for k, v in config.relevant().items() if k != "preset"))
     for note in distiller.notes:
         print(f"note: {note}")
     proxy = distiller.run()

@@ -1,10 +1,11 @@
-"""The distillation loop: match expert trajectories, step images and syn_lr, keep FTD's EMA, checkpoint.
+"""The distillation loop of every method: step the images (and MTT/FTD's learned lr), keep FTD's EMA, roll back
+a diverging step, checkpoint, write the proxy.
 
 A run lives in a work directory (default: the proxy path + '.run'):
   config.json       resolved configuration, provenance, environment
   checkpoint.pt     images, syn_lr, EMA, optimizer and generator states, iteration, settings (every K iterations)
   claim             which process is distilling here (one at a time)
-  log.jsonl         one line per iteration: loss, syn_lr, expert, start epoch, seconds
+  log.jsonl         one line per iteration: loss, syn_lr, seconds (and expert, start epoch for FTD/MTT)
   grids/            PNG grids of the synthetic images (without ZCA) at intervals
   curves-distillation.{png,pdf}   matching loss and learned lr per iteration (at the end)
 Re-running the same command continues from the checkpoint and gives the same result as an uninterrupted run.
@@ -25,22 +26,21 @@ import torch
 from ftd_nas.claims import release, try_claim
 from ftd_nas.data import Dataset
 from ftd_nas.distill.config import DistillConfig
-from ftd_nas.distill.matching import match_trajectory, plan_unroll
+from ftd_nas.distill.methods import METHODS
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.evaluation import sample_per_class
-from ftd_nas.experts import ExpertDirectory, TrajectoryError
+from ftd_nas.experts import ExpertDirectory
 from ftd_nas.experts.records import folder_label
 from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.figures.grid import save_grid
 from ftd_nas.io import atomic_path, load_checkpoint, write_json
-from ftd_nas.models import ParamLayout, build_model
+from ftd_nas.models import ModelSpec
 from ftd_nas.progress import progress
 from ftd_nas.proxy import RANGE_FACTOR, Proxy, ProxyRecord
 from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.runtime import environment_info
 
-EXPERT_OPTIMIZER = {"ftd": "gsam", "mtt": "sgd"}
 SYN_LR_FACTOR = 100.0  # a learned lr this many times its start has run away: the next steps would diverge
 
 
@@ -52,59 +52,38 @@ def _iteration_of(line: str) -> int | None:
 
 
 class Distiller:
-    """One distillation run; `run()` resumes from the work directory's checkpoint when there is one."""
+    """One distillation run of any method (`methods.py`); `run()` resumes from the work directory's checkpoint."""
 
-    def __init__(self, config: DistillConfig, experts: str | Path, out: str | Path, *, dataset: Dataset,
-                 device: torch.device | str = "cpu", work_dir: str | Path | None = None, progress: bool | None = None,
-                 overwrite: bool = False):
+    def __init__(self, config: DistillConfig, experts: str | Path | None, out: str | Path, *, dataset: Dataset,
+                 model: ModelSpec | None = None, device: torch.device | str = "cpu", work_dir: str | Path | None = None,
+                 progress: bool | None = None, overwrite: bool = False):
         self.config, self.out, self.device, self.show_progress = config, Path(out), torch.device(device), progress
         self.overwrite = overwrite
         self.work = Path(work_dir) if work_dir else self.out.with_name(self.out.name + ".run")
-        self.experts = ExpertDirectory(experts)
-        record = self.experts.record
-        self.notes: list[str] = []
-        self._check_experts(record)
-        # the real data comes from the caller, never from a location stored in the experts' files
-        record.data.check(dataset.fingerprint(), f"the experts in {str(self.experts.path)!r}")
         self.dataset = dataset
-        self.spec = record.model
-        self.model = build_model(self.spec, device=self.device).train()
-        self.layout = ParamLayout(self.model)
-        if self.layout.num_params != record.num_params:
-            raise TrajectoryError(f"{str(self.experts.path)!r} holds {record.num_params} parameters per snapshot, "
-                                  f"but its model {self.spec.short_name()} has {self.layout.num_params}")
-        self.settings = {"distill": config.settings(), "experts": self.experts.settings,
+        self.notes: list[str] = []
+        self.method = METHODS[config.method](self, experts, model)
+        self.spec = self.method.spec
+        self.settings = {"distill": config.settings(), **self.method.settings(),
                          "data": dataset.fingerprint().settings()}
         self.gen = torch.Generator().manual_seed(config.seed)
         self.labels = torch.arange(self.dataset.num_classes, device=self.device).repeat_interleave(config.ipc)
         self.images = torch.nn.Parameter(self._init_images())
-        self.syn_lr = torch.nn.Parameter(torch.tensor(config.lr_teacher, device=self.device))
         self.opt_img = torch.optim.SGD([self.images], lr=config.lr_img, momentum=config.momentum)
-        self.opt_lr = torch.optim.SGD([self.syn_lr], lr=config.lr_lr, momentum=config.momentum)
+        if self.method.learns_lr:
+            self.syn_lr = torch.nn.Parameter(torch.tensor(config.lr_teacher, device=self.device))
+            self.opt_lr = torch.optim.SGD([self.syn_lr], lr=config.lr_lr, momentum=config.momentum)
+        else:  # the lr the method's code trains (and evaluates) networks on its sets with
+            self.syn_lr, self.opt_lr = torch.tensor(config.lr_net, device=self.device), None
         self.ema = self.images.detach().clone() if config.method == "ftd" else None
         # images far beyond the real data's range mean the run has diverged (even while still finite)
         self.value_bound = RANGE_FACTOR * float(dataset.train.x.abs().max())
         self.iteration = 0
         self.seconds = 0.0
 
-    # ------------------------------------------------------------------ checks and initialisation
-    def _check_experts(self, record) -> None:
-        cfg, needed = self.config, EXPERT_OPTIMIZER[self.config.method]
-        got = record.train.optimizer
-        if got != needed:
-            hint = ("FTD matches flat trajectories: train experts with `ftd-nas experts --optimizer gsam`"
-                    if cfg.method == "ftd" else "MTT matches plain SGD trajectories (`--optimizer sgd`)")
-            raise TrajectoryError(f"--method {cfg.method} needs {needed} experts, but {str(self.experts.path)!r} "
-                                  f"holds {got} experts. {hint}, or use --method "
-                                  f"{'mtt' if got == 'sgd' else 'ftd'}.")
-        if cfg.max_start_epoch + cfg.expert_epochs > self.experts.num_epochs:
-            raise ConfigError(f"max_start_epoch {cfg.max_start_epoch} + expert_epochs {cfg.expert_epochs} exceeds the "
-                              f"{self.experts.num_epochs} epochs stored in {str(self.experts.path)!r}; lower "
-                              "--max-start-epoch or train longer experts")
-        values, _ = preset(record.data.name, cfg.ipc, cfg.method, cfg.family)
-        if values["zca"] != record.data.zca and cfg.preset.startswith(("FTD", "MTT")):
-            self.notes.append(f"the preset uses ZCA={values['zca']} but these experts were trained with "
-                              f"ZCA={record.data.zca}")
+    @property
+    def experts(self) -> ExpertDirectory | None:
+        return getattr(self.method, "experts", None)
 
     def _init_images(self) -> torch.Tensor:
         cfg, ds = self.config, self.dataset
@@ -121,7 +100,8 @@ class Distiller:
         return {"iteration": self.iteration, "seconds": self.seconds, "images": keep(self.images),
                 "syn_lr": keep(self.syn_lr), "ema": None if self.ema is None else keep(self.ema),
                 # copies: state_dict() holds the live momentum buffers, which the next step changes
-                "opt_img": copy.deepcopy(self.opt_img.state_dict()), "opt_lr": copy.deepcopy(self.opt_lr.state_dict()),
+                "opt_img": copy.deepcopy(self.opt_img.state_dict()),
+                "opt_lr": copy.deepcopy(self.opt_lr.state_dict()) if self.opt_lr is not None else None,
                 "gen": self.gen.get_state(), "config": self.config.to_dict(), "settings": self.settings}
 
     def _load_state(self, state: dict) -> None:
@@ -130,32 +110,21 @@ class Distiller:
             self.syn_lr.copy_(state["syn_lr"])
         self.ema = None if state["ema"] is None else state["ema"].to(self.device)
         self.opt_img.load_state_dict(state["opt_img"])
-        self.opt_lr.load_state_dict(state["opt_lr"])
+        if self.opt_lr is not None:
+            self.opt_lr.load_state_dict(state["opt_lr"])
         for opt, lr in ((self.opt_img, self.config.lr_img), (self.opt_lr, self.config.lr_lr)):
-            for group in opt.param_groups:
+            for group in opt.param_groups if opt is not None else []:
                 group["lr"] = lr  # a resumed run may lower the learning rates
         self.gen.set_state(state["gen"])
         self.iteration, self.seconds = int(state["iteration"]), float(state["seconds"])
 
     def step(self) -> dict:
-        """One iteration of trajectory matching; on NaN/inf or syn_lr <= 0 roll back and raise."""
+        """One iteration of the method; on NaN/inf, a runaway syn_lr or images far outside the data, roll back and
+        raise."""
         cfg = self.config
         started = time.perf_counter()
         good = self._state(on_host=False)
-        expert_idx = int(torch.randint(len(self.experts), (1,), generator=self.gen))
-        start_epoch = int(torch.randint(cfg.max_start_epoch, (1,), generator=self.gen))
-        start, target = (t.to(self.device) for t in
-                         self.experts[expert_idx].snapshots(start_epoch, start_epoch + cfg.expert_epochs))
-        plan = plan_unroll(len(self.labels), cfg.syn_steps, cfg.batch_syn or len(self.labels), self.gen)
-        self.opt_img.zero_grad(set_to_none=True)
-        self.opt_lr.zero_grad(set_to_none=True)
-        loss = match_trajectory(self.model, self.layout, self.images, self.labels, self.syn_lr, start, target, plan,
-                                cfg.dsa, cfg.unroll)
-        finite = math.isfinite(float(loss)) and bool(torch.isfinite(self.images.grad).all()) \
-            and bool(torch.isfinite(self.syn_lr.grad))
-        if finite:
-            self.opt_img.step()
-            self.opt_lr.step()
+        loss, finite, extras = self.method.step(self)
         problem = self._divergence(finite, loss)
         if problem is not None:
             self._load_state(good)
@@ -167,33 +136,33 @@ class Distiller:
         self.iteration += 1
         elapsed = time.perf_counter() - started
         self.seconds += elapsed
-        return {"it": self.iteration, "loss": float(loss), "syn_lr": self.syn_lr.item(), "expert": expert_idx,
-                "start_epoch": start_epoch, "seconds": elapsed}
+        return {"it": self.iteration, "loss": loss, "syn_lr": self.syn_lr.item(), **extras, "seconds": elapsed}
 
-    def _divergence(self, finite: bool, loss: torch.Tensor) -> str | None:
+    def _divergence(self, finite: bool, loss: float) -> str | None:
         """What went wrong in this step, if anything: non-finite values, syn_lr <= 0, images far outside the data."""
         if not finite:
             return "a NaN/inf loss or gradient"
         syn_lr = self.syn_lr.item()
-        if not 0 < syn_lr <= SYN_LR_FACTOR * self.config.lr_teacher:
+        if self.method.learns_lr and not 0 < syn_lr <= SYN_LR_FACTOR * self.config.lr_teacher:
             return (f"the learned lr syn_lr became {syn_lr:.4g}, outside (0, {SYN_LR_FACTOR:g} x --lr-teacher "
                     f"{self.config.lr_teacher:g}]")
         largest = float(self.images.detach().abs().max())
         if not math.isfinite(largest) or largest > self.value_bound:
             return (f"image values reached {largest:.3g}, beyond {RANGE_FACTOR:g} times the largest magnitude of the "
-                    f"real training images ({self.value_bound / RANGE_FACTOR:.3g}); loss {float(loss):.4g}")
+                    f"real training images ({self.value_bound / RANGE_FACTOR:.3g}); loss {loss:.4g}")
         return None
 
     def _advice(self, problem: str) -> str:
         """Concrete options that let the run continue: the preset's learning rates where they were raised above
         it, else a tenth of the rate that caused the problem (syn_lr's when it left its range, else the images')."""
         cfg = self.config
-        values, _ = preset(self.experts.record.data.name, cfg.ipc, cfg.method, cfg.family)
-        current = {"--lr-img": cfg.lr_img, "--lr-lr": cfg.lr_lr}
+        values, _ = preset(self.dataset.fingerprint().name, cfg.ipc, cfg.method, cfg.family)
+        current = {"--lr-img": cfg.lr_img, **({"--lr-lr": cfg.lr_lr} if self.method.learns_lr else {})}
         changes = {opt: values[opt[2:].replace("-", "_")] for opt, now in current.items()
                    if now > values[opt[2:].replace("-", "_")]}
         if not changes:
-            runaway_lr = problem.startswith("the learned lr") or not 0 < self.syn_lr.item() < 10 * cfg.lr_teacher
+            runaway_lr = self.method.learns_lr and (problem.startswith("the learned lr")
+                                                    or not 0 < self.syn_lr.item() < 10 * cfg.lr_teacher)
             opt = "--lr-lr" if runaway_lr else "--lr-img"
             changes = {opt: current[opt] / 10}
         options = " ".join(f"{opt} {value:g}" for opt, value in changes.items())
@@ -236,8 +205,10 @@ class Distiller:
         try:
             proxy = Proxy.load(self.out)
             made = proxy.record
-            diff = diff_settings({"distill": made.distill.settings(), "experts": made.experts.get("settings") or {},
-                                  "data": made.data.settings()}, self.settings)
+            made_by = made.distill.settings() if made.distill is not None else {"method": made.method}
+            recorded = {"distill": made_by, "experts": made.experts.get("settings") or {},
+                        "model": made.model.to_dict(), "data": made.data.settings()}
+            diff = diff_settings(recorded, self.settings)  # only the keys this method records are compared
             why = f"other settings: {format_diff(diff)}; file vs requested"
         except FtdNasError as exc:  # unreadable: not a result of this run either
             proxy, diff, why = None, ["unreadable"], f"not a readable proxy: {exc}"
@@ -259,9 +230,7 @@ class Distiller:
         ds, cfg = self.dataset, self.config
         images = self.ema if self.ema is not None else self.images.detach()
         record = ProxyRecord(method=cfg.method, ipc=cfg.ipc, iterations=self.iteration, model=self.spec,
-                             data=ds.fingerprint(), distill=cfg,
-                             experts={"folder": folder_label(self.experts.path), "count": len(self.experts),
-                                      "settings": self.experts.settings},
+                             data=ds.fingerprint(), distill=cfg, experts=self.method.provenance(),
                              seconds=self.seconds, environment=environment_info(self.device),
                              created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         return Proxy(images.detach().cpu(), self.labels.cpu(), self.syn_lr.item(), record,
@@ -286,7 +255,8 @@ class Distiller:
     def _run(self) -> Proxy:
         cfg = self.config
         resumed = self._resume()
-        write_json(self.work / "config.json", {"config": cfg.to_dict(), "experts": folder_label(self.experts.path),
+        experts = folder_label(self.experts.path) if self.experts is not None else None
+        write_json(self.work / "config.json", {"config": cfg.to_dict(), "experts": experts,
                                                "settings": self.settings, "model": self.spec.to_dict(),
                                                "notes": self.notes, "resumed_at": self.iteration if resumed else None,
                                                "environment": environment_info(self.device)})
@@ -313,7 +283,8 @@ class Distiller:
         return proxy
 
 
-def distill(config: DistillConfig, experts: str | Path, out: str | Path, *, dataset: Dataset, **kwargs) -> Proxy:
-    """Distill a proxy into `out` from the experts in `experts` and the real `dataset` they were trained on
-    (checked by fingerprint), resuming an interrupted run."""
+def distill(config: DistillConfig, experts: str | Path | None, out: str | Path, *, dataset: Dataset,
+            **kwargs) -> Proxy:
+    """Distill a proxy into `out` from the real `dataset` (and, for FTD and MTT, the experts in `experts`, trained on
+    that data: checked by fingerprint), resuming an interrupted run."""
     return Distiller(config, experts, out, dataset=dataset, **kwargs).run()

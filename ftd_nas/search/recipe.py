@@ -37,6 +37,7 @@ class TrainingSource:
     default_lr: float
     identity: dict
     label: str  # part of the default study name
+    creation_seconds: float | None = None  # what making the proxy cost (distillation or selection)
 
 
 def parse_source(proxy_arg: str) -> tuple[str, int | None]:
@@ -76,4 +77,4 @@ def training_source(proxy_arg: str, dataset: Dataset, seed: int = 0) -> Training
     method, iterations = proxy.record.method, proxy.record.iterations
     return TrainingSource("proxy", proxy.split(dataset.train.x.device), proxy.syn_lr,
                           {"kind": "proxy", "method": method, "ipc": proxy.ipc, "iterations": iterations,
-                           "digest": digest}, f"proxy-{method}-ipc{proxy.ipc}-{digest[:16]}")
+                           "digest": digest}, f"proxy-{method}-ipc{proxy.ipc}-{digest[:16]}", proxy.record.seconds)

@@ -111,6 +111,8 @@ class SearchRunRecord(Record):
     sampler: str = "grid"
     n_trials: int | None = None
     repeats: int = 1  # trainings per candidate the last run asked for (not part of the identity: more can be added)
+    train_images: int | None = None  # images each candidate trains on
+    proxy_seconds: float | None = None  # what making the proxy cost (from its file, when the search started)
     proxy_file: str | None = None  # the proxy as named on the command line: shown, never opened by `report`
     environment: dict = field(default_factory=dict)
     created: str = ""

@@ -18,11 +18,18 @@ from ftd_nas.search.ranking import rank_agreement
 from ftd_nas.search.runner import SearchRun, load_run
 
 
+METHOD_NAMES = {"ftd": "FTD", "mtt": "MTT", "dsa": "DSA", "dm": "DM", "random": "Random", "herding": "Herding",
+                "kcenter": "K-Center"}
+
+
 def run_label(run: SearchRun) -> str:
+    """The default label: the proxy's method and IPC; a real-data run used as a proxy is early stopping."""
     ident = run.record.identity.source
     if ident["kind"] == "proxy":
-        return f"{ident['method'].upper()} IPC {ident['ipc']}"
-    return "Real" if ident["kind"] == "real" else f"Random IPC {ident['ipc']}"
+        return f"{METHOD_NAMES.get(ident['method'], ident['method'])} IPC {ident['ipc']}"
+    if ident["kind"] == "real":
+        return f"Early stopping ({run.record.identity.recipe.epochs} epochs)"
+    return f"Random IPC {ident['ipc']}"
 
 
 def _scores(run: SearchRun, metric: str) -> dict[str, float]:
@@ -98,6 +105,8 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
     if truth_identity.source["kind"] != "real":
         raise ConfigError(f"--truth {truth_dir!r} is not a real-data run (it trained on "
                           f"{run_label(truth_run)}); make one with `ftd-nas search --proxy real`")
+    if any(Path(r).resolve() == Path(truth_dir).resolve() for r in run_dirs):
+        raise ConfigError(f"{truth_dir!r} is the truth and one of the runs: compare other runs with it")
     space_size = _space_size(truth_identity.space)
     truth = _scores(truth_run, truth_metric)
     truth_coverage = {**coverage(truth_run, space_size), "usable": len(truth),
@@ -136,7 +145,8 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
             "failed": [{"candidate": r["candidate"], "reason": r["fail_reason"]}
                        for r in run.rows if r["state"] == "FAIL"],
             "space_size": space_size, "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
-            "seconds_total": sum(seconds)})
+            "seconds_total": sum(seconds), "train_images": run.record.train_images,
+            "creation_seconds": run.record.proxy_seconds})
     if partial and not allow_partial:
         raise ConfigError("too few candidates for a ranking (at least " + str(MIN_COMMON) + " and half the space "
                           "must be finished by both the run and the truth): " + "; ".join(partial)
@@ -229,8 +239,8 @@ def markdown_table(report: dict) -> str:
                        ("by_proxy", "top k = the k best architectures by proxy accuracy")):
         lines += [f"Spearman correlation with the real-data ranking, per run ({title}).", ""]
         head = ["run", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "of ceiling", "Kendall τ", "P@10",
-                                                           "picked: real acc", "regret", "s / cand.", "total min",
-                                                           "finished / failed / missing"]
+                                                           "picked: real acc", "regret", "images", "creation min",
+                                                           "s / cand.", "search min", "finished / failed / missing"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in report["runs"]:
             a, c = e["agreement"], e["coverage"]
@@ -239,8 +249,10 @@ def markdown_table(report: dict) -> str:
                                                 for k in ks]
             cells += [f"{_fmt(a['spearman'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", _fraction(a["spearman"], ceiling),
                       _fmt(a["kendall"]), _fmt(a["topk"].get("10", {}).get("precision")),
-                      _fmt(a["picked_real_acc"], True), _fmt(a["regret"], True), _fmt(e["seconds_per_candidate"]),
-                      f"{e['seconds_total'] / 60:.1f}", f"{c['finished']} / {c['failed']} / {c['missing']}"]
+                      _fmt(a["picked_real_acc"], True), _fmt(a["regret"], True), str(e["train_images"] or "-"),
+                      f"{e['creation_seconds'] / 60:.1f}" if e["creation_seconds"] is not None else "-",
+                      _fmt(e["seconds_per_candidate"]), f"{e['seconds_total'] / 60:.1f}",
+                      f"{c['finished']} / {c['failed']} / {c['missing']}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines += group_lines(report)
@@ -281,7 +293,8 @@ def group_lines(report: dict) -> list[str]:
 
 CSV_COLUMNS = ["run_name", "group", "run", "n_common", "finished", "failed", "missing", "space_size", "spearman",
                "spearman_lo", "spearman_hi", "spearman_of_ceiling", "kendall", "kendall_lo", "kendall_hi", "picked",
-               "picked_real_acc", "best", "best_real_acc", "regret", "seconds_per_candidate", "seconds_total"]
+               "picked_real_acc", "best", "best_real_acc", "regret", "train_images", "creation_seconds",
+               "seconds_per_candidate", "seconds_total"]
 
 
 def _check_replaceable(out: Path, report: dict, overwrite: bool) -> list[str]:
@@ -315,8 +328,9 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
                "spearman_of_ceiling": a["spearman"] / ceiling["rho"] if ceiling and ceiling["rho"] > 0 else None,
                "kendall": a["kendall"], "kendall_lo": a["kendall_ci95"][0], "kendall_hi": a["kendall_ci95"][1],
                "picked": a["picked"], "picked_real_acc": a["picked_real_acc"], "best": a["best"],
-               "best_real_acc": a["best_real_acc"], "regret": a["regret"],
-               "seconds_per_candidate": e["seconds_per_candidate"], "seconds_total": e["seconds_total"]}
+               "best_real_acc": a["best_real_acc"], "regret": a["regret"], "train_images": e["train_images"],
+               "creation_seconds": e["creation_seconds"], "seconds_per_candidate": e["seconds_per_candidate"],
+               "seconds_total": e["seconds_total"]}
         for k, t in a["topk"].items():
             for way in ("by_real", "by_proxy"):
                 row[f"top{k}_{way}_spearman"] = t[way]["spearman"]

@@ -194,7 +194,8 @@ class Search:
         started = time.perf_counter()
         write_json(self.out / "run.json", SearchRunRecord(
             study_name=self.study_name, storage=storage_location(cfg.storage, self.out), identity=self.identity,
-            sampler=cfg.sampler, n_trials=cfg.n_trials, repeats=cfg.repeats,
+            sampler=cfg.sampler, n_trials=cfg.n_trials, repeats=cfg.repeats, train_images=len(self.source.split),
+            proxy_seconds=self.source.creation_seconds,
             proxy_file=cfg.proxy if self.source.kind == "proxy" else None,
             environment=environment_info(self.device), created=time.strftime("%Y-%m-%dT%H:%M:%S%z")).to_dict())
         counts = {"trained": 0, "failed": 0, "duplicate": 0}

@@ -99,3 +99,13 @@ def test_integer_draws_cover_their_range_and_never_reach_the_top():
     values = _uniform_int(u, -4, 5).flatten()
     assert values.min() == -4 and values.max() == 4 and len(values.unique()) == 9
     assert _uniform_int(below_one.view(1), 0, 9).item() == 8
+
+
+def test_a_shared_draw_gives_batches_of_any_size_the_same_transform():
+    x = torch.randn(8, 3, 16, 16)
+    big = dsa(x, "crop_scale_rotate_flip_color_cutout", seed=5, shared=True)
+    small = dsa(x[:3], "crop_scale_rotate_flip_color_cutout", seed=5, shared=True)
+    assert torch.allclose(big[:3], small, atol=1e-6)  # the first three images got exactly the same transform
+    single = torch.stack([dsa(x[i:i + 1], "crop_scale_rotate_flip_color_cutout", seed=5, shared=True)[0]
+                          for i in range(8)])
+    assert torch.allclose(big, single, atol=1e-5)  # every image of the batch too

@@ -148,3 +148,15 @@ def test_repeated_truth_gives_a_ceiling_and_labelled_runs_form_compared_groups(t
     assert (tmp_path / "rep" / "groups_spearman.png").exists()
     with pytest.raises(ConfigError, match="3 runs but 2 --label"):
         build_report([out["a0"], out["a1"], out["b0"]], out["truth"], labels=["A", "B"])
+
+
+def test_real_data_trained_for_fewer_epochs_is_the_early_stopping_proxy(runs, tmp_path, digits):
+    space = tmp_path / "rep.yaml"
+    space.write_text(SPACE)
+    run_search(SearchConfig(space=str(space), proxy="real", out=str(tmp_path / "early"), dataset="digits",
+                            device="cpu", recipe=SearchRecipe(epochs=1, dsa=None), progress=False), dataset=digits)
+    report = build_report([str(tmp_path / "early")], runs["truth"], ks=(3,), bootstrap=10)
+    (run,) = report["runs"]
+    assert run["label"] == "Early stopping (1 epochs)" and run["train_images"] == len(digits.train)
+    with pytest.raises(ConfigError, match="is the truth and one of the runs"):
+        build_report([runs["truth"]], runs["truth"])

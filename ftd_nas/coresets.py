@@ -1,0 +1,123 @@
+"""Coreset proxies: K real training images per class, chosen at random, by herding or by k-center greedy.
+
+Herding and k-center work on embeddings (the features before the classifier) of a network trained on the real
+training split, as the coreset baselines of the dataset-distillation literature (DC-BENCH, the DC papers):
+
+  herding   per class, greedily add the image whose embedding brings the running mean of the selection
+            closest to the class mean (Welling 2009)
+  kcenter   per class, start from the image nearest the class mean, then repeatedly add the image farthest
+            from its nearest selected one (Sener & Savarese 2018), so every image lies close to the selection
+
+The result is an ordinary proxy file (method random | herding | kcenter), usable everywhere a proxy is.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from ftd_nas.data import Dataset
+from ftd_nas.errors import ConfigError
+from ftd_nas.models import ModelSpec, build_model
+from ftd_nas.records import Part
+from ftd_nas.runtime import environment_info
+from ftd_nas.train import RUNTIME_ONLY, TrainConfig, check_number, train
+
+
+def herding(embeddings: torch.Tensor, k: int) -> list[int]:
+    """Indices of k rows whose running mean tracks the mean of all rows, greedily."""
+    target = embeddings.mean(0)
+    chosen: list[int] = []
+    total = torch.zeros_like(target)
+    available = torch.ones(len(embeddings), dtype=torch.bool)
+    for t in range(min(k, len(embeddings))):
+        gaps = ((total + embeddings) / (t + 1) - target).norm(dim=1)
+        gaps[~available] = float("inf")
+        best = int(gaps.argmin())
+        chosen.append(best)
+        total += embeddings[best]
+        available[best] = False
+    return chosen
+
+
+def kcenter(embeddings: torch.Tensor, k: int) -> list[int]:
+    """Indices of k rows chosen by k-center greedy, starting from the row nearest the mean."""
+    first = int((embeddings - embeddings.mean(0)).norm(dim=1).argmin())
+    chosen = [first]
+    nearest = (embeddings - embeddings[first]).norm(dim=1)  # distance of every row to its nearest chosen one
+    for _ in range(min(k, len(embeddings)) - 1):
+        best = int(nearest.argmax())
+        chosen.append(best)
+        nearest = torch.minimum(nearest, (embeddings - embeddings[best]).norm(dim=1))
+    return chosen
+
+
+def _random(embeddings: torch.Tensor, k: int, gen: torch.Generator) -> list[int]:
+    return torch.randperm(len(embeddings), generator=gen)[:k].tolist()
+
+
+SELECTORS: dict[str, Callable[..., list[int]]] = {"random": _random, "herding": herding, "kcenter": kcenter}
+NEEDS_EMBEDDINGS = {"herding", "kcenter"}
+
+
+@dataclass
+class SelectConfig(Part):
+    """Which coreset, how many images per class, and the network whose embeddings herding and k-center use."""
+
+    method: str = "herding"
+    ipc: int = 10
+    model: ModelSpec = field(default_factory=ModelSpec)
+    epochs: int = 20  # training of the embedding network on the real training split
+    lr: float = 0.01  # also the proxy's training lr (real images, as for random subsets)
+    seed: int = 0
+    progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
+
+    def __post_init__(self) -> None:
+        if self.method not in SELECTORS:
+            raise ConfigError(f"--method must be one of {', '.join(SELECTORS)}, got {self.method!r}")
+        check_number("--ipc", self.ipc, 1, integer=True)
+        check_number("--epochs", self.epochs, 1, integer=True)
+        check_number("--lr", self.lr, 0, low_open=True)
+        check_number("--seed", self.seed, integer=True)
+
+
+@torch.no_grad()
+def _embed(net, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
+    net.eval()
+    return torch.cat([net.embed(x[i:i + batch]) for i in range(0, len(x), batch)]).cpu()
+
+
+def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device | str = "cpu"):
+    """Choose `config.ipc` training images per class; returns a `Proxy` (not yet saved)."""
+    from ftd_nas.proxy import Proxy, ProxyRecord
+
+    started = time.perf_counter()
+    gen = torch.Generator().manual_seed(config.seed)
+    spec = config.model.for_data(dataset.channels, dataset.image_size, dataset.num_classes)
+    embeddings = dataset.train.x.flatten(1).cpu()
+    if config.method in NEEDS_EMBEDDINGS:
+        net = build_model(spec, seed=config.seed, device=device)
+        if not hasattr(net, "embed"):
+            raise ConfigError(f"--method {config.method} chooses by embeddings: use --model convnet")
+        train(net, dataset.train, TrainConfig(epochs=config.epochs, lr=config.lr, seed=config.seed,
+                                              progress=config.progress))
+        embeddings = _embed(net, dataset.train.x)
+    labels = dataset.train.y.cpu()
+    rows = []
+    for c in range(dataset.num_classes):
+        members = (labels == c).nonzero().flatten()
+        if len(members) < config.ipc:
+            raise ConfigError(f"class {dataset.classes[c]!r} has only {len(members)} training images (< {config.ipc})")
+        extra = (gen,) if config.method == "random" else ()
+        picked = SELECTORS[config.method](embeddings[members], config.ipc, *extra)
+        rows.append(members[torch.tensor(picked, dtype=torch.long)])
+    idx = torch.cat(rows).to(dataset.train.x.device)
+    record = ProxyRecord(method=config.method, ipc=config.ipc, iterations=0, model=spec, data=dataset.fingerprint(),
+                         selection=config, seconds=time.perf_counter() - started,
+                         environment=environment_info(torch.device(device)),
+                         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return Proxy(dataset.train.x[idx].detach().cpu(), dataset.train.y[idx].cpu(), config.lr, record, None,
+                 dataset.zca.to("cpu") if dataset.zca is not None else None)

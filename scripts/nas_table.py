@@ -1,0 +1,206 @@
+#!/usr/bin/env python
+"""The NAS comparison table of the dataset-distillation literature, in one resumable command.
+
+Rows: Random, Herding, K-Center (real-image coresets), DSA, DM, MTT, FTD (distilled), Early stopping (the
+candidates trained on the whole real set for as many epochs as fit FTD's search time) and the Whole dataset
+(the ground truth itself). Columns: the proxy's accuracy (ConvNet, mean ± std over runs), Spearman and Kendall
+with the real-data ranking (95% intervals), top-5/10/20 rho in both readings, regret, creation time, search
+time and images per candidate; with the truth's noise ceiling, and paired comparisons in report.md.
+
+    python scripts/reproduce.py nas-table                      # CPU scale, CIFAR-10 subset; resumable
+    python scripts/reproduce.py nas-table --scale quick        # digits, tiny settings: a smoke test
+    python scripts/reproduce.py nas-table --scale paper --data-root DATA   # CIFAR-10, IPC 50, 720 ConvNets (GPU)
+
+At CPU scale the distillations run far fewer iterations than their papers' presets (DSA 100 with inner loops
+of 10, DM 2,000, MTT and FTD 300) and the truth trains 8 epochs: the table answers the question at that scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from ftd_nas.stages import Stage, run_stages
+
+ROWS = [("Random", "random"), ("Herding", "herding"), ("K-Center", "kcenter"), ("DSA", "dsa"), ("DM", "dm"),
+        ("MTT", "mtt"), ("FTD", "ftd")]
+SCALES = {
+    "cpu": dict(dataset="npz:../shared/datasets/cifar10_subset.npz", data_root="data", zca=True, width=32, depth=3,
+                experts=4, expert_epochs=15, alpha=0.3, ipc=10, space="convnet-cpu", truth_epochs=8, repeats=3,
+                search_epochs=100, eval_runs=3, eval_epochs=300, select_epochs=20, device="cpu", workers=2,
+                distill={"ftd": ["--iterations", "300", "--syn-steps", "10", "--max-start-epoch", "10",
+                                 "--lr-teacher", "0.01", "--ema-decay", "0.99", "--preset", "cifar10"],
+                         "mtt": ["--iterations", "300", "--syn-steps", "10", "--max-start-epoch", "10",
+                                 "--lr-teacher", "0.01", "--preset", "cifar10"],
+                         "dsa": ["--iterations", "100", "--inner-loop", "10"], "dm": ["--iterations", "2000"]},
+                ks=(5, 10, 20), bootstrap=1000),
+    "quick": dict(dataset="digits", data_root="data", zca=False, width=8, depth=2, experts=2, expert_epochs=4,
+                  alpha=0.3, ipc=2, space="convnet-tiny", truth_epochs=2, repeats=2, search_epochs=5, eval_runs=1,
+                  eval_epochs=5, select_epochs=1, device="cpu", workers=2,
+                  distill={"ftd": ["--iterations", "2", "--syn-steps", "2", "--max-start-epoch", "2"],
+                           "mtt": ["--iterations", "2", "--syn-steps", "2", "--max-start-epoch", "2"],
+                           "dsa": ["--iterations", "2", "--outer-loop", "2", "--inner-loop", "1"],
+                           "dm": ["--iterations", "5"]},
+                  ks=(3, 5), bootstrap=100),
+    "paper": dict(dataset="cifar10", data_root="data", zca=True, width=128, depth=3, experts=100, expert_epochs=50,
+                  alpha=1.0, ipc=50, space="convnet", truth_epochs=200, repeats=3, search_epochs=200, eval_runs=5,
+                  eval_epochs=1000, select_epochs=50, device="auto", workers=1,
+                  distill={"ftd": ["--unroll", "checkpoint"], "mtt": ["--unroll", "checkpoint"], "dsa": [], "dm": []},
+                  ks=(5, 10, 20), bootstrap=1000),
+}
+
+
+def stages(s: dict, out: Path) -> list[Stage]:
+    real = ["--dataset", s["dataset"], "--data-root", s["data_root"]]
+    data = real + (["--zca"] if s["zca"] else [])
+    net = ["--width", str(s["width"]), "--depth", str(s["depth"])]
+    run = ["--no-progress", "--device", s["device"]]
+    proxy = {m: str(out / "proxies" / f"{m}.safetensors") for _, m in ROWS}
+    plan = [Stage(f"experts-{o}", ["experts", *data, *net, "--num-experts", str(s["experts"]), "--epochs",
+                                    str(s["expert_epochs"]), "--optimizer", o, "--alpha", str(s["alpha"]), "--out",
+                                    str(out / "experts" / o), *run], workers=s["workers"]) for o in ("gsam", "sgd")]
+    for method in ("random", "herding", "kcenter"):
+        plan.append(Stage(f"select-{method}", ["select", "--method", method, "--ipc", str(s["ipc"]), *data, *net,
+                                                "--epochs", str(s["select_epochs"]), "--out", proxy[method], *run]))
+    for method in ("dsa", "dm"):
+        plan.append(Stage(f"distill-{method}", ["distill", "--method", method, "--ipc", str(s["ipc"]), *data, *net,
+                                                 *s["distill"][method], "--out", proxy[method], *run]))
+    for method, experts in (("mtt", "sgd"), ("ftd", "gsam")):
+        plan.append(Stage(f"distill-{method}", ["distill", "--method", method, "--experts",
+                                                 str(out / "experts" / experts), *real, "--ipc", str(s["ipc"]),
+                                                 *s["distill"][method], "--out", proxy[method], *run]))
+    for _, method in ROWS:
+        plan.append(Stage(f"evaluate-{method}", ["evaluate", proxy[method], *real, "--runs", str(s["eval_runs"]),
+                                                  "--epochs", str(s["eval_epochs"]), "--json",
+                                                  str(out / "evaluations" / f"{method}.json"), "--overwrite", *run]))
+    space = ["search", "--space", s["space"]]
+    plan.append(Stage("truth", [*space, "--proxy", "real", *data, "--epochs", str(s["truth_epochs"]), "--repeats",
+                                str(s["repeats"]), "--out", str(out / "search" / "truth"), *run], workers=s["workers"]))
+    for _, method in ROWS:
+        plan.append(Stage(f"search-{method}", [*space, "--proxy", proxy[method], *real, "--epochs",
+                                                str(s["search_epochs"]), "--out", str(out / "search" / method), *run],
+                          workers=s["workers"]))
+    plan.append(Stage("search-early", lambda record: [*space, "--proxy", "real", *data, "--epochs",
+                                                      str(early_epochs(record, s)), "--out",
+                                                      str(out / "search" / "early"), *run], workers=s["workers"]))
+    runs = [str(out / "search" / m) for _, m in ROWS] + [str(out / "search" / "early")]
+    labels = [x for name, _ in ROWS for x in ("--label", name)] + ["--label", "Early stopping"]
+    plan.append(Stage("report", ["report", *runs, *labels, "--truth", str(out / "search" / "truth"), "--out",
+                                 str(out / "report"), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
+                                 str(s["bootstrap"]), "--overwrite"]))
+    return plan
+
+
+def early_epochs(record: dict, s: dict) -> int:
+    """Epochs of real-data training that cost what FTD's search cost: the truth gives seconds per candidate-epoch."""
+    truth = record["stages"]["truth"]["seconds"] / (s["truth_epochs"] * s["repeats"])
+    return max(1, round(record["stages"]["search-ftd"]["seconds"] / truth))
+
+
+def _interval(metric: dict) -> str:
+    value, ci = metric.get("value"), metric.get("ci") or [None, None]
+    if value is None or value != value:
+        return "-"
+    return f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci[0] is not None else f"{value:.2f}"
+
+
+def build_table(out: Path, s: dict, record: dict) -> tuple[list[dict], str]:
+    report = json.loads((out / "report" / "report.json").read_text())
+    truth_json = out / "search" / "truth" / "run.json"
+    truth_images = json.loads(truth_json.read_text())["train_images"]
+    ceiling = report.get("noise_ceiling") or {}
+    runs = {r["label"]: r for r in report["runs"]}
+    rows = []
+    for label, method in ROWS + [("Early stopping", None)]:
+        run, group = runs[label], report["groups"][label]["bootstrap"]
+        evaluation = json.loads((out / "evaluations" / f"{method}.json").read_text()) if method else None
+        acc = evaluation["sets"]["proxy"]["results"]["convnet"] if evaluation else None
+        stage = "search-early" if method is None else f"search-{method}"
+        creation = [k for k in record["stages"] if k in (f"select-{method}", f"distill-{method}")]
+        rows.append({"method": label, "proxy_acc": acc and 100 * acc["test_mean"],
+                     "proxy_acc_std": acc and 100 * acc["test_std"],
+                     "spearman": _interval(group["spearman"]), "kendall": _interval(group["kendall"]),
+                     **{f"top{k}_{way}": _interval(group[f"top{k}_{way}"]) for k in s["ks"]
+                        for way in ("by_real", "by_proxy")},
+                     "regret": 100 * run["agreement"]["regret"],
+                     "creation_min": record["stages"][creation[0]]["seconds"] / 60 if creation else 0.0,
+                     "search_min": record["stages"][stage]["seconds"] / 60, "images": run["train_images"]})
+    rows.append({"method": "Whole dataset", "proxy_acc": None, "proxy_acc_std": None,
+                 "spearman": f"1 (ceiling {ceiling.get('rho', float('nan')):.2f})", "kendall": "1",
+                 **{f"top{k}_{way}": "1" for k in s["ks"] for way in ("by_real", "by_proxy")}, "regret": 0.0,
+                 "creation_min": 0.0, "search_min": record["stages"]["truth"]["seconds"] / 60 / s["repeats"],
+                 "images": truth_images})
+    head = ["method", "proxy acc (%)", "Spearman [95% CI]", "Kendall [95% CI]"]
+    head += [f"top {k} ({'real' if way == 'by_real' else 'proxy'})" for k in s["ks"] for way in ("by_real", "by_proxy")]
+    head += ["regret (pts)", "creation (min)", "search (min)", "images"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        acc = f"{r['proxy_acc']:.1f} ± {r['proxy_acc_std']:.1f}" if r["proxy_acc"] is not None else "-"
+        cells = [r["method"], acc, r["spearman"], r["kendall"]]
+        cells += [r[f"top{k}_{way}"] for k in s["ks"] for way in ("by_real", "by_proxy")]
+        cells += [f"{r['regret']:.1f}", f"{r['creation_min']:.1f}", f"{r['search_min']:.1f}", str(r["images"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return rows, "\n".join(lines) + "\n"
+
+
+def write_table(out: Path, s: dict, record: dict) -> Path:
+    from ftd_nas.figures.save import new_figure, save_figure
+
+    rows, table = build_table(out, s, record)
+    target = out / "table"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "table.md").write_text(table)
+    with open(target / "table.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = json.loads((out / "report" / "report.json").read_text())
+    fig, ax = new_figure(figsize=(8, 4))
+    labels = [name for name, _ in ROWS] + ["Early stopping"]
+    for i, label in enumerate(labels):
+        metric = report["groups"][label]["bootstrap"]["spearman"]
+        if metric["ci"][0] is not None:
+            ax.errorbar([i], [metric["value"]], yerr=[[metric["value"] - metric["ci"][0]],
+                                                       [metric["ci"][1] - metric["value"]]], fmt="o", capsize=5)
+    ceiling = report.get("noise_ceiling")
+    if ceiling:
+        ax.axhspan(ceiling["ci"][0], ceiling["ci"][1], color="grey", alpha=0.2, lw=0)
+        ax.axhline(ceiling["rho"], color="grey", ls="--", lw=1, label=f"noise ceiling {ceiling['rho']:.2f}")
+        ax.legend(fontsize=8)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("Spearman ρ with real-data ranking")
+    ax.set_title(f"NAS proxies on {s['space']} (IPC {s['ipc']}): rho with 95% intervals", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    save_figure(fig, target / "spearman")
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", choices=list(SCALES), default="cpu")
+    p.add_argument("--data-root", default=None, help="folder of named datasets (paper scale: CIFAR-10)")
+    p.add_argument("--out", default=None, help="work folder (default runs/nas_table_SCALE)")
+    p.add_argument("--figures", default=None, help="copy the table, its figure and the stage times here at the end")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    s = dict(SCALES[args.scale], **({"data_root": args.data_root} if args.data_root else {}))
+    out = Path(args.out or f"runs/nas_table_{args.scale}")
+    record = run_stages(stages(s, out), out, {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()})
+    target = write_table(out, s, record)
+    print((target / "table.md").read_text())
+    print(f"table, CSV and figure in {target}; report with comparisons in {out / 'report'}")
+    if args.figures:
+        dest = Path(args.figures)
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in ("table.md", "table.csv", "spearman.png"):
+            shutil.copy(target / name, dest / name)
+        shutil.copy(out / "report" / "report.md", dest / "report.md")
+        shutil.copy(out / "experiment.json", dest / "experiment.json")
+
+
+if __name__ == "__main__":
+    main()
