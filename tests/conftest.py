@@ -40,3 +40,26 @@ def gsam_experts(tmp_path_factory, digits):
 def sgd_experts(tmp_path_factory, digits):
     """Two 4-epoch SGD experts (width-8 ConvNet-2) on digits."""
     return _tiny_experts(tmp_path_factory.mktemp("sgd"), digits, "sgd")
+
+
+class Crash(Exception):
+    """A simulated crash of a long job."""
+
+
+@pytest.fixture
+def interrupt_after(monkeypatch):
+    """interrupt_after(owner, name, n, exc=KeyboardInterrupt): from its (n+1)-th call on, owner.name raises exc, as
+    a job killed part-way would stop; returns a function that restores the real one."""
+    def arm(owner, name: str, n: int, exc: type[BaseException] = KeyboardInterrupt):
+        real, calls = getattr(owner, name), []
+
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) > n:
+                raise exc
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, interrupted)
+        return lambda: monkeypatch.setattr(owner, name, real)
+
+    return arm

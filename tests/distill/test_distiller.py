@@ -8,6 +8,7 @@ from ftd_nas.distill import Distiller, distill, resolve_config
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.experts import TrajectoryError
 from ftd_nas.proxy import Proxy, ProxyError
+from tests.conftest import Crash
 
 
 def _cfg(method="ftd", **kw):
@@ -58,24 +59,13 @@ def test_start_epochs_must_fit_in_the_experts(gsam_experts, digits, tmp_path):
         Distiller(_cfg(max_start_epoch=3, expert_epochs=2), gsam_experts, tmp_path / "x", dataset=digits)
 
 
-class Crash(Exception):
-    pass
-
-
 @pytest.mark.parametrize("unroll", ["full", "checkpoint"])
-def test_resumed_run_equals_uninterrupted_run(gsam_experts, digits, tmp_path, monkeypatch, unroll):
+def test_resumed_run_equals_uninterrupted_run(gsam_experts, digits, tmp_path, interrupt_after, unroll):
     reference = distill(_cfg(unroll=unroll), gsam_experts, tmp_path / "ref", dataset=digits, progress=False)
-    real_step = Distiller.step
-
-    def crashing_step(self):
-        if self.iteration == 3:
-            raise Crash
-        return real_step(self)
-
-    monkeypatch.setattr(Distiller, "step", crashing_step)
+    restore = interrupt_after(Distiller, "step", 3, Crash)  # killed during its fourth iteration
     with pytest.raises(Crash):
         distill(_cfg(unroll=unroll), gsam_experts, tmp_path / "res", dataset=digits, progress=False)
-    monkeypatch.setattr(Distiller, "step", real_step)
+    restore()
     assert not (tmp_path / "res").exists()
     resumed = distill(_cfg(unroll=unroll), gsam_experts, tmp_path / "res", dataset=digits, progress=False)
     assert torch.equal(resumed.images, reference.images) and resumed.syn_lr == reference.syn_lr
@@ -152,18 +142,11 @@ def test_a_finished_proxy_of_other_settings_is_replaced_only_with_overwrite(gsam
 
 
 def test_a_work_folder_without_a_checkpoint_starts_afresh_and_a_busy_one_is_refused(gsam_experts, digits, tmp_path,
-                                                                                   monkeypatch):
-    real_step = Distiller.step
-
-    def crash_on_second(self):
-        if self.iteration == 1:
-            raise Crash
-        return real_step(self)
-
-    monkeypatch.setattr(Distiller, "step", crash_on_second)
+                                                                                   interrupt_after):
+    restore = interrupt_after(Distiller, "step", 1, Crash)
     with pytest.raises(Crash):  # one iteration logged, no checkpoint yet (checkpoint_every 2)
         distill(_cfg(), gsam_experts, tmp_path / "p", dataset=digits, progress=False)
-    monkeypatch.setattr(Distiller, "step", real_step)
+    restore()
     assert (tmp_path / "p.run" / "log.jsonl").read_text().count("\n") == 1
     assert not (tmp_path / "p.run" / "claim").exists()  # released on the way out
     distill(_cfg(syn_steps=2, iterations=2), gsam_experts, tmp_path / "p", dataset=digits, progress=False)

@@ -14,6 +14,7 @@ from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.evaluation import EvalConfig, evaluate_images
 from ftd_nas.models import ModelSpec
 from ftd_nas.proxy import Proxy
+from tests.conftest import Crash
 
 SMALL = ModelSpec(width=16, depth=2)
 
@@ -65,25 +66,15 @@ def test_each_method_beats_its_own_real_image_initialisation(digits, tmp_path, m
     assert after > before + 0.05, (before, after)
 
 
-class Crash(Exception):
-    pass
-
-
 @pytest.mark.parametrize("method", ["dsa", "dm"])
-def test_resumed_run_equals_uninterrupted_run_and_the_proxy_says_what_it_is(digits, tmp_path, monkeypatch, method):
+def test_resumed_run_equals_uninterrupted_run_and_the_proxy_says_what_it_is(digits, tmp_path, interrupt_after,
+                                                                            method):
     cfg = resolve_config("digits", 1, method, iterations=4, checkpoint_every=2, outer_loop=2, inner_loop=2)
     reference = distill(cfg, None, tmp_path / "ref", dataset=digits, model=SMALL, progress=False)
-    real_step = Distiller.step
-
-    def crashing_step(self):
-        if self.iteration == 3:
-            raise Crash
-        return real_step(self)
-
-    monkeypatch.setattr(Distiller, "step", crashing_step)
+    restore = interrupt_after(Distiller, "step", 3, Crash)  # killed during its fourth iteration
     with pytest.raises(Crash):
         distill(cfg, None, tmp_path / "res", dataset=digits, model=SMALL, progress=False)
-    monkeypatch.setattr(Distiller, "step", real_step)
+    restore()
     resumed = distill(cfg, None, tmp_path / "res", dataset=digits, model=SMALL, progress=False)
     assert torch.equal(resumed.images, reference.images)
     loaded = Proxy.load(tmp_path / "res")

@@ -24,28 +24,15 @@ def _config(space_file, out, proxy="random:3", epochs=1, **kw):
                         recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False, **kw)
 
 
-def _interrupt_after(monkeypatch, count):
-    real, calls = runner_module.train_candidate, []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > count:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner_module, "train_candidate", flaky)
-    return real
-
-
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_copied_and_moved_runs_report_their_own_data(space_file, tmp_path, digits, monkeypatch):
-    real = _interrupt_after(monkeypatch, 3)
+def test_copied_and_moved_runs_report_their_own_data(space_file, tmp_path, digits, interrupt_after):
+    restore = interrupt_after(runner_module, "train_candidate", 3)
     with pytest.raises(KeyboardInterrupt):
         run_search(_config(space_file, tmp_path / "original"), dataset=digits)
-    monkeypatch.setattr(runner_module, "train_candidate", real)
+    restore()
     assert json.loads((tmp_path / "original" / "run.json").read_text())["storage"] == "study.db"
     shutil.copytree(tmp_path / "original", tmp_path / "copy")  # a copy holding 3 finished candidates
     run_search(_config(space_file, tmp_path / "original"), dataset=digits)  # the original finishes all 8
@@ -82,11 +69,11 @@ def test_report_reads_without_writing_and_refuses_a_location_outside_the_run(spa
     assert not (tmp_path / "run" / "missing.db").exists()  # never created by a read
 
 
-def test_a_folder_with_nothing_finished_accepts_new_settings(space_file, tmp_path, digits, monkeypatch):
-    real = _interrupt_after(monkeypatch, 0)  # the first candidate is interrupted: nothing finished
+def test_a_folder_with_nothing_finished_accepts_new_settings(space_file, tmp_path, digits, interrupt_after):
+    restore = interrupt_after(runner_module, "train_candidate", 0)  # the first candidate is interrupted
     with pytest.raises(KeyboardInterrupt):
         run_search(_config(space_file, tmp_path / "run", epochs=1), dataset=digits)
-    monkeypatch.setattr(runner_module, "train_candidate", real)
+    restore()
     summary = run_search(_config(space_file, tmp_path / "run", epochs=2), dataset=digits)  # corrected recipe
     assert summary["complete"] == 8
     assert load_run(tmp_path / "run").record.identity.recipe.epochs == 2

@@ -72,20 +72,13 @@ def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_rep
     assert (tmp_path / "rep" / "scatter_r1.png").exists() and len(replaced["figures"]) == 10
 
 
-def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(runs, tmp_path, digits, monkeypatch):
+def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(runs, tmp_path, digits,
+                                                                           interrupt_after):
     from ftd_nas.search import runner
 
     space = tmp_path / "rep.yaml"
     space.write_text(SPACE)
-    real, calls = runner.train_candidate, []
-
-    def stop_after_three(*args, **kwargs):
-        calls.append(1)
-        if len(calls) > 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner, "train_candidate", stop_after_three)
+    interrupt_after(runner, "train_candidate", 3)
     cfg = SearchConfig(space=str(space), proxy="random:2", out=str(tmp_path / "partial"), dataset="digits",
                        device="cpu", recipe=SearchRecipe(epochs=5, dsa=None), progress=False)
     with pytest.raises(KeyboardInterrupt):

@@ -48,20 +48,11 @@ def test_invalid_candidate_is_recorded_as_failed_with_its_reason(tmp_path, digit
     assert run_search(_config(str(space), tmp_path / "run", epochs=1), dataset=digits)["trained"] == 0
 
 
-def test_interrupted_candidate_is_requeued_and_finished_once(space_file, tmp_path, digits, monkeypatch):
-    real = runner_module.train_candidate
-    calls = []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner_module, "train_candidate", flaky)
+def test_interrupted_candidate_is_requeued_and_finished_once(space_file, tmp_path, digits, interrupt_after):
+    restore = interrupt_after(runner_module, "train_candidate", 2)
     with pytest.raises(KeyboardInterrupt):
         run_search(_config(space_file, tmp_path / "run"), dataset=digits)
-    monkeypatch.setattr(runner_module, "train_candidate", real)
+    restore()
     summary = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
     assert summary["complete"] == 8 and summary["trained"] == 6  # 2 done before, 6 left (incl. the interrupted)
     from ftd_nas.search.study import crash_counts
@@ -140,7 +131,8 @@ def test_postgres_urls_are_normalised_to_the_installed_driver(monkeypatch):
         study.normalise_url("postgresql://u@h/db")
 
 
-def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space_file, tmp_path, digits, monkeypatch):
+def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space_file, tmp_path, digits,
+                                                                           interrupt_after):
     from collections import Counter
 
     from ftd_nas.search.study import unit_of
@@ -155,18 +147,10 @@ def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space
     assert any(r["val_accs"][0] != r["val_accs"][1] for r in two["rows"])  # other seeds, other results
     assert run_search(_config(space_file, tmp_path / "run", repeats=2), dataset=digits)["trained"] == 0
     assert run_search(_config(space_file, tmp_path / "run", repeats=3), dataset=digits)["trained"] == 8
-    real, calls = runner_module.train_candidate, []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(runner_module, "train_candidate", flaky)
+    restore = interrupt_after(runner_module, "train_candidate", 3)
     with pytest.raises(KeyboardInterrupt):
         run_search(_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
-    monkeypatch.setattr(runner_module, "train_candidate", real)
+    restore()
     resumed = run_search(_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
     assert resumed["trained"] == 5 and all(r["repeats"] == 4 for r in resumed["rows"])
     units = Counter(unit_of(t) for t in _complete_trials(tmp_path / "run"))
