@@ -24,6 +24,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from ftd_nas.io import write_json
 from ftd_nas.stages import Stage, run_stages
 
 ROWS = [("Random", "random"), ("Herding", "herding"), ("K-Center", "kcenter"), ("DSA", "dsa"), ("DM", "dm"),
@@ -38,11 +39,14 @@ SCALES = {
                                  "--lr-teacher", "0.01", "--preset", "cifar10"],
                          "dsa": ["--iterations", "100", "--inner-loop", "10"], "dm": ["--iterations", "2000"]},
                 ks=(5, 10, 20), bootstrap=1000),
-    "quick": dict(dataset="digits", data_root="data", zca=False, width=8, depth=2, experts=2, expert_epochs=4,
+    # quick: like experiment_nas_cpu.py --quick where they overlap, so --reuse can be tried in seconds
+    "quick": dict(dataset="digits", data_root="data", zca=False, width=8, depth=3, experts=2, expert_epochs=4,
                   alpha=0.3, ipc=2, space="convnet-tiny", truth_epochs=2, repeats=2, search_epochs=5, eval_runs=1,
                   eval_epochs=5, select_epochs=1, device="cpu", workers=2,
-                  distill={"ftd": ["--iterations", "2", "--syn-steps", "2", "--max-start-epoch", "2"],
-                           "mtt": ["--iterations", "2", "--syn-steps", "2", "--max-start-epoch", "2"],
+                  distill={"ftd": ["--iterations", "3", "--syn-steps", "3", "--max-start-epoch", "2", "--lr-teacher",
+                                   "0.01", "--ema-decay", "0.9", "--preset", "cifar10"],
+                           "mtt": ["--iterations", "3", "--syn-steps", "3", "--max-start-epoch", "2", "--lr-teacher",
+                                   "0.01", "--preset", "cifar10"],
                            "dsa": ["--iterations", "2", "--outer-loop", "2", "--inner-loop", "1"],
                            "dm": ["--iterations", "5"]},
                   ks=(3, 5), bootstrap=100),
@@ -93,6 +97,38 @@ def stages(s: dict, out: Path) -> list[Stage]:
                                  str(out / "report"), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
                                  str(s["bootstrap"]), "--overwrite"]))
     return plan
+
+
+# stage here <- (stage of scripts/experiment_nas_cpu.py, what it wrote there, where it goes here): the same
+# commands up to paths and seeds (seed 0), so the table can take them from a finished run of that experiment
+REUSABLE = {
+    "experts-gsam": ("experts-gsam", ["experts/gsam"], ["experts/gsam"]),
+    "experts-sgd": ("experts-sgd", ["experts/sgd"], ["experts/sgd"]),
+    "distill-ftd": ("distill-ftd-0", ["proxies/ftd_s0.safetensors", "proxies/ftd_s0.safetensors.run"],
+                    ["proxies/ftd.safetensors", "proxies/ftd.safetensors.run"]),
+    "distill-mtt": ("distill-mtt-0", ["proxies/mtt_s0.safetensors", "proxies/mtt_s0.safetensors.run"],
+                    ["proxies/mtt.safetensors", "proxies/mtt.safetensors.run"]),
+    "truth": ("truth", ["search/truth"], ["search/truth"]),
+    "search-ftd": ("search-ftd-0", ["search/ftd_s0"], ["search/ftd"]),
+    "search-mtt": ("search-mtt-0", ["search/mtt_s0"], ["search/mtt"]),
+}
+
+
+def reuse(source: Path, out: Path) -> dict:
+    """Copy the finished stages of an experiment_nas_cpu.py run; returns {stage: its record there}. The table's
+    own stages then run their commands over the copies: each finds its work finished (checking its settings)
+    and the table keeps the time the work took where it was done."""
+    done = json.loads((source / "experiment.json").read_text())["stages"]
+    taken = {}
+    for stage, (theirs, sources, targets) in REUSABLE.items():
+        if not done.get(theirs, {}).get("done"):
+            continue
+        for src, dst in zip(sources, targets):
+            if not (out / dst).exists():
+                (out / dst).parent.mkdir(parents=True, exist_ok=True)
+                (shutil.copytree if (source / src).is_dir() else shutil.copy)(source / src, out / dst)
+        taken[stage] = done[theirs]
+    return taken
 
 
 def early_epochs(record: dict, s: dict) -> int:
@@ -185,11 +221,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data-root", default=None, help="folder of named datasets (paper scale: CIFAR-10)")
     p.add_argument("--out", default=None, help="work folder (default runs/nas_table_SCALE)")
     p.add_argument("--figures", default=None, help="copy the table, its figure and the stage times here at the end")
+    p.add_argument("--reuse", default=None, metavar="DIR",
+                   help="take experts, the seed-0 FTD and MTT proxies, their searches and the truth from a finished "
+                        "scripts/experiment_nas_cpu.py run in DIR (same settings at CPU scale)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     s = dict(SCALES[args.scale], **({"data_root": args.data_root} if args.data_root else {}))
     out = Path(args.out or f"runs/nas_table_{args.scale}")
+    taken = reuse(Path(args.reuse), out) if args.reuse else {}
     record = run_stages(stages(s, out), out, {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()})
+    for stage, theirs in taken.items():  # the time the work took where it was done, not the time to check it
+        if "reused_from" not in record["stages"][stage]:
+            record["stages"][stage].update(seconds=theirs["seconds"], reused_from=str(args.reuse))
+    write_json(out / "experiment.json", record)
     target = write_table(out, s, record)
     print((target / "table.md").read_text())
     print(f"table, CSV and figure in {target}; report with comparisons in {out / 'report'}")
