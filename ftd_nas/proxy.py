@@ -21,6 +21,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ftd_nas.coresets import SelectConfig
+from ftd_nas.importer import ImportConfig
 from ftd_nas.data import Dataset, Split, ZCAWhitening
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
 from ftd_nas.distill.config import DistillConfig
@@ -29,6 +30,7 @@ from ftd_nas.experts.records import folder_label
 from ftd_nas.io import atomic_path
 from ftd_nas.models import ModelSpec
 from ftd_nas.records import Record, RecordError
+from ftd_nas.train import hard_labels
 
 META_KEY = "ftd_nas"
 RANGE_FACTOR = 10.0  # values beyond this many times the real data's largest magnitude: a diverged distillation
@@ -63,6 +65,7 @@ class ProxyRecord(Record):
     data: DataFingerprint  # the real data it was made from: classes, shape, statistics, content hash
     distill: DistillConfig | None = None  # the resolved configuration of a distillation
     selection: SelectConfig | None = None  # the configuration of a coreset selection
+    imported: ImportConfig | None = None  # how a published set was read
     experts: dict = field(default_factory=dict)  # provenance: folder name, count and settings of the experts
     seconds: float = 0.0
     environment: dict = field(default_factory=dict)
@@ -70,13 +73,18 @@ class ProxyRecord(Record):
 
     def settings(self) -> dict:
         """What the proxy is, as opposed to how and when it was made."""
-        made = self.distill if self.distill is not None else self.selection
+        made = {key: part.to_dict() for key, part in self._origin().items()}
         return {"method": self.method, "ipc": self.ipc, "iterations": self.iterations, "model": self.model.to_dict(),
-                "data": self.data.settings(), "distill" if self.distill is not None else "selection": made.to_dict()}
+                "data": self.data.settings(), **made}
+
+    def _origin(self) -> dict:
+        return {k: v for k, v in (("distill", self.distill), ("selection", self.selection),
+                                  ("imported", self.imported)) if v is not None}
 
     def __post_init__(self) -> None:
-        if (self.distill is None) == (self.selection is None):
-            raise RecordError("a proxy record holds either a distillation or a selection configuration")
+        if len(self._origin()) != 1:
+            raise RecordError("a proxy record holds exactly one of: a distillation, a selection or an import "
+                              "configuration")
 
 
 @dataclass
@@ -91,8 +99,12 @@ class Proxy:
     legacy_evaluations: list[dict] = field(default_factory=list, compare=False)  # kept inside v1 files
 
     @property
+    def soft_labels(self) -> bool:
+        return self.labels.dim() == 2
+
+    @property
     def ipc(self) -> int:
-        return int(torch.bincount(self.labels).max())
+        return int(torch.bincount(hard_labels(self.labels)).max())
 
     @property
     def classes(self) -> list[str]:
@@ -148,7 +160,9 @@ class Proxy:
         except RecordError as exc:
             raise ProxyError(str(exc)) from None
         zca = ZCAWhitening.from_state_dict(tensors) if "zca_transform" in tensors else None
-        proxy = cls(tensors["images"], tensors["labels"].long(), float(tensors["syn_lr"][0]), record,
+        labels = tensors["labels"]
+        labels = labels.float() if labels.dim() == 2 else labels.long()  # soft labels: class probabilities
+        proxy = cls(tensors["images"], labels, float(tensors["syn_lr"][0]), record,
                     tensors.get("raw_images"), zca, path, legacy if isinstance(legacy, list) else [])
         proxy.check_shapes()
         return proxy
@@ -161,8 +175,12 @@ class Proxy:
         if self.images.dim() != 4 or tuple(self.images.shape[1:]) != expected:
             shape = ", ".join(map(str, expected))
             problems.append(f"images have shape {tuple(self.images.shape)}, expected [N, {shape}]")
-        elif self.labels.shape != (len(self.images),):
+        elif self.labels.shape not in ((len(self.images),), (len(self.images), data.num_classes)):
             problems.append(f"{len(self.images)} images but labels of shape {tuple(self.labels.shape)}")
+        elif self.soft_labels:
+            if not (bool((self.labels >= 0).all()) and torch.allclose(self.labels.sum(1), torch.ones(len(self.labels)),
+                                                                       atol=1e-3)):
+                problems.append("soft labels that are not probability distributions")
         elif len(self.labels) and not (0 <= int(self.labels.min()) and int(self.labels.max()) < data.num_classes):
             problems.append(f"labels outside 0..{data.num_classes - 1}")
         if self.raw_images is not None and self.raw_images.shape != self.images.shape:

@@ -123,6 +123,15 @@ class TrainResult:
     seconds: float = 0.0
 
 
+def hard_labels(y: torch.Tensor) -> torch.Tensor:
+    """Class indices of hard labels [N], or the most likely class of soft labels [N, classes].
+
+    Soft labels (probabilities per class, as some published distilled sets carry) train with soft cross-entropy:
+    `F.cross_entropy` takes either form of target, so one training loop serves both.
+    """
+    return y if y.dim() == 1 else y.argmax(1)
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split, batch_size: int = 1024) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` on a split (eval mode, no augmentation)."""
@@ -134,7 +143,7 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 1024) -> tuple[fl
         xb, yb = split.x[i:i + batch_size], split.y[i:i + batch_size]
         out = model(xb)
         loss_sum += F.cross_entropy(out, yb, reduction="sum")
-        correct += (out.argmax(1) == yb).sum()
+        correct += (out.argmax(1) == hard_labels(yb)).sum()
     model.train(was_training)
     n = max(len(split), 1)
     return loss_sum.item() / n, correct.item() / n
@@ -191,7 +200,7 @@ class Trainer:
 
             self.optimizer.step(closure)
             out, loss = outputs[0]  # at the current weights (GSAM evaluates twice)
-            totals += torch.stack([loss * len(yb), (out.argmax(1) == yb).sum()])
+            totals += torch.stack([loss * len(yb), (out.argmax(1) == hard_labels(yb)).sum()])
         self.epoch += 1
         record = {"epoch": self.epoch, "lr": lr}
         self.history.append(record)

@@ -18,7 +18,8 @@ from ftd_nas.records import Part
 
 @dataclass
 class Split:
-    """Images [N,C,H,W] (normalised, float32) and labels [N] (int64) on one device."""
+    """Images [N,C,H,W] (normalised, float32) and labels on one device: class indices [N] (int64), or for an
+    imported soft-label proxy class probabilities [N, classes] (float32)."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -30,7 +31,8 @@ class Split:
         return Split(self.x.to(device), self.y.to(device))
 
     def class_counts(self, num_classes: int) -> list[int]:
-        return torch.bincount(self.y.cpu(), minlength=num_classes).tolist()
+        y = self.y.cpu() if self.y.dim() == 1 else self.y.cpu().argmax(1)
+        return torch.bincount(y, minlength=num_classes).tolist()
 
 
 @dataclass

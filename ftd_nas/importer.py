@@ -1,0 +1,180 @@
+"""Import a published distilled set as a proxy file (`ftd-nas import`).
+
+Accepted as their authors release them:
+  .pt    tensors saved with torch.save: images [N,C,H,W], labels [N] (class indices) or [N, classes] (soft labels,
+         probabilities or DATM's logits), an optional 0-dim learned lr (MTT/FTD/DATM's images_best.pt,
+         labels_best.pt, lr_best.pt; several images/labels files, e.g. Tiny ImageNet's images_best_0..4.pt, are
+         concatenated in order), or the DC/DSA/DM code's {'data': [[images, labels], ...]} with one pair per
+         experiment (--experiment picks one).
+  .npz   arrays `images` (NCHW or NHWC) and `labels` (indices, or one-hot / soft rows), as KIP releases them.
+
+Every .pt is read with torch.load(weights_only=True): a file holding anything but tensors and plain containers is
+refused, so an imported file never runs code. The user names the real data the set was distilled from and its
+preprocessing (--dataset, --zca, ...); the proxy records that data's fingerprint, and evaluate and search check
+the real data against it. Images whose statistics do not look like data preprocessed that way are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+import numpy as np
+import torch
+
+from ftd_nas.data import Dataset
+from ftd_nas.errors import ConfigError, InputError
+from ftd_nas.records import Part
+from ftd_nas.train import check_number
+
+log = logging.getLogger(__name__)
+SOFT_LABELS = ("auto", "probabilities", "logits")
+
+
+@dataclass
+class ImportConfig(Part):
+    """How a published set was read: its files (names only), label form, lr and the name of its method."""
+
+    method: str = "imported"  # the method that made the set (mtt, ftd, datm, ...), shown in reports
+    files: list[str] = field(default_factory=list)
+    soft_labels: str = "auto"  # how soft label rows are read: auto | probabilities | logits (softmax applied)
+    experiment: int = 0  # which experiment of a DC/DSA/DM results file
+    lr: float = 0.01  # the proxy's training lr when the set carries none
+
+    def __post_init__(self) -> None:
+        if self.soft_labels not in SOFT_LABELS:
+            raise ConfigError(f"--soft-labels must be one of {', '.join(SOFT_LABELS)}, got {self.soft_labels!r}")
+        check_number("--experiment", self.experiment, 0, integer=True)
+        check_number("--lr", self.lr, 0, low_open=True)
+        if not self.method or not self.method.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"--method-name must be a short name like mtt or datm, got {self.method!r}")
+
+
+def load_tensor_file(path: str | os.PathLike):
+    """A .pt file's content, read without running code (tensors and plain containers only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{str(path)!r} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a pickle naming other objects, or not a torch file at all
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"refusing {str(path)!r}: it is not a file of tensors that can be read without running "
+                         f"code ({type(exc).__name__}: {first[:200]})") from None
+
+
+def _from_pt(images: list[str], labels: list[str], experiment: int) -> tuple[torch.Tensor, torch.Tensor]:
+    loaded = [load_tensor_file(p) for p in images]
+    if len(loaded) == 1 and isinstance(loaded[0], dict) and "data" in loaded[0]:  # DC/DSA/DM results file
+        pairs = loaded[0]["data"]
+        if not isinstance(pairs, (list, tuple)) or not 0 <= experiment < len(pairs):
+            raise InputError(f"{images[0]!r} holds {len(pairs) if isinstance(pairs, (list, tuple)) else 'no'} "
+                             f"experiments; --experiment {experiment} does not exist")
+        x, y = pairs[experiment][0], pairs[experiment][1]
+        return torch.as_tensor(x), torch.as_tensor(y)
+    if not labels:
+        raise ConfigError("give the labels file(s) with --labels (e.g. labels_best.pt)")
+    for path, value in zip(images + labels, loaded + [load_tensor_file(p) for p in labels]):
+        if not isinstance(value, torch.Tensor):
+            raise InputError(f"{path!r} holds a {type(value).__name__}, not a tensor")
+    x = torch.cat([v for v in loaded])
+    y = torch.cat([load_tensor_file(p) for p in labels])
+    return x, y
+
+
+def _from_npz(path: str) -> tuple[torch.Tensor, torch.Tensor]:
+    try:
+        arrays = np.load(path, allow_pickle=False)
+        keys = set(arrays.files)
+    except Exception as exc:
+        raise InputError(f"cannot read {path!r} as an npz archive: {exc}") from None
+    x_key = next((k for k in ("images", "x", "x_train") if k in keys), None)
+    y_key = next((k for k in ("labels", "y", "y_train") if k in keys), None)
+    if x_key is None or y_key is None:
+        raise InputError(f"{path!r} has arrays {sorted(keys)}; expected images and labels")
+    x = torch.from_numpy(np.asarray(arrays[x_key], dtype=np.float32))
+    if x.dim() == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):  # NHWC, as KIP stores it
+        x = x.permute(0, 3, 1, 2).contiguous()
+    return x, torch.from_numpy(np.asarray(arrays[y_key]))
+
+
+def _labels(y: torch.Tensor, num_classes: int, how: str) -> tuple[torch.Tensor, str]:
+    """Hard labels as int64 [N]; soft rows as probabilities [N, classes] (logits through softmax)."""
+    if y.dim() == 1:
+        if y.dtype.is_floating_point and not torch.equal(y, y.round()):
+            raise InputError("labels of one dimension must be class indices")
+        return y.long(), "hard"
+    if y.dim() != 2 or y.shape[1] != num_classes:
+        raise InputError(f"labels of shape {tuple(y.shape)}: expected [N] or [N, {num_classes}] for this dataset")
+    y = y.float()
+    one_hot = bool(((y == 0) | (y == 1)).all() and (y.sum(1) == 1).all())
+    if one_hot:
+        return y.argmax(1), "hard (one-hot)"
+    looks_like_probabilities = bool((y >= 0).all() and torch.allclose(y.sum(1), torch.ones(len(y)), atol=1e-3))
+    if how == "logits" or (how == "auto" and not looks_like_probabilities):
+        return torch.softmax(y, dim=1), "soft (logits, softmax applied)"
+    if not looks_like_probabilities:
+        raise InputError("--soft-labels probabilities, but the label rows are not probability distributions; they "
+                         "look like logits (DATM releases logits): use --soft-labels logits")
+    return y, "soft (probabilities)"
+
+
+def check_statistics(images: torch.Tensor, dataset: Dataset) -> list[str]:
+    """Warnings when the set does not look like data preprocessed as declared (the commonest import mistake)."""
+    real = dataset.train.x
+    warnings = []
+    for c in range(images.shape[1]):
+        mean, std = float(images[:, c].mean()), float(images[:, c].std())
+        real_mean, real_std = float(real[:, c].mean()), float(real[:, c].std())
+        if abs(mean - real_mean) > 1.0 or not 0.2 < std / max(real_std, 1e-6) < 5:
+            warnings.append(f"channel {c}: mean {mean:.2f}, std {std:.2f}, but the real data preprocessed as declared "
+                            f"has mean {real_mean:.2f}, std {real_std:.2f}")
+    if warnings:
+        zca = "with ZCA" if dataset.zca is not None else "without ZCA"
+        warnings.append(f"the set may not be preprocessed like the real data ({zca}, normalised by "
+                        f"{list(dataset.mean)} / {list(dataset.std)}): check --zca and the normalisation; a published "
+                        "set that evaluates near chance usually had ZCA missing or applied twice")
+    return warnings
+
+
+def import_distilled(images: list[str], labels: list[str], dataset: Dataset, config: ImportConfig,
+                     lr_file: str | None = None, fmt: str | None = None):
+    """Read a published set (see the module docstring) into a `Proxy` for `dataset`, checked against it."""
+    from ftd_nas.models import ModelSpec
+    from ftd_nas.proxy import Proxy, ProxyRecord
+
+    started = time.perf_counter()
+    if not images:
+        raise ConfigError("give the images file(s) with --images")
+    fmt = fmt or ("npz" if images[0].endswith(".npz") else "pt")
+    x, y = _from_npz(images[0]) if fmt == "npz" else _from_pt(images, labels, config.experiment)
+    x = x.detach().float()
+    expected = (dataset.channels, *dataset.image_size)
+    if x.dim() != 4 or tuple(x.shape[1:]) != expected:
+        raise InputError(f"the images have shape {tuple(x.shape)}, but {dataset.name} needs [N, "
+                         f"{', '.join(map(str, expected))}]: is this set from another dataset (or resolution)?")
+    y, kind = _labels(y.detach(), dataset.num_classes, config.soft_labels)
+    if len(y) != len(x):
+        raise InputError(f"{len(x)} images but {len(y)} labels")
+    if not torch.isfinite(x).all():
+        raise InputError("the images hold NaN or inf values")
+    lr = config.lr
+    if lr_file is not None:
+        value = load_tensor_file(lr_file)
+        if not isinstance(value, torch.Tensor) or value.numel() != 1 or not float(value) > 0:
+            raise InputError(f"{lr_file!r} should hold one positive learned lr, got {value!r:.80}")
+        lr = float(value)
+    for warning in check_statistics(x, dataset):
+        log.warning("import: %s", warning)
+    files = [PurePath(p).name for p in images + labels + ([lr_file] if lr_file else [])]
+    config = ImportConfig(**{**config.to_dict(), "files": files, "lr": lr})
+    counts = torch.bincount(y if y.dim() == 1 else y.argmax(1), minlength=dataset.num_classes)
+    record = ProxyRecord(method=config.method, ipc=int(counts.max()), iterations=0,
+                         model=ModelSpec().for_data(dataset.channels, dataset.image_size, dataset.num_classes),
+                         data=dataset.fingerprint(), imported=config, seconds=time.perf_counter() - started,
+                         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    log.info("import: %d images, labels %s, lr %g", len(x), kind, lr)
+    return Proxy(x, y, lr, record, None, dataset.zca.to("cpu") if dataset.zca is not None else None)
