@@ -48,7 +48,8 @@ def test_hard_labels_import_and_a_search_runs_on_them(published, tmp_path):
                  "--lr", str(folder / "lr_best.pt"), "--method-name", "mtt", "--dataset", "digits", "--out",
                  str(out)]) == 0
     proxy = Proxy.load(out)
-    assert torch.equal(proxy.images, subset.x) and torch.equal(proxy.labels, subset.y) and proxy.syn_lr == pytest.approx(0.02)
+    assert torch.equal(proxy.images, subset.x) and torch.equal(proxy.labels, subset.y)
+    assert proxy.syn_lr == pytest.approx(0.02)
     assert proxy.record.method == "mtt" and proxy.record.imported.files == ["images_best.pt", "labels_best.pt",
                                                                           "lr_best.pt"]
     assert proxy.ipc == 3 and not proxy.soft_labels

@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampler", choices=["grid", "tpe", "random"], default="grid",
                    help="grid: every candidate once (default); tpe/random: budgeted, with --n-trials")
     p.add_argument("--n-trials", type=POSITIVE, default=None)
+    p.add_argument("--pruner", choices=["none", "median", "hyperband"], default="none",
+                   help="stop unpromising candidates early from their validation accuracy as they train (most useful "
+                        "with a budgeted --sampler over a large space); pruned candidates have no score")
+    p.add_argument("--report-every", type=POSITIVE, default=None,
+                   help="epochs between a candidate's validation reports to the pruner (default: a tenth of --epochs)")
     p.add_argument("--repeats", type=POSITIVE, default=1,
                    help="train each candidate R times (seeds derived from --seed; repeat 0 uses --seed) and score it "
                         "by the mean; each repeat is its own unit of work, and re-running with a larger R adds only "
@@ -70,18 +75,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _show(args: argparse.Namespace) -> int:
+    """The space's axes and candidate count; with --dataset, after its parameter and multiply-add limits too."""
+    space = load_space(args.space)
+    print(f"{space.name}: model {space.model}, {len(space)} candidates after exclusions ({space.source})")
+    for axis, values in space.axes.items():
+        condition = space.conditions.get(axis)
+        only = "  only when " + ", ".join(f"{o} in {v}" for o, v in condition.items()) if condition else ""
+        print(f"  {axis:<8} {len(values)}: {', '.join(map(str, values))}{only}")
+    limits = {k: v for k, v in space.constraints.items() if k in ("max_params", "max_macs")}
+    if limits and args.dataset is None:
+        print(f"  limits {limits} depend on the data's shape: give --dataset to count the candidates within them")
+    elif limits:
+        from ftd_nas.data import DataConfig
+        from ftd_nas.search.factories import admissible
+
+        ds = DataConfig(args.dataset, data_root=args.data_root).load()
+        count = len(admissible(space, (ds.channels, ds.image_size, ds.num_classes)))
+        print(f"{count} candidates within {limits} for {ds.name} ({ds.channels}x{ds.image_size[0]}x"
+              f"{ds.image_size[1]}, {ds.num_classes} classes)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_spaces:
         for name, path in available_spaces().items():
             space = load_space(str(path))
-            print(f"{name:<16} {len(space):>5} candidates  {space.description}")
+            print(f"{name:<16} {len(space):>6} candidates  {space.description}")
         return 0
     if args.show:
-        space = load_space(args.space)
-        print(f"{space.name}: {len(space)} candidates ({space.source})")
-        for axis, values in space.axes.items():
-            print(f"  {axis:<6} {len(values)}: {', '.join(map(str, values))}")
-        return 0
+        return _show(args)
     if args.proxy is None or args.out is None:
         raise ConfigError("a search needs --proxy (a proxy file, real, or random:K) and --out RUN")
     if args.zca and parse_source(args.proxy)[0] == "proxy":
@@ -96,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out, dataset=args.dataset,
                           data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
                           sampler=args.sampler, n_trials=args.n_trials, recipe=recipe, repeats=args.repeats,
+                          pruner=args.pruner, report_every=args.report_every,
                           device=args.device,
                           heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,
                           progress=False if args.no_progress else None)

@@ -9,6 +9,7 @@ from torch import nn
 
 from ftd_nas.errors import ConfigError
 from ftd_nas.models.convnet import ConvNet
+from ftd_nas.models.cost import count_macs, count_params
 from ftd_nas.models.crossarch import VGG11, AlexNet, ResNet18
 from ftd_nas.models.functional import ParamLayout, functional_forward
 from ftd_nas.models.layers import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
@@ -35,9 +36,5 @@ def build_model(spec: ModelSpec, seed: int | None = None, device: torch.device |
         return factory(spec).to(device)
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 __all__ = ["ACT_LAYERS", "ARCHITECTURES", "NORM_LAYERS", "POOL_LAYERS", "ConvNet", "ModelSpec", "ParamLayout",
-           "build_model", "count_params", "functional_forward"]
+           "build_model", "count_macs", "count_params", "functional_forward"]

@@ -112,6 +112,8 @@ class SearchRunRecord(Record):
     n_trials: int | None = None
     repeats: int = 1  # trainings per candidate the last run asked for (not part of the identity: more can be added)
     train_images: int | None = None  # images each candidate trains on
+    space_size: int | None = None  # candidates in the space for this data (after its exclusions and limits)
+    pruner: str = "none"
     proxy_seconds: float | None = None  # what making the proxy cost (from its file, when the search started)
     proxy_file: str | None = None  # the proxy as named on the command line: shown, never opened by `report`
     environment: dict = field(default_factory=dict)

@@ -44,14 +44,14 @@ MIN_COMMON = 5  # fewer candidates in common with the truth do not make a rankin
 
 
 def coverage(run: SearchRun, space_size: int) -> dict:
-    """How much of the space a run has finished, failed and still lacks."""
+    """How much of the space a run has finished, failed (or pruned) and still lacks."""
     finished = sum(r["state"] == "COMPLETE" for r in run.rows)
-    failed = sum(r["state"] == "FAIL" for r in run.rows)
+    failed = sum(r["state"] in ("FAIL", "PRUNED") for r in run.rows)
     return {"space": space_size, "finished": finished, "failed": failed, "missing": space_size - finished - failed}
 
 
 def _coverage_text(c: dict) -> str:
-    return f"{c['finished']} finished, {c['failed']} failed, {c['missing']} missing of {c['space']}"
+    return f"{c['finished']} finished, {c['failed']} failed or pruned, {c['missing']} missing of {c['space']}"
 
 
 def _repeat_values(run: SearchRun, metric: str) -> dict[str, list[float]]:
@@ -107,7 +107,7 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
                           f"{run_label(truth_run)}); make one with `ftd-nas search --proxy real`")
     if any(Path(r).resolve() == Path(truth_dir).resolve() for r in run_dirs):
         raise ConfigError(f"{truth_dir!r} is the truth and one of the runs: compare other runs with it")
-    space_size = _space_size(truth_identity.space)
+    space_size = truth_run.record.space_size or _space_size(truth_identity.space)
     truth = _scores(truth_run, truth_metric)
     truth_coverage = {**coverage(truth_run, space_size), "usable": len(truth),
                       "repeats": sum(r["repeats"] for r in truth_run.rows)}

@@ -16,6 +16,7 @@ import socket
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import optuna
 import torch
@@ -24,24 +25,33 @@ from optuna.trial import TrialState
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.io import atomic_path, write_json
-from ftd_nas.models import ModelSpec, build_model, count_params
 from ftd_nas.progress import progress
 from ftd_nas.records import Part, diff_settings, format_diff
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord, storage_location, storage_url
-from ftd_nas.search.space import candidate_id, load_space
+from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
+from ftd_nas.search.space import SearchSpace, candidate_id, load_space, parse_space
 from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, crash_counts,
                                   earlier_live_trial, enqueue_missing, finished_and_running, heartbeat, make_storage,
                                   open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining, unit_of)
-from ftd_nas.train import RUNTIME_ONLY, check_number, evaluate, train
+from ftd_nas.train import RUNTIME_ONLY, Trainer, check_number, evaluate
 
 log = logging.getLogger(__name__)
+CONVNET_SPACE = parse_space("axes: {depth: [3], width: [128], act: [relu], norm: [instancenorm], pool: [avgpool]}",
+                            "<the ConvNet family>")  # what a candidate is built as when no space is given
 
 WORKER = "worker"  # user attr: host:pid:device of the worker that trained a trial
 REPEAT_SEED_STRIDE = 100_003  # seeds of repeats 0, 1, 2... of --seed s: s, s + stride, s + 2 * stride
 
 SAMPLERS = {"grid": None, "tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
+# multi-fidelity pruning: each candidate reports its validation accuracy as it trains (see `train_candidate`)
+PRUNERS = {"none": lambda epochs: None,
+           "median": lambda epochs: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+           "hyperband": lambda epochs: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs,
+                                                                      reduction_factor=3)}
+EXCLUDED = "excluded"  # user attr of a sampled candidate outside the space's constraints (not trained)
+EPOCHS_TRAINED = "epochs_trained"  # user attr: epochs a trial trained (fewer when pruned)
 
 
 @dataclass
@@ -60,6 +70,8 @@ class SearchConfig(Part):
     n_trials: int | None = None
     recipe: SearchRecipe = field(default_factory=SearchRecipe)
     repeats: int = 1  # trainings per candidate (seeds derived from recipe.seed); not part of the identity
+    pruner: str = "none"  # none | median | hyperband: stop unpromising candidates early (their scores are partial)
+    report_every: int | None = None  # epochs between validation reports to the pruner; None: a tenth of the epochs
     device: str = "auto"
     heartbeat: int = 60  # seconds between a running trial's heartbeats
     grace: int = 180  # seconds without a heartbeat after which a trial counts as dead and is retried
@@ -75,6 +87,10 @@ class SearchConfig(Part):
         if self.n_trials is not None:
             check_number("--n-trials", self.n_trials, 1, integer=True)
         check_number("--repeats", self.repeats, 1, integer=True)
+        if self.pruner not in PRUNERS:
+            raise ConfigError(f"unknown pruner {self.pruner!r}; choose {', '.join(PRUNERS)}")
+        if self.report_every is not None:
+            check_number("--report-every", self.report_every, 1, integer=True)
         if self.repeats > 1 and self.sampler != "grid":
             raise ConfigError("--repeats trains every candidate of the space several times: use it with the grid "
                               "sampler (the default), not with a budgeted --sampler")
@@ -91,15 +107,28 @@ def repeat_seed(seed: int, repeat: int) -> int:
 
 
 def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
-                    device: torch.device, repeat: int = 0) -> dict:
-    """Train one repeat of a candidate on the source and score it on the real validation and test splits."""
-    spec = ModelSpec(**params).for_data(dataset.channels, dataset.image_size, dataset.num_classes)
+                    device: torch.device, repeat: int = 0, space: SearchSpace | None = None,
+                    report: Callable[[int, float], None] | None = None, report_every: int | None = None) -> dict:
+    """Train one repeat of a candidate on the source and score it on the real validation and test splits.
+
+    With `report`, the validation accuracy is passed to it every `report_every` epochs (a pruner's evidence);
+    it may raise optuna.TrialPruned to stop the candidate.
+    """
+    shape = (dataset.channels, dataset.image_size, dataset.num_classes)
     recipe = replace(recipe, seed=repeat_seed(recipe.seed, repeat))  # initialisation, data order, augmentation
-    net = build_model(spec, seed=recipe.seed, device=device)
+    net = build_candidate(space or CONVNET_SPACE, params, shape, seed=recipe.seed, device=device)
     lr = recipe.lr if recipe.lr is not None else source.default_lr
-    result = train(net, source.split, recipe.candidate_config(lr))
+    config = recipe.candidate_config(lr)
+    every = report_every or config.sync_every
+
+    def on_epoch_end(trainer: Trainer, record: dict) -> None:
+        if report is not None and trainer.epoch % every == 0 and trainer.epoch < config.epochs:
+            report(trainer.epoch, evaluate(net, dataset.val)[1])
+
+    result = Trainer(net, source.split, config).fit(on_epoch_end)
     return {"val_acc": evaluate(net, dataset.val)[1], "test_acc": evaluate(net, dataset.test)[1],
-            "train_acc": result.train_acc, "seconds": result.seconds, "num_params": count_params(net), "lr": lr}
+            "train_acc": result.train_acc, "seconds": result.seconds, **cost(net, shape), "lr": lr,
+            EPOCHS_TRAINED: config.epochs}
 
 
 def _file_sha256(path: str) -> str:
@@ -124,6 +153,9 @@ class Search:
         self.out = Path(config.out)
         self.identity = SearchIdentity(space=self.space.to_dict(), source=self.source.identity,
                                        data=self.dataset.fingerprint(), recipe=config.recipe)
+        self.shape = (self.dataset.channels, self.dataset.image_size, self.dataset.num_classes)
+        # the space for this data: exclusions and parameter / multiply-add limits applied (the grid's queue)
+        self.candidates = admissible(self.space, self.shape) if config.sampler == "grid" else None
         self.out.mkdir(parents=True, exist_ok=True)
         previous = self._check_run_folder()
         self.storage = make_storage(config.storage, self.out, config.heartbeat, config.grace)
@@ -133,7 +165,8 @@ class Search:
         sampler_cls = SAMPLERS[config.sampler]
         sampler = sampler_cls(seed=config.recipe.seed) if sampler_cls else None
         legacy = (lambda: _file_sha256(config.proxy)) if self.source.kind == "proxy" else None
-        self.study = open_study(self.storage, self.study_name, self.identity, sampler, legacy)
+        pruner = PRUNERS[config.pruner](config.recipe.epochs)
+        self.study = open_study(self.storage, self.study_name, self.identity, sampler, legacy, pruner)
 
     def _check_run_folder(self) -> SearchRunRecord | None:
         """The folder's earlier run, if any; refused when it holds finished candidates of other settings."""
@@ -154,9 +187,14 @@ class Search:
                                   "another --out")
         return previous
 
+    @property
+    def space_size(self) -> int:
+        """Candidates in the space for this data (after exclusions and limits; the grid's count)."""
+        return len(self.candidates) if self.candidates is not None else len(self.space)
+
     # ------------------------------------------------------------------ one trial
     def _run_trial(self, trial: optuna.Trial) -> tuple[str, str]:
-        params = {axis: trial.suggest_categorical(axis, values) for axis, values in self.space.axes.items()}
+        params = self.space.suggest(trial)
         cid = candidate_id(params)
         repeat = int(trial.user_attrs.get(REPEAT, 0))  # set when the unit was queued; budgeted samplers: 0
         trial.set_user_attr(CANDIDATE, cid)
@@ -170,9 +208,26 @@ class Search:
             else:
                 self.study.tell(trial, state=TrialState.PRUNED)
             return cid, "duplicate"
+        outside = self.space.excluded(params) or over_limits(self.space, params, self.shape)
+        if outside is not None:  # a sampler proposed a candidate the space's constraints leave out
+            trial.set_user_attr(EXCLUDED, outside)
+            self.study.tell(trial, state=TrialState.PRUNED)
+            return cid, "excluded"
+
+        def report(epoch: int, val_acc: float) -> None:
+            trial.report(val_acc, epoch)
+            if trial.should_prune():
+                trial.set_user_attr(EPOCHS_TRAINED, epoch)
+                raise optuna.TrialPruned(f"pruned at epoch {epoch} (validation accuracy {val_acc:.3f})")
+
         try:
             with heartbeat(self.study, trial):
-                result = train_candidate(params, self.source, self.dataset, self.config.recipe, self.device, repeat)
+                result = train_candidate(params, self.source, self.dataset, self.config.recipe, self.device, repeat,
+                                         self.space, report if self.config.pruner != "none" else None,
+                                         self.config.report_every)
+        except optuna.TrialPruned:
+            self.study.tell(trial, state=TrialState.PRUNED)
+            return cid, "pruned"
         except (NonFiniteError, ConfigError, torch.OutOfMemoryError) as exc:
             reason = "out of memory" if isinstance(exc, torch.OutOfMemoryError) else str(exc)
             trial.set_user_attr(FAIL_REASON, reason)
@@ -195,12 +250,13 @@ class Search:
         write_json(self.out / "run.json", SearchRunRecord(
             study_name=self.study_name, storage=storage_location(cfg.storage, self.out), identity=self.identity,
             sampler=cfg.sampler, n_trials=cfg.n_trials, repeats=cfg.repeats, train_images=len(self.source.split),
+            space_size=self.space_size, pruner=cfg.pruner,
             proxy_seconds=self.source.creation_seconds,
             proxy_file=cfg.proxy if self.source.kind == "proxy" else None,
             environment=environment_info(self.device), created=time.strftime("%Y-%m-%dT%H:%M:%S%z")).to_dict())
-        counts = {"trained": 0, "failed": 0, "duplicate": 0}
+        counts = {"trained": 0, "failed": 0, "duplicate": 0, "pruned": 0, "excluded": 0}
         if cfg.sampler == "grid":
-            queued = enqueue_missing(self.study, self.space, cfg.repeats)
+            queued = enqueue_missing(self.study, self.candidates, cfg.repeats)
             waiting, running = remaining(self.study)
             bar = progress(range(waiting), desc=f"search {self.space.name}", enabled=cfg.progress)
             if waiting == 0 and running == 0:
@@ -218,7 +274,7 @@ class Search:
                     # `grace` seconds) is failed, re-queued and trained here.
                     bar.set_postfix(waiting_for=running)
                     time.sleep(min(cfg.heartbeat, 5))
-                    enqueue_missing(self.study, self.space, cfg.repeats)
+                    enqueue_missing(self.study, self.candidates, cfg.repeats)
                     continue
                 cid, status = self._run_trial(trial)
                 counts[status] += 1
@@ -233,8 +289,8 @@ class Search:
                     trial = self.study.ask()
                 counts[self._run_trial(trial)[1]] += 1
         rows = collect_results(self.study)
-        write_results_csv(self.out / "results.csv", rows)
-        return {"study": self.study_name, "queued": queued, **counts, "candidates": len(self.space),
+        write_results_csv(self.out / "results.csv", rows, list(self.space.axes))
+        return {"study": self.study_name, "queued": queued, **counts, "candidates": self.space_size,
                 "repeats": cfg.repeats,
                 "complete": sum(r["state"] == "COMPLETE" for r in rows),
                 "failed_total": sum(r["state"] == "FAIL" for r in rows),
@@ -253,15 +309,16 @@ def _std(values: list[float]) -> float | None:
 
 
 def collect_results(study: optuna.Study) -> list[dict]:
-    """One row per candidate: the mean of its finished repeats (their values and spread kept), or its failure.
-    Duplicates are left out; a candidate is COMPLETE once one repeat is."""
+    """One row per candidate: the mean of its finished repeats (their values and spread kept), or its failure,
+    or its pruning. Duplicates and candidates outside the space are left out; COMPLETE once one repeat is."""
     units: dict[tuple[str, int], optuna.trial.FrozenTrial] = {}
     trials = study.get_trials(deepcopy=False)
     for t in trials:
         unit = unit_of(t)
-        if unit[0] is None or DUPLICATE in t.user_attrs:
+        if unit[0] is None or DUPLICATE in t.user_attrs or EXCLUDED in t.user_attrs:
             continue
-        done = t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and FAIL_REASON in t.user_attrs)
+        done = t.state in (TrialState.COMPLETE, TrialState.PRUNED) \
+            or (t.state == TrialState.FAIL and FAIL_REASON in t.user_attrs)
         if done and not (unit in units and units[unit].state == TrialState.COMPLETE):
             units[unit] = t
     crashes = crash_counts(trials)
@@ -274,17 +331,23 @@ def collect_results(study: optuna.Study) -> list[dict]:
     rows = []
     for cid, repeats in sorted(by_candidate.items()):
         done = [(r, t) for r, t in repeats if t.state == TrialState.COMPLETE]
-        failed = [t for _, t in repeats if t.state != TrialState.COMPLETE]
-        first = (done or [(None, failed[0])])[0][1]
+        failed = [t for _, t in repeats if t.state == TrialState.FAIL]
+        pruned = [t for _, t in repeats if t.state == TrialState.PRUNED]
+        first = (done or [(None, (failed or pruned)[0])])[0][1]
         values = {key: [t.user_attrs[key] for _, t in done if t.user_attrs.get(key) is not None]
                   for key in ("val_acc", "test_acc", "train_acc", "seconds")}
         reason = failed[0].user_attrs.get(FAIL_REASON) if failed else None
         if failed and reason is None:
             reason = f"its worker died {MAX_CRASHES} times while training it"
-        rows.append({"candidate": cid, **first.params, "state": "COMPLETE" if done else "FAIL", "trial": first.number,
+        if pruned and not done and not failed:
+            reason = f"pruned after {pruned[0].user_attrs.get(EPOCHS_TRAINED, '?')} epochs"
+        state = "COMPLETE" if done else ("FAIL" if failed else "PRUNED")
+        rows.append({"candidate": cid, **first.params, "state": state, "trial": first.number,
                      "val_acc": _mean(values["val_acc"]), "test_acc": _mean(values["test_acc"]),
                      "train_acc": _mean(values["train_acc"]), "seconds": sum(values["seconds"]) if done else None,
-                     "num_params": first.user_attrs.get("num_params"), "fail_reason": reason,
+                     "num_params": first.user_attrs.get("num_params"), "macs": first.user_attrs.get("macs"),
+                     "epochs_trained": sum(t.user_attrs.get(EPOCHS_TRAINED, 0) for _, t in repeats),
+                     "fail_reason": reason,
                      "repeats": len(done), "failed_repeats": len(failed),
                      "val_std": _std(values["val_acc"]), "test_std": _std(values["test_acc"]),
                      "val_accs": values["val_acc"], "test_accs": values["test_acc"],
@@ -292,15 +355,15 @@ def collect_results(study: optuna.Study) -> list[dict]:
     return rows
 
 
-RESULT_COLUMNS = ["candidate", "depth", "width", "act", "norm", "pool", "state", "trial", "val_acc", "test_acc",
-                  "train_acc", "seconds", "num_params", "fail_reason", "repeats", "failed_repeats", "val_std",
-                  "test_std"]
+RESULT_COLUMNS = ["candidate", "state", "trial", "val_acc", "test_acc", "train_acc", "seconds", "num_params", "macs",
+                  "epochs_trained", "fail_reason", "repeats", "failed_repeats", "val_std", "test_std"]
 
 
-def write_results_csv(path: Path, rows: list[dict]) -> None:
+def write_results_csv(path: Path, rows: list[dict], axes: list[str]) -> None:
+    columns = RESULT_COLUMNS[:1] + axes + RESULT_COLUMNS[1:]  # the space's own axes after the candidate id
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
 

@@ -1,7 +1,8 @@
-"""Search spaces: YAML files listing values per ConvNet axis plus fixed settings.
+"""Search spaces: YAML files listing values per axis of a model family, with conditions and constraints.
 
     name: convnet
     description: DC's 720-ConvNet NAS space
+    model: convnet     # optional: convnet (default), alexnet, vgg11, resnet18, or a user's package.module:function
     axes:
       depth: [1, 2, 3, 4]
       width: [32, 64, 128, 256]
@@ -9,17 +10,28 @@
       norm: [none, batchnorm, layernorm, instancenorm, groupnorm]
       pool: [none, maxpool, avgpool]
     fixed: {}          # optional: any axis pinned to one value
+    conditions:        # optional: an axis that exists only for some values of others
+      pool: {depth: [1, 2]}
+    constraints:       # optional: candidates left out of the space
+      max_params: 500000
+      max_macs: 50000000
+      exclude:
+        - {depth: 4, pool: none}
 
-Candidates are enumerated in a fixed order (the product of the axes as listed) and named by a stable id.
+Built-in families take the axes of ModelSpec (depth, width, act, norm, pool; a ConvNet space names all five);
+a user's factory takes any axes, receives a candidate's parameters and the data's shape, and returns an
+nn.Module (see `factories.py`). Candidates are enumerated in a fixed order (the product of the axes as listed,
+a conditional axis only where its condition holds, excluded ones left out) and named by a stable id. The
+parameter and multiply-add limits depend on the data's shape, so they apply once it is known (`admissible`).
 Invalid files get an error naming the file, line and what is wrong.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -44,40 +56,89 @@ AXES = {  # axis -> check of one value (None when valid, else what is wrong)
     "norm": lambda v: None if v in NORM_LAYERS else f"must be one of {', '.join(NORM_LAYERS)}",
     "pool": lambda v: None if v in POOL_LAYERS else f"must be one of {', '.join(POOL_LAYERS)}",
 }
-TOP_KEYS = {"name", "description", "axes", "fixed"}
+TOP_KEYS = {"name", "description", "model", "axes", "fixed", "conditions", "constraints"}
+CONSTRAINT_KEYS = {"max_params", "max_macs", "exclude"}
+CONVNET_AXES = tuple(AXES)
 
 
 def candidate_id(params: dict) -> str:
-    return f"d{params['depth']}-w{params['width']}-{params['act']}-{params['norm']}-{params['pool']}"
+    """A stable name: the ConvNet form for the five ConvNet axes (d1-w8-relu-none-avgpool), else axis=value pairs."""
+    if tuple(params) == CONVNET_AXES:
+        return f"d{params['depth']}-w{params['width']}-{params['act']}-{params['norm']}-{params['pool']}"
+    return "-".join(f"{k}={v}" for k, v in params.items())
 
 
 @dataclass(frozen=True)
 class SearchSpace:
     name: str
-    axes: dict[str, list]  # every axis of AXES, in file order, fixed ones as one-value lists
+    axes: dict[str, list]  # in file order, fixed ones as one-value lists
     description: str = ""
     source: str = ""
+    model: str = "convnet"  # a built-in family or a user's package.module:function
+    conditions: dict[str, dict[str, list]] = field(default_factory=dict)  # axis -> {other axis: allowed values}
+    constraints: dict = field(default_factory=dict)  # max_params, max_macs, exclude
 
     def candidates(self) -> list[dict]:
-        names = list(self.axes)
-        return [dict(zip(names, values)) for values in itertools.product(*self.axes.values())]
+        """Every candidate: a conditional axis only where its condition holds; excluded ones left out."""
+        partial: list[dict] = [{}]
+        for axis, values in self.axes.items():
+            condition = self.conditions.get(axis, {})
+            grown = []
+            for params in partial:
+                if all(params.get(other) in allowed for other, allowed in condition.items()):
+                    grown += [{**params, axis: value} for value in values]
+                else:
+                    grown.append(params)
+            partial = grown
+        return [p for p in partial if self.excluded(p) is None]
+
+    def excluded(self, params: dict) -> str | None:
+        """Why a candidate is outside the space by an `exclude` entry, if it is."""
+        for rule in self.constraints.get("exclude", []):
+            if all(params.get(k) == v for k, v in rule.items()):
+                return f"excluded by {rule}"
+        return None
+
+    def suggest(self, trial) -> dict:
+        """A candidate drawn by an optuna sampler (define-by-run, so conditional axes are drawn only when present)."""
+        params = {}
+        for axis, values in self.axes.items():
+            if all(params.get(other) in allowed for other, allowed in self.conditions.get(axis, {}).items()):
+                params[axis] = trial.suggest_categorical(axis, values)
+        return params
 
     def __len__(self) -> int:
-        n = 1
-        for values in self.axes.values():
-            n *= len(values)
-        return n
+        return len(self.candidates())
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "description": self.description, "axes": self.axes}
+        """The space's identity; the newer keys only where used, so the spaces of earlier runs keep theirs."""
+        out = {"name": self.name, "description": self.description, "axes": self.axes}
+        extras = {"model": self.model if self.model != "convnet" else None, "conditions": self.conditions or None,
+                  "constraints": self.constraints or None}
+        return {**out, **{k: v for k, v in extras.items() if v is not None}}
 
 
 def _line(node) -> str:
     return f"line {node.start_mark.line + 1}"
 
 
+def _factory_name(value, where: str, node) -> str:
+    from ftd_nas.models import ARCHITECTURES
+
+    if isinstance(value, str) and (value in ARCHITECTURES or re.fullmatch(r"[\w.]+:[A-Za-z_]\w*", value)):
+        return value
+    raise InputError(f"{where}, {_line(node)}: model {value!r} is neither a built-in family "
+                     f"({', '.join(ARCHITECTURES)}) nor a factory written package.module:function")
+
+
+def _check_value(axis: str, value, builtin: bool) -> str | None:
+    if builtin:
+        return AXES[axis](value)
+    return None if isinstance(value, (int, float, str, bool)) else "must be a number, a string or a boolean"
+
+
 def parse_space(text: str, source: str = "<string>") -> SearchSpace:
-    """Parse and validate a space file's text; errors name `source` and the line."""
+    """Parse and validate a space file's text; errors name `source`, the key and the line."""
     where = f"search space {source}"
     try:
         root = yaml.compose(text)
@@ -86,7 +147,8 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
         at = f" at line {mark.line + 1}" if mark else ""
         raise InputError(f"{where}: invalid YAML{at}: {getattr(exc, 'problem', exc)}") from None
     if root is None or not isinstance(root, yaml.MappingNode):
-        raise InputError(f"{where}: expected a mapping with 'axes' (and optionally name, description, fixed)")
+        raise InputError(f"{where}: expected a mapping with 'axes' (and optionally name, description, model, fixed, "
+                         "conditions, constraints)")
     data = yaml.safe_load(text)
     keys = {k.value: (k, v) for k, v in root.value}
     for key, (knode, _) in keys.items():
@@ -94,6 +156,8 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
             raise InputError(f"{where}, {_line(knode)}: unknown key {key!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
     if "axes" not in keys:
         raise InputError(f"{where}: no 'axes' mapping (axis -> list of values)")
+    model = _factory_name(data["model"], where, keys["model"][1]) if "model" in keys else "convnet"
+    builtin = ":" not in model
     axes_node = keys["axes"][1]
     if not isinstance(axes_node, yaml.MappingNode):
         raise InputError(f"{where}, {_line(axes_node)}: 'axes' must map axis names to lists of values")
@@ -104,8 +168,10 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
     fixed_items = [] if fixed_node is None or data.get("fixed") is None else fixed_node.value
     for knode, vnode in list(axes_node.value) + list(fixed_items):
         axis, in_fixed = knode.value, any(knode is k for k, _ in fixed_items)
-        if axis not in AXES:
+        if builtin and axis not in AXES:
             raise InputError(f"{where}, {_line(knode)}: unknown axis {axis!r}; axes are {', '.join(AXES)}")
+        if not builtin and not re.fullmatch(r"[A-Za-z_]\w*", str(axis)):
+            raise InputError(f"{where}, {_line(knode)}: axis {axis!r} must be a name like width_multiplier")
         if axis in axes:
             raise InputError(f"{where}, {_line(knode)}: axis {axis!r} is given twice")
         values = (data["fixed"] if in_fixed else data["axes"])[axis]
@@ -115,23 +181,90 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
         if not values:
             raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} has no values")
         for i, value in enumerate(values):
-            problem = AXES[axis](value)
+            problem = _check_value(axis, value, builtin)
             if problem:
                 node = vnode.value[i] if isinstance(vnode, yaml.SequenceNode) else vnode
                 raise InputError(f"{where}, {_line(node)}: {axis} value {value!r} {problem}")
         if len(set(map(str, values))) != len(values):
             raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} repeats a value")
         axes[axis] = values
-    missing = [a for a in AXES if a not in axes]
-    if missing:
-        raise InputError(f"{where}: axes {missing} are missing; list them under 'axes' or pin them under 'fixed'")
-    space = SearchSpace(name=str(data.get("name") or Path(source).stem), axes={a: axes[a] for a in AXES},
-                        description=str(data.get("description") or ""), source=source)
-    for params in space.candidates():
-        if params["norm"] == "groupnorm" and params["width"] % 4:
-            raise InputError(f"{where}: groupnorm uses 4 groups, so every width must be a multiple of 4 "
-                              f"(got {params['width']})")
+    if model == "convnet":
+        missing = [a for a in AXES if a not in axes]
+        if missing:
+            raise InputError(f"{where}: axes {missing} are missing; list them under 'axes' or pin them under 'fixed'")
+        axes = {a: axes[a] for a in AXES}
+    conditions = _conditions(data, keys, axes, where)
+    constraints = _constraints(data, keys, axes, where)
+    space = SearchSpace(name=str(data.get("name") or Path(source).stem), axes=axes,
+                        description=str(data.get("description") or ""), source=source, model=model,
+                        conditions=conditions, constraints=constraints)
+    if builtin and {"norm", "width"} <= set(axes):
+        for params in space.candidates():
+            if params.get("norm") == "groupnorm" and params.get("width", 4) % 4:
+                raise InputError(f"{where}: groupnorm uses 4 groups, so every width must be a multiple of 4 "
+                                 f"(got {params['width']})")
+    if not space.candidates():
+        raise InputError(f"{where}: no candidate is left after the exclusions")
     return space
+
+
+def _conditions(data: dict, keys: dict, axes: dict, where: str) -> dict[str, dict[str, list]]:
+    if "conditions" not in keys:
+        return {}
+    knode, node = keys["conditions"]
+    raw = data["conditions"]
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}, {_line(node)}: 'conditions' maps an axis to {{other axis: [values]}}")
+    order = list(axes)
+    out = {}
+    for (anode, cnode) in node.value:
+        axis, condition = anode.value, raw[anode.value]
+        if axis not in axes:
+            raise InputError(f"{where}, {_line(anode)}: condition on unknown axis {axis!r}")
+        if not isinstance(condition, dict) or not condition:
+            raise InputError(f"{where}, {_line(cnode)}: the condition of {axis!r} must map other axes to lists of "
+                             "values, e.g. {norm: [batchnorm, instancenorm]}")
+        for other, allowed in condition.items():
+            if other not in axes or order.index(other) >= order.index(axis):
+                raise InputError(f"{where}, {_line(cnode)}: the condition of {axis!r} names {other!r}, which must "
+                                 "be an axis listed before it")
+            allowed = allowed if isinstance(allowed, list) else [allowed]
+            unknown = [v for v in allowed if v not in axes[other]]
+            if unknown:
+                raise InputError(f"{where}, {_line(cnode)}: the condition of {axis!r} allows {other} values {unknown} "
+                                 f"that the axis does not have ({axes[other]})")
+            out.setdefault(axis, {})[other] = allowed
+    return out
+
+
+def _constraints(data: dict, keys: dict, axes: dict, where: str) -> dict:
+    if "constraints" not in keys:
+        return {}
+    knode, node = keys["constraints"]
+    raw = data["constraints"]
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}, {_line(node)}: 'constraints' takes max_params, max_macs and exclude")
+    out = {}
+    for (cnode, vnode) in node.value:
+        key, value = cnode.value, raw[cnode.value]
+        if key not in CONSTRAINT_KEYS:
+            raise InputError(f"{where}, {_line(cnode)}: unknown constraint {key!r}; allowed: "
+                             f"{', '.join(sorted(CONSTRAINT_KEYS))}")
+        if key in ("max_params", "max_macs"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InputError(f"{where}, {_line(vnode)}: {key} must be a positive number, got {value!r}")
+            out[key] = int(value)
+        else:
+            if not isinstance(value, list) or not all(isinstance(rule, dict) and rule for rule in value):
+                raise InputError(f"{where}, {_line(vnode)}: exclude lists partial candidates, e.g. "
+                                 "- {depth: 4, pool: none}")
+            for rule in value:
+                for axis, v in rule.items():
+                    if axis not in axes or v not in axes[axis]:
+                        raise InputError(f"{where}, {_line(vnode)}: exclude names {axis}={v!r}, which the space does "
+                                         "not have")
+            out[key] = value
+    return out
 
 
 def available_spaces(directory: Path = SPACES_DIR) -> dict[str, Path]:

@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 from ftd_nas.errors import ConfigError, StorageError
 from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.search.record import SearchIdentity, redact
-from ftd_nas.search.space import SearchSpace, candidate_id
+from ftd_nas.search.space import candidate_id
 
 CANDIDATE = "candidate"  # user attr: the candidate id of a trial
 REPEAT = "repeat"  # user attr: which repeat of its candidate a trial trains (absent: 0, as before repeats)
@@ -184,11 +184,12 @@ def finished_and_running(study: optuna.Study) -> tuple[int, int]:
 
 
 def open_study(storage: RDBStorage, name: str, identity: SearchIdentity, sampler: optuna.samplers.BaseSampler,
-               legacy_file_sha256: Callable[[], str] | None = None) -> optuna.Study:
+               legacy_file_sha256: Callable[[], str] | None = None,
+               pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
     """Create or load the study. A study's settings are fixed by its first finished candidate: one created with
     another identity is refused once it holds a result, and replaced while it holds none."""
     study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler,
-                                load_if_exists=True)
+                                pruner=pruner, load_if_exists=True)
     if not study.user_attrs:
         for key, value in identity.to_dict().items():
             study.set_user_attr(key, value)
@@ -206,7 +207,7 @@ def open_study(storage: RDBStorage, name: str, identity: SearchIdentity, sampler
         raise ConfigError(f"study {name!r} in this storage holds {state} with other settings ({format_diff(diff)}; "
                           "stored vs requested); use another --out, --storage or --study-name")
     optuna.delete_study(study_name=name, storage=storage)  # nothing finished: the new settings take its place
-    return open_study(storage, name, identity, sampler)
+    return open_study(storage, name, identity, sampler, pruner=pruner)
 
 
 def _live(trial: optuna.trial.FrozenTrial) -> bool:
@@ -229,21 +230,21 @@ def crash_counts(trials: list[optuna.trial.FrozenTrial]) -> Counter:
                    and not {FAIL_REASON, DUPLICATE, INTERRUPTED} & set(t.user_attrs))
 
 
-def enqueue_missing(study: optuna.Study, space: SearchSpace, repeats: int = 1) -> int:
+def enqueue_missing(study: optuna.Study, candidates: list[dict], repeats: int = 1) -> int:
     """Queue every repeat of every candidate that has no live trial yet; returns how many were queued."""
     with quiet_optuna():
         optuna.storages.fail_stale_trials(study)  # trials of dead workers -> FAIL -> re-queued by the retry callback
     with storage_lock(study):
-        return _enqueue_missing(study, space, repeats)
+        return _enqueue_missing(study, candidates, repeats)
 
 
-def _enqueue_missing(study: optuna.Study, space: SearchSpace, repeats: int) -> int:
+def _enqueue_missing(study: optuna.Study, candidates: list[dict], repeats: int) -> int:
     trials = study.get_trials(deepcopy=False)
     have = {unit_of(t) for t in trials if _live(t)}
     crashes = crash_counts(trials)
     queued = 0
     for repeat in range(repeats):  # first repeat of every candidate first: a partial run covers the space
-        for params in space.candidates():
+        for params in candidates:
             unit = (candidate_id(params), repeat)
             if unit not in have and crashes[unit] < MAX_CRASHES:
                 study.enqueue_trial(params, user_attrs={CANDIDATE: unit[0], REPEAT: repeat})

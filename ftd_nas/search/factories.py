@@ -1,0 +1,90 @@
+"""Models of a search space's candidates: a built-in family by name, or a user's factory.
+
+A space file's `model:` names the family. Built-in: convnet, alexnet, vgg11, resnet18 (a candidate's axes are
+ModelSpec fields). A user's factory, written package.module:function, is imported only when a space file the
+user gave names it (so only a space file you trust should name one: importing runs that module's code), and is
+called as
+
+    function(params: dict, channels: int, image_size: tuple[int, int], num_classes: int) -> torch.nn.Module
+
+with the candidate's axis values. Every candidate's parameter count and multiply-adds are recorded with its
+scores, and a space's max_params / max_macs constraints are checked on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ftd_nas.errors import ConfigError
+from ftd_nas.models import ModelSpec, build_model, count_macs, count_params
+from ftd_nas.search.space import SearchSpace, candidate_id
+
+
+def _builtin(arch: str) -> Callable[..., nn.Module]:
+    def make(params: dict, channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Module:
+        return build_model(ModelSpec(arch=arch, **params).for_data(channels, image_size, num_classes))
+
+    return make
+
+
+def model_factory(name: str) -> Callable[..., nn.Module]:
+    """The factory a space names (imports a user's module: only for space files the user gave)."""
+    if ":" not in name:
+        return _builtin(name)
+    module, _, function = name.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"the space's model factory {name!r} cannot be imported ({type(exc).__name__}: {exc}); "
+                          "is its package on PYTHONPATH?") from None
+    if not callable(factory):
+        raise ConfigError(f"the space's model factory {name!r} is not a function")
+    return factory
+
+
+def build_candidate(space: SearchSpace, params: dict, shape: tuple[int, tuple[int, int], int], seed: int = 0,
+                    device: torch.device | str = "cpu") -> nn.Module:
+    """The candidate's network for data of `shape` (channels, image size, classes), initialised from `seed`."""
+    factory = model_factory(space.model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        try:
+            net = factory(dict(params), *shape)
+        except ConfigError:
+            raise
+        except Exception as exc:  # a user's factory refusing a combination is a failed candidate, not a crash
+            raise ConfigError(f"model {space.model!r} cannot build {candidate_id(params)}: "
+                              f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(net, nn.Module):
+        raise ConfigError(f"model factory {space.model!r} returned a {type(net).__name__}, not a torch.nn.Module")
+    return net.to(device)
+
+
+def cost(net: nn.Module, shape: tuple[int, tuple[int, int], int]) -> dict[str, int]:
+    channels, image_size, _ = shape
+    return {"num_params": count_params(net), "macs": count_macs(net, (channels, *image_size))}
+
+
+def over_limits(space: SearchSpace, params: dict, shape: tuple[int, tuple[int, int], int]) -> str | None:
+    """Why a candidate breaks the space's max_params / max_macs constraints for data of `shape`, if it does."""
+    limits = {k: space.constraints[k] for k in ("max_params", "max_macs") if k in space.constraints}
+    if not limits:
+        return None
+    try:
+        measured = cost(build_candidate(space, params, shape), shape)
+    except ConfigError:  # cannot be built: queued all the same, to fail with its reason when trained
+        return None
+    for key, limit in limits.items():
+        value = measured["num_params" if key == "max_params" else "macs"]
+        if value > limit:
+            return f"{value:,} {'parameters' if key == 'max_params' else 'multiply-adds'} > {key} {limit:,}"
+    return None
+
+
+def admissible(space: SearchSpace, shape: tuple[int, tuple[int, int], int]) -> list[dict]:
+    """The space's candidates within its parameter and multiply-add limits for data of `shape`."""
+    return [p for p in space.candidates() if over_limits(space, p, shape) is None]
