@@ -104,7 +104,7 @@ def test_pruned_budgeted_search_over_a_large_space_trains_fewer_epochs(tmp_path,
     assert len(parse_space(path.read_text())) == 24000
     epochs, trials = 6, 10
     summary = run_search(SearchConfig(space=str(path), proxy="random:2", out=str(tmp_path / "run"), dataset="digits",
-                                      device="cpu", sampler="random", n_trials=trials, pruner="median",
+                                      device="cpu", sampler="tpe", n_trials=trials, pruner="median",
                                       report_every=1, recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False),
                          dataset=digits)
     assert summary["trained"] + summary["pruned"] + summary["duplicate"] == trials and summary["pruned"] > 0
