@@ -11,11 +11,12 @@ import traceback
 from typing import Sequence
 
 import ftd_nas
-from ftd_nas.cli import curves, data, demo, distill, evaluate, experts, import_set, report, search, select, train
+from ftd_nas.cli import (curves, data, demo, distill, evaluate, experts, import_set, report, search, select, train,
+                         verify)
 from ftd_nas.errors import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MEMORY, EXIT_NUMERICAL, EXIT_STORAGE, EXIT_USAGE,
                             FtdNasError)
 
-SUBCOMMANDS = [demo, experts, distill, select, import_set, evaluate, search, report, curves, train, data]
+SUBCOMMANDS = [demo, experts, distill, select, import_set, evaluate, search, report, verify, curves, train, data]
 
 EXIT_CODES = f"""exit codes:
   0    success

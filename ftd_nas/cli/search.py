@@ -51,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train each candidate R times (seeds derived from --seed; repeat 0 uses --seed) and score it "
                         "by the mean; each repeat is its own unit of work, and re-running with a larger R adds only "
                         "the missing repeats (default 1)")
+    add_recipe_args(p)
+    add_worker_args(p, devices=True)
+    p.set_defaults(func=run)
+
+
+def add_recipe_args(p: argparse.ArgumentParser) -> None:
+    """How each candidate is trained (shared with `verify`, whose real-data training uses the same recipe)."""
     d = SearchRecipe()
     r = p.add_argument_group("candidate training recipe")
     r.add_argument("--epochs", type=POSITIVE, default=d.epochs, help=f"(default {d.epochs})")
@@ -60,11 +67,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--batch-size", type=POSITIVE, default=d.batch_size, help=f"(default {d.batch_size})")
     add_dsa_arg(r)
     r.add_argument("--seed", type=SEED, default=0)
+
+
+def add_worker_args(p: argparse.ArgumentParser, devices: bool = False) -> None:
     w = p.add_argument_group("workers")
     w.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    w.add_argument("--devices", default=None, metavar="0,1,...",
-                   help="start one worker per listed GPU (same as running this command once per GPU with "
-                        "CUDA_VISIBLE_DEVICES=i); repeat an index to share a GPU between workers, e.g. 0,0,1,1")
+    if devices:
+        w.add_argument("--devices", default=None, metavar="0,1,...",
+                       help="start one worker per listed GPU (same as running this command once per GPU with "
+                            "CUDA_VISIBLE_DEVICES=i); repeat an index to share a GPU between workers, e.g. 0,0,1,1")
     w.add_argument("--heartbeat", type=POSITIVE, default=60, help="seconds between a running candidate's heartbeats")
     w.add_argument("--grace", type=POSITIVE, default=180,
                    help="seconds without a heartbeat after which a candidate's worker counts as dead and the "
@@ -72,7 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--no-wait", action="store_true",
                    help="exit when the queue is empty instead of waiting for other workers' candidates")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=run)
+
+
+def recipe_from(args: argparse.Namespace) -> SearchRecipe:
+    return SearchRecipe(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                        batch_size=args.batch_size, dsa=args.dsa, seed=args.seed)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -114,13 +129,10 @@ def run(args: argparse.Namespace) -> int:
         from ftd_nas.search.workers import spawn_device_workers
 
         return spawn_device_workers(args.argv, args.devices)
-    recipe = SearchRecipe(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-                          batch_size=args.batch_size, dsa=args.dsa, seed=args.seed)
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out, dataset=args.dataset,
                           data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
-                          sampler=args.sampler, n_trials=args.n_trials, recipe=recipe, repeats=args.repeats,
-                          pruner=args.pruner, report_every=args.report_every,
-                          device=args.device,
+                          sampler=args.sampler, n_trials=args.n_trials, recipe=recipe_from(args), repeats=args.repeats,
+                          pruner=args.pruner, report_every=args.report_every, device=args.device,
                           heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,
                           progress=False if args.no_progress else None)
     summary = run_search(config)

@@ -9,6 +9,7 @@ from ftd_nas.baseline import train_baseline
 from ftd_nas.cli.common import (NONNEGATIVE, POSITIVE, RATE, add_data_args, add_dsa_arg, add_model_args,
                                 add_overwrite_arg, add_runtime_args, data_config, model_spec, number, progress_flag)
 from ftd_nas.io import refuse_overwrite, write_result_json
+from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.train import TrainConfig
 
 HELP = "train one network on the real training split (the whole-dataset baseline)"
@@ -30,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--eval-every", type=NONNEGATIVE, default=0, help="validate every N epochs (0: only at the end)")
     t.add_argument("--select-best", action="store_true",
                    help="report the weights with the best validation accuracy (needs --eval-every)")
+    a = p.add_argument_group("a chosen architecture")
+    a.add_argument("--spec", default=None, metavar="FILE",
+                   help="train the architecture of this file (verify's pick.json) instead of --model/--width/...")
+    a.add_argument("--trust-factory", action="store_true",
+                   help="allow a --spec that names a user's model factory (importing it runs its code)")
+    a.add_argument("--save", default=None, metavar="WEIGHTS",
+                   help="write the trained weights here (safetensors, with the architecture and data fingerprint)")
     add_runtime_args(p)
     p.add_argument("--json", metavar="OUT", help="write the run record (config, history, accuracies) here")
     add_overwrite_arg(p, "the --json file")
@@ -39,17 +47,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.json:  # before any work: a finished result is replaced only when asked
         refuse_overwrite(args.json, args.overwrite, "JSON result")
+    if args.save:
+        refuse_overwrite(args.save, args.overwrite, "weights file")
+    model = ArchitectureRecord.read(args.spec) if args.spec else model_spec(args)
     config = TrainConfig(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                          batch_size=args.batch_size, decay_at_midpoint=not args.no_decay, dsa=args.dsa,
                          seed=args.seed, eval_every=args.eval_every, restore_best=args.select_best,
                          progress=progress_flag(args))
-    record = train_baseline(data_config(args), model_spec(args), config, device=args.device)
+    record = train_baseline(data_config(args), model, config, device=args.device, save=args.save,
+                            trust_factory=args.trust_factory)
     summary = {k: record[k] for k in ("test_acc", "val_acc", "train_acc", "best_epoch", "num_params")}
     summary["train_seconds"] = round(record["timings"]["train_s"], 2)
-    print(f"{record['config']['model']['arch']} on {record['dataset']['name']}: val acc {record['val_acc']:.4f}, "
+    print(f"{record['config']['model']['model']} on {record['dataset']['name']}: val acc {record['val_acc']:.4f}, "
           f"test acc {record['test_acc']:.4f} ({record['timings']['train_s']:.1f} s training)")
     print(json.dumps(summary))
     if args.json:
         write_result_json(args.json, record, args.overwrite)
         print(f"wrote {args.json}")
+    if args.save:
+        print(f"wrote {args.save} (load it with ftd_nas.search.architecture.load_weights)")
     return 0

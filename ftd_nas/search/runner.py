@@ -71,6 +71,7 @@ class SearchConfig(Part):
     recipe: SearchRecipe = field(default_factory=SearchRecipe)
     repeats: int = 1  # trainings per candidate (seeds derived from recipe.seed); not part of the identity
     pruner: str = "none"  # none | median | hyperband: stop unpromising candidates early (their scores are partial)
+    only: list[str] | None = None  # train just these candidate ids of the space (verify's shortlist and sample)
     report_every: int | None = None  # epochs between validation reports to the pruner; None: a tenth of the epochs
     device: str = "auto"
     heartbeat: int = 60  # seconds between a running trial's heartbeats
@@ -141,9 +142,9 @@ def _file_sha256(path: str) -> str:
 
 
 class Search:
-    def __init__(self, config: SearchConfig, dataset: Dataset | None = None):
+    def __init__(self, config: SearchConfig, dataset: Dataset | None = None, space: SearchSpace | None = None):
         self.config = config
-        self.space = load_space(config.space)
+        self.space = space if space is not None else load_space(config.space)
         self.device = resolve_device(config.device)
         if dataset is None:
             dataset = data_config_for(config.proxy, config.dataset, config.data_root, config.zca,
@@ -156,6 +157,12 @@ class Search:
         self.shape = (self.dataset.channels, self.dataset.image_size, self.dataset.num_classes)
         # the space for this data: exclusions and parameter / multiply-add limits applied (the grid's queue)
         self.candidates = admissible(self.space, self.shape) if config.sampler == "grid" else None
+        if config.only is not None and self.candidates is not None:
+            chosen = set(config.only)
+            unknown = chosen - {candidate_id(p) for p in self.candidates}
+            if unknown:
+                raise ConfigError(f"candidates {sorted(unknown)[:3]} are not in space {self.space.name!r}")
+            self.candidates = [p for p in self.candidates if candidate_id(p) in chosen]
         self.out.mkdir(parents=True, exist_ok=True)
         previous = self._check_run_folder()
         self.storage = make_storage(config.storage, self.out, config.heartbeat, config.grace)
@@ -190,7 +197,9 @@ class Search:
     @property
     def space_size(self) -> int:
         """Candidates in the space for this data (after exclusions and limits; the grid's count)."""
-        return len(self.candidates) if self.candidates is not None else len(self.space)
+        if self.candidates is not None and self.config.only is None:
+            return len(self.candidates)
+        return len(admissible(self.space, self.shape)) if self.config.only is not None else len(self.space)
 
     # ------------------------------------------------------------------ one trial
     def _run_trial(self, trial: optuna.Trial) -> tuple[str, str]:
@@ -398,6 +407,6 @@ def load_run(run_dir: str | Path, storage: str | None = None) -> SearchRun:
     return SearchRun(str(run_dir), record, collect_results(study))
 
 
-def run_search(config: SearchConfig, dataset: Dataset | None = None) -> dict:
+def run_search(config: SearchConfig, dataset: Dataset | None = None, space: SearchSpace | None = None) -> dict:
     """Run (or resume, or join) a search; returns counts, timing and one row per candidate."""
-    return Search(config, dataset).run()
+    return Search(config, dataset, space).run()

@@ -110,6 +110,13 @@ class SearchSpace:
     def __len__(self) -> int:
         return len(self.candidates())
 
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "") -> "SearchSpace":
+        """The space a run's record describes (its `to_dict`), e.g. to train more of its candidates."""
+        return cls(name=data["name"], axes={k: list(v) for k, v in data["axes"].items()},
+                   description=data.get("description", ""), source=source, model=data.get("model", "convnet"),
+                   conditions=data.get("conditions") or {}, constraints=data.get("constraints") or {})
+
     def to_dict(self) -> dict:
         """The space's identity; the newer keys only where used, so the spaces of earlier runs keep theirs."""
         out = {"name": self.name, "description": self.description, "axes": self.axes}

@@ -30,7 +30,7 @@ def test_train_prints_and_writes_a_run_record(tmp_path, capsys):
     assert "test acc" in capsys.readouterr().out
     record = json.loads(out_json.read_text())
     assert 0.0 <= record["test_acc"] <= 1.0 and record["val_acc"] is not None
-    assert record["config"]["model"]["width"] == 8 and record["config"]["train"]["epochs"] == 2
+    assert record["config"]["model"]["params"]["width"] == 8 and record["config"]["train"]["epochs"] == 2
     assert record["dataset"]["name"] == "digits" and record["environment"]["torch"]
     assert len(record["history"]) == 2 and record["seed"] == 0
 

@@ -1,0 +1,75 @@
+"""`ftd-nas verify`: train a proxy search's shortlist and a stratified random sample on real data; pick the best
+and estimate how far the proxy's ranking can be trusted, without a full ground truth."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ftd_nas.cli.common import POSITIVE, SEED, add_overwrite_arg, number, whole
+from ftd_nas.cli.search import add_recipe_args, add_worker_args, recipe_from
+from ftd_nas.data.fingerprint import DataFingerprint
+from ftd_nas.errors import ConfigError
+from ftd_nas.runtime import resolve_device
+from ftd_nas.search.runner import SearchConfig, load_run
+from ftd_nas.search.verify import VerifyConfig, run_verify
+
+HELP = "verify a proxy search on real data: its top K and a stratified random sample; the pick and the trust"
+DESCRIPTION = """\
+Train on the real data (a) the proxy's top --top K candidates and (b) --sample N more drawn at random, stratified
+over the proxy's ranking (one from each of N equal parts below the shortlist; --sample-seed makes it
+reproducible). The pick is the verified candidate with the best real validation accuracy; its test accuracy is
+reported once, and pick.json describes it for `ftd-nas train --spec`. The whole-space Spearman and Kendall
+between proxy and real accuracy are estimated from the random sample alone, with bootstrap intervals, and the
+summary says what that sample size can and cannot resolve. With --until-width W --budget B, rounds of N more
+samples are added until the interval is narrower than W or B real-data candidate-epochs are spent.
+
+Real-data training is an ordinary `search --proxy real` over just these candidates, in --real-run (default
+OUT/real): resumable, shared by workers, and a real-data run of the same space, data and recipe (a ground truth,
+or an earlier verify) can be given as --real-run so that what it has trained is reused, never trained twice.
+The data preprocessing is the search run's (checked by fingerprint)."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help=HELP, description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", metavar="SEARCH_RUN", help="a search run over a proxy (its ranking is verified)")
+    p.add_argument("--dataset", default=None, help="the real data the search scored on (as search's --dataset)")
+    p.add_argument("--data-root", default="data", help="folder holding named datasets (default ./data)")
+    p.add_argument("--top", type=POSITIVE, default=5, help="K: the proxy's best candidates to verify (default 5)")
+    p.add_argument("--sample", type=whole(0), default=10, help="N: stratified random candidates (default 10)")
+    p.add_argument("--sample-seed", type=SEED, default=0, help="seed of the sample (default 0)")
+    p.add_argument("--until-width", type=number(0, 2, low_open=True), default=None,
+                   help="add rounds of N samples until the interval of rho is narrower than this (needs --budget)")
+    p.add_argument("--budget", type=POSITIVE, default=None, help="real-data candidate-epochs the rounds may spend")
+    p.add_argument("--repeats", type=POSITIVE, default=1, help="real-data trainings per candidate (default 1)")
+    p.add_argument("--out", required=True, metavar="DIR", help="verify.json, verify.md, verified.png, pick.json")
+    p.add_argument("--real-run", default=None, metavar="RUN",
+                   help="the real-data run to train in or reuse (default OUT/real)")
+    p.add_argument("--storage", default=None, help="optuna storage URL of the real-data run (as search's)")
+    add_overwrite_arg(p, "a verification of another search in --out")
+    add_recipe_args(p)
+    add_worker_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.dataset is None:
+        raise ConfigError("name the real data the search scored on with --dataset")
+    record = load_run(args.run).record
+    expected: DataFingerprint = record.identity.data
+    data = expected.data_config(args.dataset, args.data_root, f"the search run {args.run!r}")
+    real_run = args.real_run or str(Path(args.out) / "real")
+    real = SearchConfig(space=record.identity.space["name"], proxy="real", out=real_run, dataset=args.dataset,
+                        data_root=args.data_root, zca=expected.zca,
+                        val_fraction=expected.val_fraction, split_seed=expected.split_seed, storage=args.storage,
+                        recipe=recipe_from(args), repeats=args.repeats, device=args.device,
+                        heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,
+                        progress=False if args.no_progress else None)
+    config = VerifyConfig(top=args.top, sample=args.sample, seed=args.sample_seed, until_width=args.until_width,
+                          budget=args.budget)
+    summary = run_verify(args.run, config, real, args.out, data.load(resolve_device(args.device)), args.overwrite)
+    print((Path(args.out) / "verify.md").read_text())
+    print(f"written: {Path(args.out) / 'verify.json'}, verify.md, verified.png, pick.json "
+          f"(train it: ftd-nas train --spec {Path(args.out) / 'pick.json'} --dataset {args.dataset} ...)")
+    return 0 if summary else 1

@@ -1,0 +1,341 @@
+"""From a proxy ranking to a chosen architecture: verify a shortlist on real data and estimate, from a random
+sample, how far the proxy's ranking can be trusted, without a full ground truth (`ftd-nas verify`).
+
+The proxy's top K candidates are trained on the real data (the shortlist), and N more drawn at random,
+stratified over the proxy's ranking: the ranking below the shortlist is cut into N strata of equal size and one
+candidate is drawn from each, so every part of the ranking is represented. The pick is the verified candidate
+with the best real validation accuracy. The whole-space Spearman and Kendall between proxy and real accuracy are
+estimated from the random sample alone (the shortlist is not a random sample), with bootstrap intervals.
+Real-data training is an ordinary `--proxy real` search restricted to the chosen candidates: resumable, shared by
+workers, and a candidate an existing real-data run of the same space, data and recipe has trained is not trained
+again.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ftd_nas.data import Dataset
+from ftd_nas.errors import ConfigError
+from ftd_nas.io import atomic_path, write_json
+from ftd_nas.records import Part, diff_settings, format_diff
+from ftd_nas.search.architecture import ArchitectureRecord
+from ftd_nas.search.compare import _kendall, _spearman
+from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
+from ftd_nas.search.space import SearchSpace
+from ftd_nas.train import check_number
+
+
+@dataclass
+class VerifyConfig(Part):
+    top: int = 5  # K: the proxy's best candidates, verified on real data
+    sample: int = 10  # N: further candidates, stratified over the proxy's ranking (per round)
+    seed: int = 0
+    until_width: float | None = None  # add rounds of N until the interval of rho is narrower than this ...
+    budget: int | None = None  # ... or this many real-data candidate-epochs are spent
+    level: float = 0.9  # of the bootstrap intervals
+    bootstrap: int = 2000
+
+    def __post_init__(self) -> None:
+        check_number("--top", self.top, 1, integer=True)
+        check_number("--sample", self.sample, 0, integer=True)
+        check_number("--seed", self.seed, integer=True)
+        check_number("level", self.level, 0.5, 0.999)
+        if self.until_width is not None:
+            check_number("--until-width", self.until_width, 0, 2, low_open=True)
+            if self.budget is None:
+                raise ConfigError("--until-width adds candidates in rounds: give a --budget of candidate-epochs too")
+        if self.budget is not None:
+            check_number("--budget", self.budget, 1, integer=True)
+
+
+def proxy_ranking(run: SearchRun) -> list[tuple[str, dict, float]]:
+    """(candidate id, parameters, proxy score) of every finished candidate, best first (ties by id)."""
+    axes = list(run.record.identity.space["axes"])
+    rows = [r for r in run.rows if r["state"] == "COMPLETE" and r["val_acc"] is not None]
+    ranked = sorted(rows, key=lambda r: (-r["val_acc"], r["candidate"]))
+    return [(r["candidate"], {a: r[a] for a in axes if a in r and r[a] is not None}, r["val_acc"]) for r in ranked]
+
+
+def stratified_sample(ranked: list[str], n: int, seed: int, exclude: set[str] = frozenset()) -> list[str]:
+    """One candidate from each of n strata of equal size over the ranking (those in `exclude` left out)."""
+    pool = [c for c in ranked if c not in exclude]
+    if n > len(pool):
+        raise ConfigError(f"cannot sample {n} candidates: only {len(pool)} are left outside the shortlist; lower "
+                          "--sample or --top")
+    rng = np.random.default_rng(seed)
+    edges = np.linspace(0, len(pool), n + 1).round().astype(int)
+    return [pool[int(rng.integers(lo, hi))] for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def _interval(values: np.ndarray, level: float) -> list[float | None]:
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return [None, None]
+    tail = 100 * (1 - level) / 2
+    return [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]
+
+
+# Bonett & Wright (2000): standard errors of Fisher's z of Spearman's rho and Kendall's tau for n pairs
+FISHER_SE = {"spearman": lambda r, n: math.sqrt((1 + r * r / 2) / (n - 3)),
+             "kendall": lambda r, n: math.sqrt(0.437 / (n - 4))}
+
+
+def _fisher_interval(r: float, n: int, name: str, level: float) -> list[float] | None:
+    if n <= 4 or not math.isfinite(r):
+        return None
+    from scipy.stats import norm
+
+    z, half = math.atanh(max(-0.999, min(0.999, r))), norm.ppf(0.5 + level / 2) * FISHER_SE[name](r, n)
+    return [math.tanh(z - half), math.tanh(z + half)]
+
+
+def estimate(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: int = 2000, seed: int = 0) -> dict:
+    """Spearman and Kendall of a random sample, with intervals, and what the sample can resolve.
+
+    The interval is the bootstrap percentile interval, widened to the Fisher-z interval (Bonett-Wright standard
+    errors) where that is wider: a percentile bootstrap of a rank correlation is too narrow for small samples,
+    and the coverage check (scripts/verify_coverage.py) holds the combination to its level.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(proxy)
+    out = {"n": n, "level": level}
+    for name, stat in (("spearman", _spearman), ("kendall", _kendall)):
+        boot = np.array([stat(proxy[i], real[i]) for i in (rng.integers(0, n, n) for _ in range(samples))]) \
+            if n >= 3 else np.array([])
+        out[name] = stat(proxy, real) if n >= 2 else float("nan")
+        interval, fisher = _interval(boot, level), _fisher_interval(out[name], n, name, level)
+        if fisher is not None and interval[0] is not None:
+            interval = [min(interval[0], fisher[0]), max(interval[1], fisher[1])]
+        out[f"{name}_ci"] = interval
+    lo, hi = out["spearman_ci"]
+    if lo is None:
+        out["resolves"] = f"{n} sampled candidates are too few to estimate the ranking's agreement (3 at least)"
+        return out
+    half = (hi - lo) / 2
+    informative = "the proxy's ranking agrees with the real one (the interval excludes 0)" if lo > 0 else (
+        "the real ranking runs against the proxy's (the interval excludes 0 from below)" if hi < 0 else
+        "not whether the proxy's ranking is better than chance (the interval includes 0)")
+    out["width"] = hi - lo
+    out["resolves"] = (f"With {n} sampled candidates the {level:.0%} interval of Spearman rho spans ±{half:.2f}: the "
+                       f"sample shows {informative}; it cannot tell apart proxies whose rho differs by less than "
+                       f"about {max(2 * half, 0.01):.2f}")
+    if n < 10:
+        out["resolves"] += " (and with fewer than 10 candidates the bootstrap interval itself is unreliable)"
+    return out
+
+
+def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], sample: list[str], real_rows: list[dict],
+              config: VerifyConfig, epochs: int, repeats: int, space_size: int) -> dict:
+    """The pick, the estimate from the sample, and the cost, from the real-data rows of the verified candidates."""
+    real = {r["candidate"]: r for r in real_rows if r["state"] == "COMPLETE"}
+    proxy = {cid: score for cid, _, score in ranking}
+    rank = {cid: i + 1 for i, (cid, _, _) in enumerate(ranking)}
+    verified = [c for c in shortlist + sample if c in real]
+    if not verified:
+        raise ConfigError("no verified candidate finished its real-data training yet; run verify again to resume")
+    pick = max(verified, key=lambda c: (real[c]["val_acc"], -rank[c]))
+    best_short = max((real[c]["val_acc"] for c in shortlist if c in real), default=float("-inf"))
+    beaten_by = [c for c in sample if c in real and real[c]["val_acc"] > best_short]
+    sampled = [c for c in sample if c in real]
+    est = estimate(np.array([proxy[c] for c in sampled]), np.array([real[c]["val_acc"] for c in sampled]),
+                   config.level, config.bootstrap, config.seed)
+    trainings = sum(real[c]["repeats"] for c in verified)
+    seconds = sum(real[c]["seconds"] or 0.0 for c in verified)
+    per_candidate = seconds / len(verified)
+    return {
+        "pick": {"candidate": pick, "params": next(p for c, p, _ in ranking if c == pick),
+                 "val_acc": real[pick]["val_acc"], "test_acc": real[pick]["test_acc"],
+                 "num_params": real[pick]["num_params"], "proxy_rank": rank[pick], "proxy_score": proxy[pick],
+                 "in_shortlist": pick in shortlist},
+        "sample_beat_shortlist": beaten_by,
+        "estimate": est,
+        "verified": [{"candidate": c, "role": "shortlist" if c in shortlist else "sample", "proxy_rank": rank[c],
+                      "proxy_score": proxy[c], "real_val_acc": real[c]["val_acc"], "real_test_acc": real[c]["test_acc"],
+                      "repeats": real[c]["repeats"]} for c in shortlist + sample if c in real],
+        "cost": {"candidates": len(verified), "candidate_epochs": trainings * epochs, "seconds": seconds,
+                 "full_truth_candidate_epochs": space_size * epochs * repeats,
+                 "full_truth_seconds_projected": per_candidate * space_size,
+                 "fraction": len(verified) / space_size},
+    }
+
+
+def markdown(summary: dict, run_dir: str) -> str:
+    pick, est, cost = summary["pick"], summary["estimate"], summary["cost"]
+    lines = [f"# Verified on real data: the proxy ranking of {run_dir}", "",
+             f"**Pick:** {pick['candidate']}: real validation accuracy {100 * pick['val_acc']:.1f} %, test accuracy "
+             f"{100 * pick['test_acc']:.1f} % (measured once), {pick['num_params']:,} parameters; rank "
+             f"{pick['proxy_rank']} in the proxy's ranking ({'on' if pick['in_shortlist'] else 'off'} the shortlist).",
+             ""]
+    if summary["sample_beat_shortlist"]:
+        beaten = ", ".join(summary["sample_beat_shortlist"])
+        lines += [f"A randomly sampled candidate beat the whole shortlist ({beaten}): evidence that the proxy misses "
+                  "good architectures.", ""]
+    else:
+        lines += ["No randomly sampled candidate beat the shortlist.", ""]
+    ci, kci = est["spearman_ci"], est["kendall_ci"]
+    if ci[0] is not None:
+        lines += [f"**Whole-space agreement, estimated from the {est['n']} sampled candidates:** Spearman "
+                  f"{est['spearman']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}], Kendall {est['kendall']:.2f} "
+                  f"[{kci[0]:.2f}, {kci[1]:.2f}] ({est['level']:.0%} bootstrap intervals). {est['resolves']}.", ""]
+    else:
+        lines += [f"**Whole-space agreement:** {est['resolves']}.", ""]
+    lines += [f"**Cost:** {cost['candidates']} candidates, {cost['candidate_epochs']:,} real-data candidate-epochs, "
+              f"{cost['seconds'] / 60:.1f} min; a full ground truth would take {cost['full_truth_candidate_epochs']:,} "
+              f"candidate-epochs, about {cost['full_truth_seconds_projected'] / 60:.0f} min "
+              f"({cost['fraction']:.0%} of the space verified).", ""]
+    if "ended_by" in summary:
+        lines += [f"Rounds: {summary['rounds']}; ended by {summary['ended_by']}.", ""]
+    lines += ["| candidate | role | proxy rank | proxy acc | real val acc | real test acc |", "|" + "---|" * 6]
+    lines += [f"| {v['candidate']} | {v['role']} | {v['proxy_rank']} | {100 * v['proxy_score']:.1f} | "
+              f"{100 * v['real_val_acc']:.1f} | {100 * v['real_test_acc']:.1f} |" for v in summary["verified"]]
+    return "\n".join(lines) + "\n"
+
+
+def within_budget(spent_epochs: int, round_epochs: int, budget: int | None) -> bool:
+    return budget is None or spent_epochs + round_epochs <= budget
+
+
+def interval_width(summary: dict) -> float:
+    """The width of the estimate's interval; infinite below 5 sampled candidates, where no interval is sound."""
+    lo, hi = summary["estimate"]["spearman_ci"]
+    return math.inf if lo is None or summary["estimate"]["n"] < 5 else hi - lo
+
+
+def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: str | Path, dataset: Dataset,
+               overwrite: bool = False) -> dict:
+    """Verify the proxy search in `search_dir` on the real data (`real`: a `--proxy real` search configuration
+    whose `out` is the real-data run to train in, or reuse); writes verify.json, verify.md, a figure and pick.json
+    into `out`."""
+    out = Path(out)
+    run = load_run(search_dir)
+    identity = run.record.identity
+    diff = diff_settings(identity.data.settings(), dataset.fingerprint().settings())
+    if diff:
+        raise ConfigError(f"{search_dir!r} scored its candidates on other data than {dataset.name!r} given here "
+                          f"({format_diff(diff)}; run vs given): verify on the data the search used")
+    ranking = proxy_ranking(run)
+    if not ranking:
+        raise ConfigError(f"{search_dir!r} has no finished candidates: finish the search first")
+    if config.top > len(ranking):
+        raise ConfigError(f"--top {config.top} is more than the {len(ranking)} finished candidates of {search_dir!r}")
+    ranked = [cid for cid, _, _ in ranking]
+    shortlist = ranked[:config.top]
+    space = SearchSpace.from_dict(identity.space, f"the space of {search_dir}")
+    if (out / "verify.json").exists() and not overwrite:
+        _check_same_question(out, search_dir, config)
+    sample, rounds, ended_by = [], 0, None
+    started = time.perf_counter()
+    while True:
+        rounds += 1
+        new = stratified_sample(ranked, config.sample, config.seed + rounds - 1, set(shortlist) | set(sample)) \
+            if config.sample else []
+        planned = shortlist + sample + new
+        epochs_per = real.recipe.epochs * real.repeats
+        if config.budget is not None and len(planned) * epochs_per > config.budget:
+            if rounds == 1:
+                raise ConfigError(f"--budget {config.budget:,} candidate-epochs does not cover the shortlist and the "
+                                  f"first sample ({len(planned)} candidates x {epochs_per} epochs)")
+            ended_by = f"the budget of {config.budget:,} candidate-epochs"
+            break
+        sample += new
+        result = run_search(replace(real, only=shortlist + sample), dataset=dataset, space=space)
+        summary = summarise(ranking, shortlist, sample, result["rows"], config, real.recipe.epochs, real.repeats,
+                            run.record.space_size or len(space))
+        if config.until_width is None:
+            break
+        if interval_width(summary) < config.until_width:
+            ended_by = f"an interval narrower than {config.until_width}"
+            break
+        if not config.sample or len(ranked) - len(shortlist) - len(sample) < config.sample:
+            ended_by = "the space: no candidate left to sample"
+            break
+    summary.update(rounds=rounds, **({"ended_by": ended_by} if ended_by else {}), search_run=search_dir,
+                   real_run=real.out, config=config.to_dict(), seconds=time.perf_counter() - started)
+    write_verify(out, summary, run, dataset, search_dir)
+    return summary
+
+
+def _check_same_question(out: Path, search_dir: str, config: VerifyConfig) -> None:
+    import json
+
+    previous = json.loads((out / "verify.json").read_text())
+    if previous.get("search_run") != search_dir or previous.get("config", {}).get("seed") != config.seed:
+        raise ConfigError(f"{str(out)!r} holds the verification of another search or seed; pass --overwrite or "
+                          "choose another --out")
+
+
+def write_verify(out: Path, summary: dict, run: SearchRun, dataset: Dataset, search_dir: str) -> None:
+    from ftd_nas.figures.save import new_figure, save_figure
+
+    out.mkdir(parents=True, exist_ok=True)
+    pick = summary["pick"]
+    identity = run.record.identity
+    record = ArchitectureRecord(model=identity.space.get("model", "convnet"), params=pick["params"],
+                                channels=dataset.channels, image_size=tuple(dataset.image_size),
+                                num_classes=dataset.num_classes, candidate=pick["candidate"],
+                                data=dataset.fingerprint(),
+                                source={"search_run": Path(search_dir).name, "proxy_rank": pick["proxy_rank"],
+                                        "real_val_acc": pick["val_acc"]})
+    write_json(out / "pick.json", record.to_dict())
+    write_json(out / "verify.json", summary)
+    with atomic_path(out / "verify.md") as tmp:
+        tmp.write_text(markdown(summary, search_dir))
+    fig, ax = new_figure(figsize=(5, 4.5))
+    for role, marker in (("shortlist", "s"), ("sample", "o")):
+        points = [v for v in summary["verified"] if v["role"] == role]
+        ax.scatter([100 * v["proxy_score"] for v in points], [100 * v["real_val_acc"] for v in points], marker=marker,
+                   label=f"{role} ({len(points)})", alpha=0.8)
+    ax.scatter([100 * pick["proxy_score"]], [100 * pick["val_acc"]], s=120, facecolor="none", edgecolor="red",
+               label="pick")
+    est = summary["estimate"]
+    rho = f"estimated ρ {est['spearman']:.2f}" if est["spearman_ci"][0] is not None else "too few samples for ρ"
+    ax.set(xlabel="proxy accuracy (%)", ylabel="real validation accuracy (%)", title=f"verified candidates: {rho}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    save_figure(fig, out / "verified")
+
+
+
+def coverage_check(proxy: SearchRun, truth: SearchRun, sample: int, draws: int = 200, tops=(3, 5, 10),
+                   level: float = 0.9, bootstrap: int = 500, seed: int = 0) -> dict:
+    """Check the estimator where the answer is known: a proxy run and a full ground truth of the same space.
+
+    For each of `draws` seeds, sample `sample` candidates as verify does (stratified over the proxy's ranking,
+    below a shortlist of the largest top K) and see whether the interval of the estimated Spearman covers the
+    whole-space Spearman; and for each K, the regret of verify's pick (the best by the truth's validation accuracy
+    among the shortlist and the sample) against the space's best by test accuracy.
+    """
+    real = {r["candidate"]: r for r in truth.rows if r["state"] == "COMPLETE"}
+    ranking = [entry for entry in proxy_ranking(proxy) if entry[0] in real]
+    if len(ranking) < max(tops) + sample:
+        raise ConfigError(f"{len(ranking)} candidates in both runs: too few for a shortlist of {max(tops)} and a "
+                          f"sample of {sample}")
+    ranked = [cid for cid, _, _ in ranking]
+    scores = np.array([score for _, _, score in ranking])
+    truth_val = np.array([real[c]["val_acc"] for c in ranked])
+    truth_test = np.array([real[c]["test_acc"] for c in ranked])
+    full = _spearman(scores, truth_val)
+    covered, widths, estimates = 0, [], []
+    regrets = {k: [] for k in tops}
+    for d in range(draws):
+        chosen = stratified_sample(ranked, sample, seed + d, set(ranked[:max(tops)]))
+        idx = [ranked.index(c) for c in chosen]
+        est = estimate(scores[idx], truth_val[idx], level, bootstrap, seed + d)
+        lo, hi = est["spearman_ci"]
+        covered += lo is not None and lo <= full <= hi
+        widths.append(hi - lo if lo is not None else float("nan"))
+        estimates.append(est["spearman"])
+        for k in tops:
+            verified = list(range(k)) + idx
+            pick = max(verified, key=lambda i: truth_val[i])
+            regrets[k].append(float(truth_test.max() - truth_test[pick]))
+    return {"candidates": len(ranked), "sample": sample, "draws": draws, "level": level, "full_spearman": full,
+            "coverage": covered / draws, "mean_estimate": float(np.nanmean(estimates)),
+            "mean_width": float(np.nanmean(widths)),
+            "regret": {str(k): {"mean": float(np.mean(v)), "max": float(np.max(v))} for k, v in regrets.items()}}

@@ -1,0 +1,128 @@
+"""verify: a shortlist and a stratified sample trained on real data; the pick, the estimate, reuse, and the pick
+trained in full."""
+
+import json
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from ftd_nas.cli import main
+from ftd_nas.errors import ConfigError, InputError
+from ftd_nas.search import SearchConfig, SearchRecipe, load_run, run_search
+from ftd_nas.search.architecture import ArchitectureRecord, load_weights
+from ftd_nas.search.verify import VerifyConfig, coverage_check, run_verify, stratified_sample
+
+SPACE = "name: rep\naxes:\n  depth: [1, 2]\n  width: [4, 8, 16]\n  norm: [instancenorm, none]\n" \
+        "fixed:\n  act: relu\n  pool: avgpool\n"
+RECIPE = SearchRecipe(epochs=3, dsa=None)
+
+
+def _real(out):
+    return SearchConfig(space="rep", proxy="real", out=str(out), dataset="digits", device="cpu", recipe=RECIPE,
+                        progress=False)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, digits):
+    root = tmp_path_factory.mktemp("verify")
+    (root / "rep.yaml").write_text(SPACE)
+    for name, proxy, epochs in (("truth", "real", 3), ("proxy", "random:2", 15)):
+        run_search(SearchConfig(space=str(root / "rep.yaml"), proxy=proxy, out=str(root / name), dataset="digits",
+                                device="cpu", recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False),
+                   dataset=digits)
+    return root
+
+
+def _complete(run_dir):
+    info = json.loads((run_dir / "run.json").read_text())
+    study = optuna.load_study(study_name=info["study_name"], storage=f"sqlite:///{run_dir / info['storage']}")
+    return [t.user_attrs["candidate"] for t in study.trials
+            if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
+
+
+def test_a_proxy_equal_to_the_truth_picks_the_true_best_and_reuses_every_training(runs, digits, tmp_path):
+    before = _complete(runs / "truth")
+    summary = run_verify(str(runs / "truth"), VerifyConfig(top=2, sample=3), _real(runs / "truth"), tmp_path / "v",
+                         digits)
+    assert sorted(_complete(runs / "truth")) == sorted(before)  # the truth's trainings reused, none repeated
+    truth = {r["candidate"]: r["val_acc"] for r in load_run(runs / "truth").rows}
+    assert summary["pick"]["candidate"] == max(truth, key=truth.get) and summary["pick"]["proxy_rank"] == 1
+    assert summary["estimate"]["spearman"] == pytest.approx(1.0)  # the sample agrees perfectly with itself
+    pick = ArchitectureRecord.read(tmp_path / "v" / "pick.json")
+    assert pick.candidate == summary["pick"]["candidate"] and pick.spec().depth == pick.params["depth"]
+    assert (tmp_path / "v" / "verify.md").read_text().startswith("# Verified on real data")
+
+
+def test_the_stratified_sample_is_reproducible_and_spans_the_ranking():
+    ranked = [f"c{i:02d}" for i in range(40)]
+    a, b = stratified_sample(ranked, 5, seed=3), stratified_sample(ranked, 5, seed=3)
+    assert a == b and a != stratified_sample(ranked, 5, seed=4)
+    positions = [ranked.index(c) for c in a]
+    assert [p // 8 for p in positions] == [0, 1, 2, 3, 4]  # one from each fifth of the ranking
+    assert not set(stratified_sample(ranked, 5, seed=3, exclude=set(ranked[:10]))) & set(ranked[:10])
+    with pytest.raises(ConfigError, match="only 2 are left"):
+        stratified_sample(ranked[:4], 3, seed=0, exclude={"c00", "c01"})
+
+
+def test_a_second_verify_with_larger_k_and_n_trains_only_the_new_candidates(runs, digits, tmp_path):
+    first = run_verify(str(runs / "proxy"), VerifyConfig(top=2, sample=2), _real(tmp_path / "real"), tmp_path / "v",
+                       digits)
+    second = run_verify(str(runs / "proxy"), VerifyConfig(top=3, sample=4), _real(tmp_path / "real"), tmp_path / "v",
+                        digits)
+    verified = {v["candidate"] for s in (first, second) for v in s["verified"]}
+    trained = _complete(tmp_path / "real")
+    assert sorted(trained) == sorted(set(trained)) and set(trained) == verified  # each once, and only these
+    assert second["cost"]["candidates"] == 7 and second["cost"]["full_truth_candidate_epochs"] == 12 * 3
+
+
+def test_rounds_until_the_interval_is_narrow_or_the_budget_is_spent(runs, digits, tmp_path):
+    summary = run_verify(str(runs / "proxy"), VerifyConfig(top=2, sample=3, until_width=0.01, budget=24),
+                         _real(tmp_path / "real"), tmp_path / "v", digits)
+    assert summary["ended_by"].startswith("the budget") and summary["cost"]["candidate_epochs"] <= 24
+    with pytest.raises(ConfigError, match="does not cover the shortlist"):
+        run_verify(str(runs / "proxy"), VerifyConfig(top=2, sample=3, until_width=0.1, budget=6),
+                   _real(tmp_path / "r2"), tmp_path / "v2", digits)
+
+
+def test_the_coverage_check_runs_where_the_answer_is_known(runs):
+    result = coverage_check(load_run(runs / "proxy"), load_run(runs / "truth"), sample=4, draws=10, tops=(2, 3))
+    assert 0 <= result["coverage"] <= 1 and -1 <= result["full_spearman"] <= 1
+    assert set(result["regret"]) == {"2", "3"} and all(r["mean"] >= 0 for r in result["regret"].values())
+
+
+def test_bad_inputs_are_refused_and_change_nothing(runs, digits, tmp_path):
+    from ftd_nas.data import load_dataset
+
+    with pytest.raises(ConfigError, match="other data.*split_seed"):
+        run_verify(str(runs / "proxy"), VerifyConfig(top=2, sample=2), _real(tmp_path / "r"), tmp_path / "v",
+                   load_dataset("digits", split_seed=1))
+    with pytest.raises(ConfigError, match="--top 13 is more than the 12 finished"):
+        run_verify(str(runs / "proxy"), VerifyConfig(top=13, sample=0), _real(tmp_path / "r"), tmp_path / "v", digits)
+    with pytest.raises(ConfigError, match="cannot sample 11"):
+        run_verify(str(runs / "proxy"), VerifyConfig(top=2, sample=11), _real(tmp_path / "r"), tmp_path / "v", digits)
+    with pytest.raises(ConfigError, match="--until-width .* --budget"):
+        VerifyConfig(until_width=0.2)
+    assert not (tmp_path / "r").exists() and not (tmp_path / "v").exists()
+    (tmp_path / "bad.json").write_text(json.dumps({"format": "ftd-nas-architecture", "format_version": 2,
+                                                   "model": "transformer", "params": {}, "channels": 1,
+                                                   "image_size": [16, 16], "num_classes": 10}))
+    with pytest.raises(InputError, match="not a known model family"):
+        ArchitectureRecord.read(tmp_path / "bad.json")
+
+
+def test_verify_and_train_the_pick_from_the_command_line(runs, tmp_path, capsys):
+    assert main(["verify", str(runs / "proxy"), "--dataset", "digits", "--top", "2", "--sample", "3", "--epochs", "3",
+                 "--dsa", "none", "--out", str(tmp_path / "v"), "--device", "cpu", "--no-progress"]) == 0
+    assert "**Pick:**" in capsys.readouterr().out
+    weights = tmp_path / "pick.safetensors"
+    assert main(["train", "--spec", str(tmp_path / "v" / "pick.json"), "--dataset", "digits", "--epochs", "2",
+                 "--save", str(weights), "--no-progress", "--device", "cpu"]) == 0
+    net, record = load_weights(weights)
+    assert record.architecture.candidate == ArchitectureRecord.read(tmp_path / "v" / "pick.json").candidate
+    assert record.data.name == "digits" and 0 <= record.test_acc <= 1 and sum(p.numel() for p in net.parameters())
+    factory = {**json.loads((tmp_path / "v" / "pick.json").read_text()), "model": "evil.module:run"}
+    (tmp_path / "factory.json").write_text(json.dumps(factory))
+    assert main(["train", "--spec", str(tmp_path / "factory.json"), "--dataset", "digits", "--epochs", "1",
+                 "--no-progress", "--device", "cpu"]) == 2
+    assert "--trust-factory" in capsys.readouterr().err
