@@ -11,12 +11,15 @@ import traceback
 from typing import Sequence
 
 import ftd_nas
-from ftd_nas.cli import (curves, data, demo, distill, evaluate, experts, import_set, report, search, select, train,
-                         verify)
+from ftd_nas.cli import (curves, data, demo, distill, evaluate, experts, import_set, report, search, select, status,
+                         train, verify)
+from ftd_nas.cli.common import whole
+from ftd_nas.runtime import apply_threads, plan_threads
 from ftd_nas.errors import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MEMORY, EXIT_NUMERICAL, EXIT_STORAGE, EXIT_USAGE,
                             FtdNasError)
 
-SUBCOMMANDS = [demo, experts, distill, select, import_set, evaluate, search, report, verify, curves, train, data]
+SUBCOMMANDS = [demo, experts, distill, select, import_set, evaluate, search, status, report, verify, curves, train,
+               data]
 
 EXIT_CODES = f"""exit codes:
   0    success
@@ -38,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more diagnostics (-vv: debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("--debug", action="store_true", help="show the traceback of every error")
+    parser.add_argument("--threads", type=whole(1), default=None, metavar="N",
+                        help="torch CPU threads (default: the CPUs allotted to this process, by its affinity mask or "
+                             "SLURM, divided by the workers started with it; OMP_NUM_THREADS if set)")
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.register(sub)
@@ -46,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more diagnostics")
         g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings and errors")
         g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of errors")
+        g.add_argument("--threads", type=whole(1), default=argparse.SUPPRESS, metavar="N", help="torch CPU threads")
         command.epilog, command.formatter_class = EXIT_CODES, argparse.RawDescriptionHelpFormatter
     return parser
 
@@ -106,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     configure_logging(args.verbose, args.quiet)
+    threads = plan_threads(args.threads)
+    apply_threads(threads)
+    logging.getLogger("ftd_nas").debug("%s", threads.describe())
     debug = args.debug or os.environ.get("FTD_NAS_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 
-from ftd_nas.cli.common import POSITIVE, RATE, SEED, number, add_dsa_arg
+from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, number, whole
 from ftd_nas.errors import ConfigError
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
 from ftd_nas.search.recipe import parse_source
@@ -19,7 +20,9 @@ against the proxy's fingerprint, whose preprocessing it takes). The study lives 
 (default: OUT/study.db, SQLite, recorded relative to OUT so the run folder can be moved or copied);
 re-running resumes, several processes on the same storage share the candidates (each trained once), and a
 failed candidate (NaN, out of memory) is recorded with its reason. --sampler tpe|random --n-trials N runs a
-budgeted search instead of the exhaustive sweep."""
+budgeted search instead of the exhaustive sweep. On a cluster: --plan projects the time first,
+--storage journal:PATH shares the study through a shared filesystem, --slurm-script N writes an sbatch array
+of workers, and `ftd-nas status RUN` shows the progress."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="ZCA-whiten the real data (real / random:K; a proxy file fixes its own preprocessing)")
     p.add_argument("--out", default=None, metavar="RUN", help="run directory (run.json, study.db, results.csv)")
     p.add_argument("--storage", default=None,
-                   help="optuna storage URL, e.g. postgresql://USER:PASSWORD@HOST/DB (default: RUN/study.db, SQLite); "
-                        "recorded in RUN/run.json without its password")
+                   help="where the study lives: journal:PATH (a file on a filesystem shared by machines, no server), "
+                        "postgresql://USER:PASSWORD@HOST/DB, or the default RUN/study.db (SQLite, one machine); "
+                        "recorded in RUN/run.json (a file in RUN relative to it, a URL without its password)")
     p.add_argument("--study-name", default=None, help="study name (default: space and proxy)")
     p.add_argument("--sampler", choices=["grid", "tpe", "random"], default="grid",
                    help="grid: every candidate once (default); tpe/random: budgeted, with --n-trials")
@@ -53,6 +57,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the missing repeats (default 1)")
     add_recipe_args(p)
     add_worker_args(p, devices=True)
+    plan = p.add_argument_group("planning", "project the search's time and memory before running it")
+    plan.add_argument("--plan", action="store_true",
+                      help="train a few candidates spread over the space's sizes for a few epochs, print the projected "
+                           "time of the whole search per number of workers and the memory per candidate, and exit "
+                           "(writes nothing; --out is not needed)")
+    plan.add_argument("--plan-sample", type=POSITIVE, default=6, help="candidates to time (default 6)")
+    plan.add_argument("--plan-epochs", type=POSITIVE, default=3,
+                      help="epochs each is timed for; the first is a warm-up when there are more (default 3)")
+    plan.add_argument("--plan-json", default=None, metavar="FILE", help="also write the plan as JSON to FILE")
+    slurm = p.add_argument_group("SLURM", "write an sbatch array script of workers instead of searching here")
+    slurm.add_argument("--slurm-script", type=POSITIVE, default=None, metavar="N",
+                       help="write RUN/slurm/search.sbatch: an array of N tasks, each one worker of this search on a "
+                            "shared storage (default: a journal file in RUN), and print how to submit it")
+    slurm.add_argument("--slurm-time", default="24:00:00", help="time limit per task (default 24:00:00)")
+    slurm.add_argument("--slurm-cpus", type=POSITIVE, default=4, help="CPUs per task (default 4)")
+    slurm.add_argument("--slurm-gpus", type=whole(0), default=1, help="GPUs per task; 0 for CPU workers (default 1)")
+    slurm.add_argument("--slurm-option", action="append", default=[], metavar="OPTION",
+                       help="an extra sbatch option, e.g. --slurm-option=--partition=gpu (repeatable)")
     p.set_defaults(func=run)
 
 
@@ -76,6 +98,9 @@ def add_worker_args(p: argparse.ArgumentParser, devices: bool = False) -> None:
         w.add_argument("--devices", default=None, metavar="0,1,...",
                        help="start one worker per listed GPU (same as running this command once per GPU with "
                             "CUDA_VISIBLE_DEVICES=i); repeat an index to share a GPU between workers, e.g. 0,0,1,1")
+        w.add_argument("--workers", type=POSITIVE, default=None, metavar="N",
+                       help="start N workers on this machine sharing the queue (each takes 1/N of the CPUs unless "
+                            "--threads says otherwise)")
     w.add_argument("--heartbeat", type=POSITIVE, default=60, help="seconds between a running candidate's heartbeats")
     w.add_argument("--grace", type=POSITIVE, default=180,
                    help="seconds without a heartbeat after which a candidate's worker counts as dead and the "
@@ -112,6 +137,34 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _plan(args: argparse.Namespace, config: SearchConfig) -> int:
+    from ftd_nas.io import write_json
+    from ftd_nas.search.plan import format_plan, plan_search
+
+    plan = plan_search(config, sample=args.plan_sample, epochs=args.plan_epochs)
+    print(format_plan(plan))
+    if args.plan_json:
+        write_json(args.plan_json, plan.to_dict())
+    return 0
+
+
+def _slurm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ftd_nas.search.slurm import SlurmConfig, write_slurm_script
+
+    slurm = SlurmConfig(tasks=args.slurm_script, time=args.slurm_time, cpus=args.slurm_cpus, gpus=args.slurm_gpus,
+                        options=args.slurm_option)
+    path = write_slurm_script(args.argv, Path(args.out), slurm, args.storage)
+    print(f"wrote {path}: {slurm.tasks} workers. Read it, then submit with: sbatch {path}")
+    print(f"watch it with: ftd-nas status {args.out}" + (" --storage URL" if args.storage else ""))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_spaces:
         for name, path in available_spaces().items():
@@ -120,21 +173,26 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.show:
         return _show(args)
-    if args.proxy is None or args.out is None:
+    if args.proxy is None or (args.out is None and not args.plan):
         raise ConfigError("a search needs --proxy (a proxy file, real, or random:K) and --out RUN")
     if args.zca and parse_source(args.proxy)[0] == "proxy":
         raise ConfigError("--zca applies to --proxy real / random:K; a proxy file fixes its own preprocessing "
                           "(drop --zca)")
-    if args.devices:
-        from ftd_nas.search.workers import spawn_device_workers
-
-        return spawn_device_workers(args.argv, args.devices)
-    config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out, dataset=args.dataset,
+    config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out or "", dataset=args.dataset,
                           data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
                           sampler=args.sampler, n_trials=args.n_trials, recipe=recipe_from(args), repeats=args.repeats,
                           pruner=args.pruner, report_every=args.report_every, device=args.device,
                           heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,
                           progress=False if args.no_progress else None)
+    if args.plan:
+        return _plan(args, config)
+    if args.slurm_script:
+        return _slurm(args)
+    if args.devices or (args.workers or 1) > 1:
+        from ftd_nas.search.workers import spawn_workers, worker_commands
+
+        return spawn_workers(worker_commands(args.argv, args.workers, args.devices))
+    signal.signal(signal.SIGTERM, _interrupt)  # SLURM preemption / requeue: re-queue the running candidate now
     summary = run_search(config)
     rows = [r for r in summary["rows"] if r["state"] == "COMPLETE"]
     repeats = sum(r["repeats"] for r in rows)

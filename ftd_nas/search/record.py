@@ -62,28 +62,45 @@ def redact(text: str) -> str:
     return _PASSWORD.sub(r"\1@", text)
 
 
+JOURNAL = "journal:"
+
+
 def storage_location(url: str | None, run_dir: Path) -> str:
-    """What run.json records: a path relative to the run folder for SQLite inside it, else the URL sans password."""
+    """What run.json records: a file inside the run folder relative to it (`study.db`, `journal:NAME`),
+    a journal elsewhere by its absolute path, a server's URL without its password."""
     if url is None:
         return DEFAULT_DB
-    if url.startswith("sqlite:///"):
-        db = Path(url[len("sqlite:///"):])
-        try:
-            return db.resolve().relative_to(run_dir.resolve()).as_posix()
-        except ValueError:
-            pass
+    for prefix, recorded in (("sqlite:///", ""), (JOURNAL, JOURNAL)):
+        if url.startswith(prefix):
+            path = Path(url[len(prefix):]).resolve()
+            try:
+                return recorded + path.relative_to(run_dir.resolve()).as_posix()
+            except ValueError:
+                return recorded + str(path) if prefix == JOURNAL else redact(url)
     return redact(url)
 
 
+def in_run_folder(location: str) -> bool:
+    """Does a recorded location name a file of the run folder itself (opened from run.json without asking)?"""
+    path = location[len(JOURNAL):] if location.startswith(JOURNAL) else location
+    return "://" not in location and not PurePosixPath(path).is_absolute()
+
+
 def storage_url(location: str, run_dir: Path) -> str:
-    """The URL to open for a recorded location; a relative path must stay inside the run folder."""
+    """The URL to open for a recorded location. A file must be inside the run folder: a journal elsewhere is
+    opened only when the user names it again (--storage), never by following run.json."""
     if "://" in location:
         return location
-    path = PurePosixPath(location)
+    prefix = JOURNAL if location.startswith(JOURNAL) else ""
+    path = PurePosixPath(location[len(prefix):])
+    if prefix and path.is_absolute():
+        raise RecordError(f"run.json of {str(run_dir)!r} says its study is in the journal file {str(path)!r}, "
+                          f"outside the run folder; ftd-nas does not follow such a path: give it with --storage "
+                          f"journal:PATH")
     if path.is_absolute() or ".." in path.parts or not path.parts:
         raise RecordError(f"run.json of {str(run_dir)!r} names the study file {location!r}, which is not a path "
                           "inside the run folder; ftd-nas opens only the run's own study.db (or a --storage URL)")
-    return f"sqlite:///{(run_dir / path).resolve()}"
+    return f"{prefix or 'sqlite:///'}{(run_dir / path).resolve()}"
 
 
 def _run_v1_to_v2(old: dict) -> dict:
@@ -106,7 +123,7 @@ class SearchRunRecord(Record):
     UPGRADES = {1: _run_v1_to_v2}
 
     study_name: str
-    storage: str  # 'study.db' (relative to the run folder) or the storage URL as given, without its password
+    storage: str  # 'study.db' / 'journal:NAME' (in the run folder), 'journal:/ABS', or a server URL sans password
     identity: SearchIdentity
     sampler: str = "grid"
     n_trials: int | None = None

@@ -27,9 +27,9 @@ from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
 from ftd_nas.records import Part, diff_settings, format_diff
-from ftd_nas.runtime import environment_info, resolve_device
+from ftd_nas.runtime import describe_threads, environment_info, resolve_device
 from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
-from ftd_nas.search.record import SearchIdentity, SearchRunRecord, storage_location, storage_url
+from ftd_nas.search.record import SearchIdentity, SearchRunRecord, in_run_folder, storage_location, storage_url
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
 from ftd_nas.search.space import SearchSpace, candidate_id, load_space, parse_space
 from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, crash_counts,
@@ -107,6 +107,19 @@ def repeat_seed(seed: int, repeat: int) -> int:
     return seed + REPEAT_SEED_STRIDE * repeat
 
 
+def worker_name(device: torch.device | str) -> str:
+    """host:pid:device of this worker, then its SLURM job and array task (and requeue count) under SLURM."""
+    name = f"{socket.gethostname()}:{os.getpid()}:{device}"
+    env = os.environ
+    if env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        name += f":slurm-{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    elif env.get("SLURM_JOB_ID"):
+        name += f":slurm-{env['SLURM_JOB_ID']}"
+    if env.get("SLURM_RESTART_COUNT", "0") not in ("", "0"):
+        name += f"-requeue{env['SLURM_RESTART_COUNT']}"
+    return name
+
+
 def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
                     device: torch.device, repeat: int = 0, space: SearchSpace | None = None,
                     report: Callable[[int, float], None] | None = None, report_every: int | None = None) -> dict:
@@ -165,7 +178,11 @@ class Search:
             self.candidates = [p for p in self.candidates if candidate_id(p) in chosen]
         self.out.mkdir(parents=True, exist_ok=True)
         previous = self._check_run_folder()
-        self.storage = make_storage(config.storage, self.out, config.heartbeat, config.grace)
+        url = config.storage
+        if url is None and previous is not None and in_run_folder(previous.storage):  # e.g. its own journal file
+            url = storage_url(previous.storage, self.out)
+        self.storage_url = url
+        self.storage = make_storage(url, self.out, config.heartbeat, config.grace)
         same_run = previous is not None and not diff_settings(previous.identity.settings(), self.identity.settings())
         self.study_name = config.study_name or (previous.study_name if same_run else
                                                 f"{self.space.name}:{self.source.label}")
@@ -208,7 +225,7 @@ class Search:
         repeat = int(trial.user_attrs.get(REPEAT, 0))  # set when the unit was queued; budgeted samplers: 0
         trial.set_user_attr(CANDIDATE, cid)
         trial.set_user_attr(REPEAT, repeat)
-        trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}:{self.device}")
+        trial.set_user_attr(WORKER, worker_name(self.device))
         earlier = earlier_live_trial(self.study, trial.number, (cid, repeat))
         if earlier is not None:
             trial.set_user_attr(DUPLICATE, earlier.number)
@@ -256,8 +273,10 @@ class Search:
     def run(self) -> dict:
         cfg = self.config
         started = time.perf_counter()
+        log.info("worker %s joins study %r (%s) with %s", worker_name(self.device), self.study_name,
+                 storage_location(self.storage_url, self.out), describe_threads())
         write_json(self.out / "run.json", SearchRunRecord(
-            study_name=self.study_name, storage=storage_location(cfg.storage, self.out), identity=self.identity,
+            study_name=self.study_name, storage=storage_location(self.storage_url, self.out), identity=self.identity,
             sampler=cfg.sampler, n_trials=cfg.n_trials, repeats=cfg.repeats, train_images=len(self.source.split),
             space_size=self.space_size, pruner=cfg.pruner,
             proxy_seconds=self.source.creation_seconds,
@@ -386,16 +405,15 @@ class SearchRun:
     rows: list[dict]
 
 
-def load_run(run_dir: str | Path, storage: str | None = None) -> SearchRun:
-    """Read a run folder without writing anything: its own study.db, or for a run whose study lives in a
-    database server the URL run.json records (or `storage`, the same URL with its password), opened read-only
-    and checked to hold the study run.json describes."""
-    run_dir = Path(run_dir)
+def open_run_study(run_dir: Path, storage: str | None = None) -> tuple[SearchRunRecord, optuna.Study]:
+    """A run folder's record and its study, opened read-only: its own study.db or journal, or for a study that
+    lives elsewhere (a database server, a journal outside the folder) `storage`, or the server URL run.json
+    records; checked to hold the study run.json describes."""
     record = SearchRunRecord.read(run_dir)
-    local = "://" not in record.storage
-    study_storage = open_storage_readonly(storage_url(record.storage, run_dir) if local or not storage else storage)
+    if in_run_folder(record.storage) or not storage:
+        storage = storage_url(record.storage, run_dir)
     try:
-        study = optuna.load_study(study_name=record.study_name, storage=study_storage)
+        study = optuna.load_study(study_name=record.study_name, storage=open_storage_readonly(storage))
     except KeyError:
         raise ConfigError(f"study {record.study_name!r} of {str(run_dir)!r} is not in its storage "
                           f"{record.storage!r}") from None
@@ -404,6 +422,12 @@ def load_run(run_dir: str | Path, storage: str | None = None) -> SearchRun:
     if diff:
         raise ConfigError(f"the study {record.study_name!r} in {record.storage!r} is not the one {str(run_dir)!r} "
                           f"describes ({format_diff(diff)}; study vs run.json)")
+    return record, study
+
+
+def load_run(run_dir: str | Path, storage: str | None = None) -> SearchRun:
+    """Read a run folder without writing anything (see `open_run_study`)."""
+    record, study = open_run_study(Path(run_dir), storage)
     return SearchRun(str(run_dir), record, collect_results(study))
 
 

@@ -6,6 +6,9 @@ update in the storage), so two workers never claim the same trial. When two work
 a unit can be queued twice; the rule "only the lowest-numbered live trial of a unit runs" turns the later copy
 into a pruned duplicate, so it is still trained once.
 Trials of workers that died are failed by optuna's heartbeat check and re-queued by its retry callback.
+
+Three storages: SQLite (the default, one machine), a journal file (`journal:PATH`, machines sharing a
+filesystem, no server) and PostgreSQL (machines with a database server).
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from typing import Callable, Iterator
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import _CachedStorage
+from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import TrialState
 
 from ftd_nas.errors import ConfigError, StorageError
 from ftd_nas.records import diff_settings, format_diff
+from ftd_nas.search.journal import HeartbeatJournalStorage, journal_path
 from ftd_nas.search.record import SearchIdentity, redact
 from ftd_nas.search.space import candidate_id
 
@@ -57,11 +63,21 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def rdb_of(study: optuna.Study) -> RDBStorage | None:
-    """The RDB storage behind a study (optuna wraps it in a cache layer)."""
+def backend_of(study: optuna.Study) -> optuna.storages.BaseStorage:
+    """The storage behind a study (optuna wraps an RDB storage in a cache layer)."""
     storage = study._storage
-    storage = getattr(storage, "_backend", storage)
+    return storage._backend if isinstance(storage, _CachedStorage) else storage
+
+
+def rdb_of(study: optuna.Study) -> RDBStorage | None:
+    storage = backend_of(study)
     return storage if isinstance(storage, RDBStorage) else None
+
+
+def heartbeat_of(study: optuna.Study) -> BaseHeartbeat | None:
+    """The study's storage when it records heartbeats (RDB storages and our journal)."""
+    storage = backend_of(study)
+    return storage if isinstance(storage, BaseHeartbeat) and storage.get_heartbeat_interval() else None
 
 
 @contextmanager
@@ -79,8 +95,11 @@ def storage_lock(study: optuna.Study):
     """Serialise queueing and claiming among workers.
 
     SQLite ignores SELECT ... FOR UPDATE, so claims there go through a lock file beside the database;
-    PostgreSQL locks the claimed row itself and gets an advisory lock so workers do not queue twice.
+    PostgreSQL locks the claimed row itself and gets an advisory lock so workers do not queue twice; a journal
+    rejects a second claim of a trial on replay and gets a lock file (safe on NFS) for queueing.
     """
+    if isinstance(backend_of(study), HeartbeatJournalStorage):
+        return backend_of(study).queue_lock()
     storage = rdb_of(study)
     if storage is None:
         return nullcontext()
@@ -136,8 +155,26 @@ def _storage_error(url: str, exc: Exception) -> StorageError:
     return StorageError(f"cannot open the study storage {redact(url)!r}: {type(exc).__name__}: {first}")
 
 
-def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int = 180) -> RDBStorage:
-    """An RDB storage (default: SQLite file in the run directory) with heartbeats and retry of dead trials."""
+def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
+    try:
+        storage = HeartbeatJournalStorage(path, **kwargs)
+        storage.get_all_studies()  # replays the log now: a file that is not a journal fails here, not mid-search
+        return storage
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # unwritable folder, or a file that is not a journal
+        raise StorageError(f"cannot use {str(path)!r} as a journal storage ({type(exc).__name__}: {exc}); give a file on a filesystem "
+                           "every worker can write (journal:PATH), or start a new run with another --out") from None
+
+
+def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60,
+                 grace: int = 180) -> RDBStorage | HeartbeatJournalStorage:
+    """The study storage (default: SQLite file in the run directory) with heartbeats and retry of dead trials."""
+    with quiet_optuna():
+        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_CRASHES)
+    path = journal_path(url or "")
+    if path is not None:
+        if not path.parent.is_dir():
+            raise StorageError(f"the folder of the journal file {str(path)!r} does not exist; create it first")
+        return _open_journal(path, heartbeat=heartbeat, grace=grace, stale_callback=retry)
     url = normalise_url(url or f"sqlite:///{(run_dir / 'study.db').resolve()}")
     sqlite = url.startswith("sqlite:///")
     engine_kwargs = {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
@@ -146,7 +183,7 @@ def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int
         try:
             with lock, quiet_optuna():
                 return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=grace,
-                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_CRASHES))
+                                  heartbeat_stale_trial_callback=retry)
         except Exception as exc:  # bad URL, missing driver, unreachable server, concurrent schema creation
             transient = "IntegrityError" in type(exc).__name__ or "UniqueViolation" in str(exc)
             if not transient or attempt == 2:
@@ -155,9 +192,14 @@ def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int
     raise AssertionError("unreachable")
 
 
-def open_storage_readonly(url: str) -> RDBStorage:
+def open_storage_readonly(url: str) -> RDBStorage | HeartbeatJournalStorage:
     """Open an existing study storage for reading only: SQLite in read-only mode, PostgreSQL in read-only
-    transactions. A missing SQLite file is an error, never created."""
+    transactions, a journal file only read (never appended to). A missing file is an error, never created."""
+    path = journal_path(url)
+    if path is not None:
+        if not path.is_file():
+            raise StorageError(f"the journal file {str(path)!r} does not exist; was the run copied without it?")
+        return _open_journal(path)
     url = normalise_url(url)
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
@@ -254,15 +296,14 @@ def _enqueue_missing(study: optuna.Study, candidates: list[dict], repeats: int) 
 
 def pop_waiting(study: optuna.Study) -> optuna.Trial | None:
     """Claim one queued trial (WAITING -> RUNNING, atomic in the storage); None when the queue is empty."""
-    storage, rdb = study._storage, rdb_of(study)
+    storage, beats = study._storage, heartbeat_of(study)
     study_id = storage.get_study_id_from_name(study.study_name)
     with storage_lock(study):
         for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
             try:
                 if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
-                    if rdb is not None and rdb.get_heartbeat_interval():
-                        # at once: optuna never declares a trial without any heartbeat dead
-                        rdb.record_heartbeat(trial._trial_id)
+                    if beats is not None:  # at once: a trial without any heartbeat is never declared dead
+                        beats.record_heartbeat(trial._trial_id)
                     return optuna.Trial(study, trial._trial_id)
             except UpdateFinishedTrialError:
                 continue
@@ -286,11 +327,11 @@ def remaining(study: optuna.Study) -> tuple[int, int]:
 @contextmanager
 def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
     """Record the trial's heartbeat while it trains, so other workers can tell a live trial from a dead one."""
-    storage = rdb_of(study)
-    interval = storage.get_heartbeat_interval() if storage is not None else None
-    if not interval:
+    storage = heartbeat_of(study)
+    if storage is None:
         yield
         return
+    interval = storage.get_heartbeat_interval()
     stop = threading.Event()
 
     def beat() -> None:

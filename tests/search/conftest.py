@@ -6,7 +6,9 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 
 import pytest
 
@@ -72,3 +74,43 @@ def postgres_url():
     finally:
         subprocess.run(prefix + [pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def db(postgres_url):
+    """A fresh PostgreSQL database per test, so studies never leak between tests."""
+    import sqlalchemy
+
+    name = f"t{time.time_ns()}"
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+STUDY = "unit:random10-seed0"  # the study `worker_command` searches
+
+
+def worker_command(space, url, out, epochs=40, *extra):
+    """A search worker of the unit space on `url`, with fast heartbeats so a dead worker is noticed in seconds."""
+    return [sys.executable, "-m", "ftd_nas", "search", "--space", space, "--proxy", "random:10", "--dataset", "digits",
+            "--epochs", str(epochs), "--dsa", "none", "--storage", url, "--out", str(out), "--device", "cpu",
+            "--no-progress", "--heartbeat", "1", "--grace", "4", *extra]
+
+
+def study_trials(url, study=STUDY):
+    import optuna
+
+    from ftd_nas.search.study import open_storage_readonly
+
+    return optuna.load_study(study_name=study, storage=open_storage_readonly(url)).get_trials()
+
+
+def completed_once(url, count=8):
+    """Every candidate of the unit space finished exactly once in the study at `url`."""
+    from optuna.trial import TrialState
+
+    done = [t.user_attrs["candidate"] for t in study_trials(url)
+            if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
+    return sorted(done) == sorted(set(done)) and len(done) == count

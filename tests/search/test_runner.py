@@ -107,15 +107,19 @@ def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
     assert sorted(candidates) == sorted(set(candidates)) and len(candidates) == 8
 
 
-def test_device_workers_rewrite_the_command_line():
-    from ftd_nas.search.workers import strip_option
+def test_local_workers_rewrite_the_command_line():
+    from ftd_nas.search.workers import worker_commands
 
     argv = ["search", "--space", "x", "--devices", "0,1", "--device=cpu", "--out", "r"]
-    assert strip_option(strip_option(argv, "--devices"), "--device") == ["search", "--space", "x", "--out", "r"]
-    from ftd_nas.search.workers import spawn_device_workers
-
+    commands = worker_commands(argv, devices="0,1")
+    assert [c[3:] for c in commands] == [["search", "--space", "x", "--out", "r", "--device", f"cuda:{i}"]
+                                         for i in (0, 1)]
+    three = worker_commands(["search", "--workers", "3", "--out", "r"], workers=3)
+    assert len(three) == 3 and all(c[3:] == ["search", "--out", "r"] for c in three)
     with pytest.raises(ConfigError, match="GPU indices"):
-        spawn_device_workers(argv, "a,b")
+        worker_commands(argv, devices="a,b")
+    with pytest.raises(ConfigError, match="disagree"):
+        worker_commands(argv, workers=3, devices="0,1")
 
 
 def test_postgres_urls_are_normalised_to_the_installed_driver(monkeypatch):

@@ -1,0 +1,101 @@
+"""Optuna's journal storage on a file, with the heartbeats optuna gives only its RDB storages.
+
+A journal file is an append-only log that every worker replays; appends go through a lock file that works on
+network filesystems (NFS), so it is the multi-machine storage that needs no database server. Claims are
+exactly-once because a WAITING -> RUNNING entry that loses the race to an earlier one is rejected on replay.
+
+Optuna's journal storage has no heartbeat, so a trial whose worker was killed would stay RUNNING for ever.
+`HeartbeatJournalStorage` adds one: a running trial's worker appends its wall-clock time every `heartbeat`
+seconds, and a trial silent for `grace` seconds is stale, failed and re-queued like an RDB storage's. Wall
+clocks of the machines sharing a journal must agree to well within `grace` (NTP does this on clusters).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages._heartbeat import BaseHeartbeat  # optuna exports no public name for it
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock, JournalStorage
+from optuna.trial import FrozenTrial, TrialState
+
+SCHEME = "journal:"
+HEARTBEAT_ATTR = "ftd_nas:heartbeat"  # system attr: {"trial": id, "at": unix time} of a running trial's last beat
+LOCK_GRACE = 30  # seconds after which a lock file left by a killed worker is broken
+
+
+def journal_path(url: str) -> Path | None:
+    """The file of a `journal:PATH` storage URL, None for other URLs."""
+    return Path(url[len(SCHEME):]) if url.startswith(SCHEME) else None
+
+
+def check_journal_file(path: Path) -> None:
+    """Refuse a file that is not an optuna journal before appending to it would bury it: its first line must be
+    a journal entry and its last line complete."""
+    size = path.stat().st_size if path.exists() else 0
+    if size == 0:
+        return
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 20)
+        fh.seek(size - 1)
+        last = fh.read(1)
+    try:
+        entry = json.loads(first)
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict) or "op_code" not in entry:
+        raise ValueError("its first line is not an optuna journal entry")
+    if last != b"\n":
+        raise ValueError("its last line is incomplete (a worker died while writing it?); remove that line, or "
+                         "restore the file from a copy")
+
+
+class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
+    def __init__(self, path: Path, heartbeat: int | None = None, grace: int | None = None,
+                 stale_callback: Callable[[optuna.Study, FrozenTrial], None] | None = None):
+        self.path = Path(path)
+        check_journal_file(self.path)
+        super().__init__(JournalFileBackend(str(path), lock_obj=JournalFileSymlinkLock(str(path), LOCK_GRACE)))
+        self._heartbeat, self._grace, self._stale_callback = heartbeat, grace, stale_callback
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, {"trial": trial_id, "at": time.time()})
+        except UpdateFinishedTrialError:  # another worker declared it dead meanwhile; its result is refused later
+            pass
+
+    def heartbeat_age(self, trial: FrozenTrial, now: float | None = None) -> float | None:
+        """Seconds since the trial's last heartbeat; None when it has none of its own (a retried trial carries
+        its predecessor's attributes, so a beat counts only when it names this trial)."""
+        beat = trial.system_attrs.get(HEARTBEAT_ATTR)
+        if not isinstance(beat, dict) or beat.get("trial") != trial._trial_id:
+            return None
+        return (time.time() if now is None else now) - float(beat["at"])
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        now = time.time()
+        running = self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+        return [t._trial_id for t in running if (self.heartbeat_age(t, now) or 0.0) > self._grace]
+
+    def get_heartbeat_interval(self) -> int | None:
+        return self._heartbeat
+
+    def get_heartbeat_stale_trial_callback(self) -> Callable[[optuna.Study, FrozenTrial], None] | None:
+        return self._stale_callback
+
+    get_failed_trial_callback = get_heartbeat_stale_trial_callback  # its name before optuna 4.9
+
+    @contextmanager
+    def queue_lock(self) -> Iterator[None]:
+        """Serialise queueing among workers (a lock file beside the journal, safe on NFS)."""
+        lock = JournalFileSymlinkLock(str(self.path) + ".queue", LOCK_GRACE)
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()

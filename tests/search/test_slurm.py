@@ -1,0 +1,98 @@
+"""`search --slurm-script N`: the sbatch array script parses, and its task lines, run here as local processes
+with the SLURM variables a scheduler would set, share the search: each candidate once, workers named by their
+array task, CPUs taken from the allocation, and a SIGTERM (preemption, requeue) re-queues the running candidate."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from optuna.trial import TrialState
+
+from ftd_nas.errors import ConfigError
+from ftd_nas.search.slurm import SlurmConfig, slurm_script, worker_argv
+
+from .conftest import completed_once, study_trials
+
+
+def _write_script(space_file, run, *extra):
+    cmd = [sys.executable, "-m", "ftd_nas", "search", "--space", space_file, "--proxy", "random:10", "--dataset",
+           "digits", "--epochs", "40", "--dsa", "none", "--out", str(run), "--device", "cpu", "--heartbeat", "1",
+           "--grace", "4", "--slurm-script", "3", "--slurm-gpus", "0", "--slurm-option=--partition=debug", *extra]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    script = run / "slurm" / "search.sbatch"
+    assert str(script) in out.stdout
+    return script
+
+
+def _task(script, task, **env):
+    slurm = {"SLURM_ARRAY_JOB_ID": "4242", "SLURM_ARRAY_TASK_ID": str(task), "SLURM_JOB_ID": str(5000 + task),
+             "SLURM_CPUS_PER_TASK": "1", "SLURM_LOCALID": "0", **env}
+    environ = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    return subprocess.Popen(["bash", str(script)], env={**environ, **slurm}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_the_script_parses_and_its_tasks_share_the_search(space_file, tmp_path):
+    run = tmp_path / "run"
+    script = _write_script(space_file, run)
+    text = script.read_text()
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    for line in ("#SBATCH --array=0-2", "#SBATCH --requeue", "#SBATCH --partition=debug", "#SBATCH --cpus-per-task=4"):
+        assert line in text
+    assert "--gres" not in text and "--slurm" not in text.split("exec ", 1)[1]
+    assert not (run / "run.json").exists()  # writing the script starts nothing
+    tasks = [_task(script, i) for i in range(3)]
+    outs = [t.communicate(timeout=600) for t in tasks]
+    assert all(t.returncode == 0 for t in tasks), [o[1][-1500:] for o in outs]
+    url = f"journal:{run / 'study.journal'}"
+    assert completed_once(url)
+    workers = {t.user_attrs["worker"] for t in study_trials(url) if t.state == TrialState.COMPLETE}
+    assert {w.split(":")[3] for w in workers} <= {f"slurm-4242_{i}" for i in range(3)} and len(workers) >= 2
+    assert all("with 1 torch threads (1 CPUs allotted" in err for _, err in outs)  # SLURM_CPUS_PER_TASK=1
+
+
+def test_sigterm_requeues_the_running_candidate_and_a_requeued_task_finishes(space_file, tmp_path):
+    run = tmp_path / "run"
+    script = _write_script(space_file, run)
+    url = f"journal:{run / 'study.journal'}"
+    task = _task(script, 0)
+    deadline, running = time.time() + 300, []
+    while time.time() < deadline and not running:
+        time.sleep(0.3)
+        try:
+            running = [t for t in study_trials(url) if t.state == TrialState.RUNNING]
+        except Exception:  # the journal or the study does not exist yet
+            continue
+    assert running, "the task never started a candidate"
+    task.send_signal(signal.SIGTERM)
+    _, err = task.communicate(timeout=300)
+    assert task.returncode == 130 and "re-run the same command to resume" in err
+    stopped = next(t for t in study_trials(url) if t.number == running[0].number)
+    assert stopped.state == TrialState.FAIL and stopped.user_attrs.get("interrupted")
+    requeued = _task(script, 0, SLURM_RESTART_COUNT="1")
+    _, err = requeued.communicate(timeout=600)
+    assert requeued.returncode == 0, err[-1500:]
+    assert completed_once(url)
+    again = next(t for t in study_trials(url) if t.state == TrialState.COMPLETE
+                 and t.user_attrs["candidate"] == running[0].user_attrs["candidate"])
+    assert again.user_attrs["worker"].endswith("slurm-4242_0-requeue1")
+
+
+def test_worker_command_of_a_task():
+    argv = ["-v", "search", "--space", "s", "--out", "r", "--workers", "2", "--slurm-script", "4", "--device", "cpu",
+            "--slurm-option=--qos=long", "--storage", "postgresql://u@h/db"]
+    args = worker_argv(argv, __import__("pathlib").Path("/runs/r"), "postgresql://u@h/db", gpus=1)
+    assert args == ["-v", "search", "--space", "s", "--out", "r", "--storage", "postgresql://u@h/db", "--no-progress",
+                    "--device", "cuda"]
+    assert worker_argv(["search", "--out", "r"], __import__("pathlib").Path("/runs/r"), None, gpus=0)[-3:] == \
+        ["--storage", "journal:/runs/r/study.journal", "--no-progress"]
+    with pytest.raises(ConfigError, match="SQLite"):
+        worker_argv(argv, __import__("pathlib").Path("/r"), "sqlite:///x.db", gpus=1)
+    script = slurm_script(["search"], __import__("pathlib").Path("/runs/r"), SlurmConfig(tasks=8, gpus=2))
+    assert "#SBATCH --gres=gpu:2" in script and "#SBATCH --array=0-7" in script
+    with pytest.raises(ConfigError, match="--slurm-option"):
+        SlurmConfig(tasks=1, options=["--partition=gpu\nrm -rf /"])
