@@ -47,10 +47,11 @@ def test_throughput_and_time_to_finish_follow_the_window(space_file, tmp_path, d
     assert "unknown" in format_status(later)
 
 
-@pytest.mark.parametrize("storage", ["sqlite", "journal"])
-def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_path, storage):
+@pytest.mark.parametrize("storage", ["sqlite", "journal", "postgres"])
+def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_path, storage, request):
     run = tmp_path / "run"
-    url = f"journal:{run / 'study.journal'}" if storage == "journal" else f"sqlite:///{run / 'study.db'}"
+    url = {"journal": f"journal:{run / 'study.journal'}", "sqlite": f"sqlite:///{run / 'study.db'}"}.get(storage)
+    url = url or request.getfixturevalue("db")
     run.mkdir()
     worker = subprocess.Popen(worker_command(space_file, url, run, 400), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -62,7 +63,7 @@ def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_pa
                 status = run_status(run)
             except Exception:  # run.json or the study not written yet
                 continue
-            if status.running:
+            if status.running and status.running[0].worker:  # claimed, then named by its worker
                 break
         assert status is not None and len(status.running) == 1, "the worker never started a candidate"
         running = status.running[0]
