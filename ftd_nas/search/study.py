@@ -41,6 +41,7 @@ FAIL_REASON = "fail_reason"  # user attr of a failure that would recur (NaN, out
 DUPLICATE = "duplicate_of"  # user attr of a pruned or cached duplicate trial
 INTERRUPTED = "interrupted"  # user attr of a trial stopped by Ctrl-C (re-queued, not counted as a crash)
 
+IDENTITY_WAIT_S = 60.0  # how long a worker waits for another worker to finish labelling a study it just created
 MAX_CRASHES = 3  # a candidate whose worker died this often is reported as failed instead of re-queued
 
 
@@ -232,11 +233,10 @@ def open_study(storage: RDBStorage, name: str, identity: SearchIdentity, sampler
     another identity is refused once it holds a result, and replaced while it holds none."""
     study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler,
                                 pruner=pruner, load_if_exists=True)
-    if not study.user_attrs:
-        for key, value in identity.to_dict().items():
-            study.set_user_attr(key, value)
+    attrs = _identity_attrs(study, identity)
+    if attrs is None:
         return study
-    stored = SearchIdentity.from_study_attrs(study.user_attrs)
+    stored = SearchIdentity.from_study_attrs(attrs)
     requested = identity.settings()
     if "file_sha256" in stored.source and legacy_file_sha256 is not None:  # a v1 study names the proxy file's hash
         requested["source"] = {**requested["source"], "file_sha256": legacy_file_sha256()}
@@ -250,6 +250,29 @@ def open_study(storage: RDBStorage, name: str, identity: SearchIdentity, sampler
                           "stored vs requested); use another --out, --storage or --study-name")
     optuna.delete_study(study_name=name, storage=storage)  # nothing finished: the new settings take its place
     return open_study(storage, name, identity, sampler, pruner=pruner)
+
+
+def _identity_attrs(study: optuna.Study, identity: SearchIdentity) -> dict | None:
+    """The identity attributes stored on the study, or None when this worker labelled a new study itself.
+
+    Creating a study and setting its attributes are separate writes, so a worker starting beside the creator
+    can see some attributes and not others; it waits for the rest rather than read a half-written identity.
+    """
+    wanted = identity.to_dict()
+    deadline = time.monotonic() + IDENTITY_WAIT_S
+    while True:
+        attrs = study.user_attrs
+        if not attrs:
+            for key, value in wanted.items():
+                study.set_user_attr(key, value)
+            return None
+        if "dataset" in attrs or all(key in attrs for key in wanted):  # complete (a v1 study has `dataset`)
+            return attrs
+        if time.monotonic() > deadline:  # the creator died while labelling: complete it with ours
+            for key in wanted.keys() - attrs.keys():
+                study.set_user_attr(key, wanted[key])
+            return study.user_attrs
+        time.sleep(0.1)
 
 
 def _live(trial: optuna.trial.FrozenTrial) -> bool:

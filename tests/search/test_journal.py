@@ -105,3 +105,28 @@ def test_missing_or_unusable_journal_files_are_clear_errors(tmp_path):
     for open_it in (lambda: make_storage(f"journal:{garbage}", tmp_path), lambda: open_storage_readonly(f"journal:{garbage}")):
         with pytest.raises(StorageError, match="cannot use .* as a journal storage"):
             open_it()
+
+
+def test_a_worker_beside_the_creator_waits_for_the_whole_identity(space_file, tmp_path, digits, monkeypatch):
+    import threading
+
+    import optuna
+
+    from ftd_nas.search import study as study_module
+
+    identity = runner_module.Search(_config(space_file, tmp_path / "run", None), dataset=digits).identity
+    storage = HeartbeatJournalStorage(tmp_path / "shared.journal")
+    creator = optuna.create_study(storage=storage, study_name="s", direction="maximize")
+    attrs = identity.to_dict()
+    first, *rest = attrs
+    creator.set_user_attr(first, attrs[first])  # the creator has labelled only part of its study so far
+    late = threading.Timer(0.5, lambda: [creator.set_user_attr(k, attrs[k]) for k in rest])
+    late.start()
+    study = study_module.open_study(storage, "s", identity, optuna.samplers.RandomSampler())
+    late.join()
+    assert study.user_attrs == attrs
+    # a creator that died while labelling: after the wait the study is completed with the same identity
+    monkeypatch.setattr(study_module, "IDENTITY_WAIT_S", 0.2)
+    orphan = optuna.create_study(storage=storage, study_name="t", direction="maximize")
+    orphan.set_user_attr(first, attrs[first])
+    assert study_module.open_study(storage, "t", identity, optuna.samplers.RandomSampler()).user_attrs == attrs
