@@ -192,8 +192,12 @@ def run(args: argparse.Namespace) -> int:
         from ftd_nas.search.workers import spawn_workers, worker_commands
 
         return spawn_workers(worker_commands(args.argv, args.workers, args.devices))
-    signal.signal(signal.SIGTERM, _interrupt)  # SLURM preemption / requeue: re-queue the running candidate now
-    summary = run_search(config)
+    # SLURM preemption / requeue: re-queue the running candidate now; once the search is over, the default again
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        summary = run_search(config)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     rows = [r for r in summary["rows"] if r["state"] == "COMPLETE"]
     repeats = sum(r["repeats"] for r in rows)
     print(f"study {summary['study']}: {summary['complete']}/{summary['candidates']} candidates complete "

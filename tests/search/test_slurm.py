@@ -17,9 +17,9 @@ from ftd_nas.search.slurm import SlurmConfig, slurm_script, worker_argv
 from .conftest import completed_once, study_trials
 
 
-def _write_script(space_file, run, *extra):
+def _write_script(space_file, run, *extra, epochs=40):
     cmd = [sys.executable, "-m", "ftd_nas", "search", "--space", space_file, "--proxy", "random:10", "--dataset",
-           "digits", "--epochs", "40", "--dsa", "none", "--out", str(run), "--device", "cpu", "--heartbeat", "1",
+           "digits", "--epochs", str(epochs), "--dsa", "none", "--out", str(run), "--device", "cpu", "--heartbeat", "1",
            "--grace", "4", "--slurm-script", "3", "--slurm-gpus", "0", "--slurm-option=--partition=debug", *extra]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -57,7 +57,9 @@ def test_the_script_parses_and_its_tasks_share_the_search(space_file, tmp_path):
 
 def test_sigterm_requeues_the_running_candidate_and_a_requeued_task_finishes(space_file, tmp_path):
     run = tmp_path / "run"
-    script = _write_script(space_file, run)
+    # candidates long enough that the signal lands inside the search even when the test polls late on a busy
+    # machine (a signal after the last candidate has nothing to re-queue)
+    script = _write_script(space_file, run, epochs=200)
     url = f"journal:{run / 'study.journal'}"
     task = _task(script, 0)
     deadline, running = time.time() + 300, []
