@@ -105,12 +105,17 @@ def paired_bootstrap(truth_repeats: list[np.ndarray], groups: dict[str, np.ndarr
 
 def verdict(a: str, b: str, metric: str, delta: float, ci: list[float | None]) -> str:
     """The comparison in words; a winner only where the interval excludes 0."""
-    shown = f"{delta:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci[0] is not None and np.isfinite(delta) else "n/a"
+    if ci[0] is not None and np.isfinite(delta):
+        # regret in points of accuracy, as the tables show it (report.json keeps the fraction)
+        scale, digits, unit = (100, 1, " pts") if metric == "regret" else (1, 3, "")
+        shown = f"{scale * delta:+.{digits}f}{unit} [{scale * ci[0]:+.{digits}f}, {scale * ci[1]:+.{digits}f}]"
+    else:
+        shown = "n/a"
     if ci[0] is None or not np.isfinite(delta) or ci[0] <= 0 <= ci[1]:
         return f"{a} vs {b} on {metric}: not distinguishable ({shown})"
     a_better = (ci[0] > 0) == HIGHER_IS_BETTER.get(metric, True)
     better, worse = (a, b) if a_better else (b, a)
-    word = "lower" if metric == "regret" else "above"
+    word = "lower than" if metric == "regret" else "above"
     return f"{better} {word} {worse} on {metric}: {shown} ({a} minus {b})"
 
 

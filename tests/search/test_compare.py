@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ftd_nas.search.compare import agreement_metrics, noise_ceiling, paired_bootstrap
+from ftd_nas.search.compare import agreement_metrics, noise_ceiling, paired_bootstrap, verdict
 
 
 def _truth(n=40, repeats=3, noise=0.02, seed=0):
@@ -56,3 +56,10 @@ def test_a_proxy_equal_to_the_truth_beats_a_random_one_and_copies_are_not_distin
     same = rows[("exact", "exact copy", "spearman")]
     assert same["delta"] == 0 and same["ci"][0] <= 0 <= same["ci"][1] and "not distinguishable" in same["verdict"]
     assert result["groups"]["exact"]["spearman"]["ci"][0] > 0.9
+
+
+def test_a_regret_verdict_is_in_points_of_accuracy_like_the_tables():
+    assert verdict("a", "b", "regret", -0.05, [-0.08, -0.02]) == \
+        "a lower than b on regret: -5.0 pts [-8.0, -2.0] (a minus b)"
+    assert verdict("a", "b", "spearman", 0.12, [0.03, 0.21]) == \
+        "a above b on spearman: +0.120 [+0.030, +0.210] (a minus b)"
