@@ -4,8 +4,9 @@ sample, how far the proxy's ranking can be trusted, without a full ground truth 
 The proxy's top K candidates are trained on the real data (the shortlist), and N more drawn at random,
 stratified over the proxy's ranking: the ranking below the shortlist is cut into N strata of equal size and one
 candidate is drawn from each, so every part of the ranking is represented. The pick is the verified candidate
-with the best real validation accuracy. The whole-space Spearman and Kendall between proxy and real accuracy are
-estimated from the random sample alone (the shortlist is not a random sample), with bootstrap intervals.
+with the best real validation accuracy. The Spearman and Kendall between proxy and real accuracy are estimated
+from the random sample alone (the shortlist is not a random sample), with bootstrap intervals: they describe the
+ranking below the shortlist; a restricted range usually lowers a correlation, so the whole space's is often higher.
 Real-data training is an ordinary `--proxy real` search restricted to the chosen candidates: resumable, shared by
 workers, and a candidate an existing real-data run of the same space, data and recipe has trained is not trained
 again.
@@ -180,11 +181,13 @@ def markdown(summary: dict, run_dir: str) -> str:
         lines += ["No randomly sampled candidate beat the shortlist.", ""]
     ci, kci = est["spearman_ci"], est["kendall_ci"]
     if ci[0] is not None:
-        lines += [f"**Whole-space agreement, estimated from the {est['n']} sampled candidates:** Spearman "
+        lines += [f"**Agreement below the shortlist, estimated from the {est['n']} sampled candidates:** Spearman "
                   f"{est['spearman']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}], Kendall {est['kendall']:.2f} "
-                  f"[{kci[0]:.2f}, {kci[1]:.2f}] ({est['level']:.0%} bootstrap intervals). {est['resolves']}.", ""]
+                  f"[{kci[0]:.2f}, {kci[1]:.2f}] ({est['level']:.0%} bootstrap intervals). {est['resolves']}. "
+                  "The sample is drawn from the ranking below the shortlist, so this describes the proxy there; "
+                  "the whole space's agreement can differ (a restricted range usually lowers a correlation).", ""]
     else:
-        lines += [f"**Whole-space agreement:** {est['resolves']}.", ""]
+        lines += [f"**Agreement below the shortlist:** {est['resolves']}.", ""]
     lines += [f"**Cost:** {cost['candidates']} candidates, {cost['candidate_epochs']:,} real-data candidate-epochs, "
               f"{cost['seconds'] / 60:.1f} min; a full ground truth would take {cost['full_truth_candidate_epochs']:,} "
               f"candidate-epochs, about {cost['full_truth_seconds_projected'] / 60:.0f} min "
