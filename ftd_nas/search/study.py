@@ -99,8 +99,9 @@ def storage_lock(study: optuna.Study):
     PostgreSQL locks the claimed row itself and gets an advisory lock so workers do not queue twice; a journal
     rejects a second claim of a trial on replay and gets a lock file (safe on NFS) for queueing.
     """
-    if isinstance(backend_of(study), HeartbeatJournalStorage):
-        return backend_of(study).queue_lock()
+    backend = backend_of(study)
+    if isinstance(backend, HeartbeatJournalStorage):
+        return backend.queue_lock()
     storage = rdb_of(study)
     if storage is None:
         return nullcontext()
@@ -162,8 +163,9 @@ def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
         storage.get_all_studies()  # replays the log now: a file that is not a journal fails here, not mid-search
         return storage
     except (OSError, ValueError, KeyError, TypeError) as exc:  # unwritable folder, or a file that is not a journal
-        raise StorageError(f"cannot use {str(path)!r} as a journal storage ({type(exc).__name__}: {exc}); give a file on a filesystem "
-                           "every worker can write (journal:PATH), or start a new run with another --out") from None
+        raise StorageError(f"cannot use {str(path)!r} as a journal storage ({type(exc).__name__}: {exc}); give a "
+                           "file on a filesystem every worker can write (journal:PATH), or start a new run with "
+                           "another --out") from None
 
 
 def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60,
