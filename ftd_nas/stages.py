@@ -3,7 +3,9 @@
 Each stage runs `python -m ftd_nas ARGS` in one or more worker processes (several workers share a study or an
 experts folder, each with one thread). A finished stage is recorded, with its command and wall time, in
 `OUT/experiment.json` (written atomically) and skipped when the experiment is run again; an interrupted stage is
-re-run, and the ftd-nas command resumes where it stopped. A stage's arguments may be a function of the earlier
+re-run, and the ftd-nas command resumes where it stopped. A stage's wall time is the sum over its attempts: the
+running attempt's time is written to the record every `TICK` seconds, so even a killed attempt (SIGKILL at the end
+of a job's time limit) is counted up to its last tick. A stage's arguments may be a function of the earlier
 stages' record (e.g. epochs matched to a measured time budget).
 """
 
@@ -24,6 +26,8 @@ from ftd_nas.io import write_json
 
 log = logging.getLogger(__name__)
 
+TICK = 60.0  # seconds between writes of a running stage's time so far
+
 
 @dataclass
 class Stage:
@@ -43,19 +47,29 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
     record = json.loads(path.read_text()) if path.exists() else {"stages": {}}
     record["settings"] = settings
     for stage in stages:
-        if record["stages"].get(stage.name, {}).get("done"):
+        entry = record["stages"].setdefault(stage.name, {})
+        if entry.get("done"):
             continue
         args = stage.args(record) if callable(stage.args) else stage.args
         log.info("== %s", stage.name)
-        started = time.time()
-        _run(python, args, stage.workers, out / "logs" / f"{stage.name}.log")
-        record["stages"][stage.name] = {"done": True, "seconds": time.time() - started, "workers": stage.workers,
-                                        "command": "ftd-nas " + " ".join(args)}
+        before, started = entry.get("seconds", 0.0), time.time()  # `before`: earlier, interrupted attempts
+        entry.update(done=False, attempts=entry.get("attempts", 0) + 1, workers=stage.workers,
+                     command="ftd-nas " + " ".join(args))
+
+        def tick() -> None:
+            entry["seconds"] = before + time.time() - started
+            write_json(path, record)
+
+        try:
+            _run(python, args, stage.workers, out / "logs" / f"{stage.name}.log", tick)
+        finally:
+            tick()
+        entry["done"] = True
         write_json(path, record)
     return record
 
 
-def _run(python: str, args: list[str], workers: int, log_path: Path) -> None:
+def _run(python: str, args: list[str], workers: int, log_path: Path, tick: Callable[[], None]) -> None:
     env = dict(os.environ)
     if workers > 1:  # torch processes sharing the cores: one thread each, or they slow each other down
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -65,6 +79,18 @@ def _run(python: str, args: list[str], workers: int, log_path: Path) -> None:
         fh.flush()
         procs = [subprocess.Popen([python, "-m", "ftd_nas", *args], stdout=fh, stderr=subprocess.STDOUT, env=env)
                  for _ in range(workers)]
-        codes = [p.wait() for p in procs]
+        codes = _wait_all(procs, tick)
     if any(codes):
         raise StageFailed(f"a stage failed (exit codes {codes}); see {log_path}. Run the experiment again to resume.")
+
+
+def _wait_all(procs: list[subprocess.Popen], tick: Callable[[], None]) -> list[int]:
+    """Every process's exit code, calling `tick` about every TICK seconds while any still runs."""
+    for proc in procs:
+        while True:
+            try:
+                proc.wait(timeout=TICK)
+                break
+            except subprocess.TimeoutExpired:
+                tick()
+    return [proc.returncode for proc in procs]

@@ -1,0 +1,60 @@
+"""Resumable stages: a stage's wall time adds up over its attempts, and survives a kill up to the last tick."""
+
+import json
+import stat
+
+import pytest
+
+from ftd_nas import stages
+from ftd_nas.stages import Stage, StageFailed, run_stages
+
+# Stands in for python: "-m ftd_nas SECONDS EXIT_CODE [wait-for-tick]". With wait-for-tick it first waits until
+# the experiment record holds the running stage's time (a tick), copies the record aside, then sleeps and exits.
+FAKE_PYTHON = """#!/bin/sh
+if [ "$5" = "wait-for-tick" ]; then
+  n=0
+  until grep -q '"seconds"' "$OUT/experiment.json" 2>/dev/null; do
+    n=$((n + 1)); [ $n -gt 1200 ] && exit 3
+    sleep 0.05
+  done
+  cp "$OUT/experiment.json" "$OUT/snapshot.json"
+fi
+sleep "$3"
+exit "$4"
+"""
+
+
+@pytest.fixture
+def fake_python(tmp_path, monkeypatch):
+    path = tmp_path / "fake_python"
+    path.write_text(FAKE_PYTHON)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("OUT", str(tmp_path / "out"))
+    return str(path)
+
+
+def test_a_resumed_stage_counts_the_time_of_every_attempt(tmp_path, fake_python):
+    out = tmp_path / "out"
+    with pytest.raises(StageFailed):
+        run_stages([Stage("work", ["0.4", "1"])], out, {}, python=fake_python)
+    failed = json.loads((out / "experiment.json").read_text())["stages"]["work"]
+    assert failed["done"] is False and failed["attempts"] == 1 and failed["seconds"] >= 0.4
+
+    run_stages([Stage("work", ["0.4", "0"])], out, {}, python=fake_python)
+    done = json.loads((out / "experiment.json").read_text())["stages"]["work"]
+    assert done["done"] is True and done["attempts"] == 2
+    assert done["seconds"] >= 0.8  # the failed attempt's 0.4 s are not forgotten
+
+    # a finished stage is not run again (this command would fail)
+    record = run_stages([Stage("work", ["0", "1"])], out, {}, python=fake_python)
+    assert record["stages"]["work"]["attempts"] == 2
+
+
+def test_a_running_stage_writes_its_time_so_far(tmp_path, fake_python, monkeypatch):
+    # what a SIGKILL of the experiment would leave behind: the record as of the last tick
+    monkeypatch.setattr(stages, "TICK", 0.05)
+    out = tmp_path / "out"
+    run_stages([Stage("work", ["0", "0", "wait-for-tick"], workers=2)], out, {}, python=fake_python)
+    snapshot = json.loads((out / "snapshot.json").read_text())["stages"]
+    assert snapshot["work"]["done"] is False and snapshot["work"]["seconds"] > 0
+    assert json.loads((out / "experiment.json").read_text())["stages"]["work"]["done"] is True
