@@ -58,10 +58,10 @@ def plan_threads(requested: int | None = None, environ: dict | None = None,
                  affinity: set[int] | None = None) -> ThreadPlan:
     """How many threads torch should use here.
 
-    Torch's default, one thread per core of the machine, makes processes that share cores fight for them (on
-    this 2-core machine the demo took 274 s beside one busy process instead of 94 s with one thread): so by
-    default a worker takes its share of the CPUs it is allotted, divided among the workers started with it.
-    --threads, or OMP_NUM_THREADS set by the user, wins.
+    Torch's default, one thread per core of the machine, makes processes that share cores fight for them (on a
+    2-core machine scripts/bench_threads.py's search took 71 s beside one busy process with 2 threads, 14 s with
+    one; 9 s alone): so by default a worker takes its share of the CPUs it is allotted, divided among the workers
+    started with it. --threads, or OMP_NUM_THREADS set by the user, wins.
     """
     environ = os.environ if environ is None else environ
     allotted = allotted_cpus(environ, affinity)

@@ -1,7 +1,7 @@
 """Long experiments as resumable stages of ftd-nas commands (used by the scripts in scripts/).
 
 Each stage runs `python -m ftd_nas ARGS` in one or more worker processes (several workers share a study or an
-experts folder, each with one thread). A finished stage is recorded, with its command and wall time, in
+experts folder, each with its share of the CPUs). A finished stage is recorded, with its command and wall time, in
 `OUT/experiment.json` (written atomically) and skipped when the experiment is run again; an interrupted stage is
 re-run, and the ftd-nas command resumes where it stopped. A stage's wall time is the sum over its attempts: the
 running attempt's time is written to the record every `TICK` seconds, so even a killed attempt (SIGKILL at the end
@@ -23,6 +23,7 @@ from typing import Callable
 
 from ftd_nas.errors import FtdNasError
 from ftd_nas.io import write_json
+from ftd_nas.runtime import LOCAL_WORKERS_ENV
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,7 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
 
 def _run(python: str, args: list[str], workers: int, log_path: Path, tick: Callable[[], None]) -> None:
     env = dict(os.environ)
-    if workers > 1:  # torch processes sharing the cores: one thread each, or they slow each other down
-        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env[LOCAL_WORKERS_ENV] = str(workers)  # each worker takes its share of the CPUs (runtime.plan_threads)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as fh:
         fh.write(f"$ ftd-nas {' '.join(args)}  ({workers} workers, {time.strftime('%Y-%m-%d %H:%M:%S')})\n")

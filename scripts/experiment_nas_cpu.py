@@ -11,7 +11,7 @@ On the CIFAR-10 subset (../shared/datasets/cifar10_subset.npz, ZCA) and two CPU 
 
 Every stage is resumable (the ftd-nas commands resume themselves); finished stages are skipped, and
 `experiment.json` in the output folder records each stage's command and how long it took. Searches and experts
-run as two worker processes with one thread each, sharing their study or folder.
+run as two worker processes, each with its share of the cores (one on 2 cores), sharing their study or folder.
 
     python scripts/experiment_nas_cpu.py                 # everything, about 3 hours on two cores; resumable
     python scripts/experiment_nas_cpu.py --quick         # digits and tiny settings: a smoke test of the script

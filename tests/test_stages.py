@@ -10,7 +10,9 @@ from ftd_nas.stages import Stage, StageFailed, run_stages
 
 # Stands in for python: "-m ftd_nas SECONDS EXIT_CODE [wait-for-tick]". With wait-for-tick it first waits until
 # the experiment record holds the running stage's time (a tick), copies the record aside, then sleeps and exits.
+# Each call notes how many workers it was told share the machine.
 FAKE_PYTHON = """#!/bin/sh
+mkdir -p "$OUT" && echo "$FTD_NAS_LOCAL_WORKERS" >> "$OUT/workers.txt"
 if [ "$5" = "wait-for-tick" ]; then
   n=0
   until grep -q '"seconds"' "$OUT/experiment.json" 2>/dev/null; do
@@ -58,3 +60,5 @@ def test_a_running_stage_writes_its_time_so_far(tmp_path, fake_python, monkeypat
     snapshot = json.loads((out / "snapshot.json").read_text())["stages"]
     assert snapshot["work"]["done"] is False and snapshot["work"]["seconds"] > 0
     assert json.loads((out / "experiment.json").read_text())["stages"]["work"]["done"] is True
+    # both workers were told to take half the CPUs each (runtime.plan_threads), not torch's one thread per core
+    assert (out / "workers.txt").read_text().split() == ["2", "2"]
