@@ -119,5 +119,4 @@ def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device 
                          selection=config, seconds=time.perf_counter() - started,
                          environment=environment_info(torch.device(device)),
                          created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    return Proxy(dataset.train.x[idx].detach().cpu(), dataset.train.y[idx].cpu(), config.lr, record, None,
-                 dataset.zca.to("cpu") if dataset.zca is not None else None)
+    return Proxy(dataset.train.x[idx].detach().cpu(), dataset.train.y[idx].cpu(), config.lr, record)

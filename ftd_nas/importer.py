@@ -177,4 +177,4 @@ def import_distilled(images: list[str], labels: list[str], dataset: Dataset, con
                          data=dataset.fingerprint(), imported=config, seconds=time.perf_counter() - started,
                          created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     log.info("import: %d images, labels %s, lr %g", len(x), kind, lr)
-    return Proxy(x, y, lr, record, None, dataset.zca.to("cpu") if dataset.zca is not None else None)
+    return Proxy(x, y, lr, record)

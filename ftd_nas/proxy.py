@@ -94,6 +94,9 @@ class Proxy:
     syn_lr: float
     record: ProxyRecord
     raw_images: torch.Tensor | None = None
+    # Only files written before 2026-12 carry their ZCA matrices (76 MB at 32x32x3, never read): kept so their
+    # digest stays the same. The fingerprint (train_sha256, zca_eps) fixes the whitening, which evaluate and search
+    # recompute from the real data they are given.
     zca: ZCAWhitening | None = None
     path: Path | None = field(default=None, compare=False)
     legacy_evaluations: list[dict] = field(default_factory=list, compare=False)  # kept inside v1 files

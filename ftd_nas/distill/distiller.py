@@ -234,8 +234,7 @@ class Distiller:
                              seconds=self.seconds, environment=environment_info(self.device),
                              created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         return Proxy(images.detach().cpu(), self.labels.cpu(), self.syn_lr.item(), record,
-                     self.images.detach().cpu() if self.ema is not None else None,
-                     ds.zca.to("cpu") if ds.zca is not None else None)
+                     self.images.detach().cpu() if self.ema is not None else None)
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> Proxy:
