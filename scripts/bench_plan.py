@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import optuna
+
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.plan import plan_search
@@ -34,6 +36,7 @@ def main() -> None:
     p.add_argument("--plan-epochs", type=int, default=3)
     p.add_argument("--out", default="runs/bench_plan.json")
     args = p.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # as the CLI does: no "A new study created" lines
     device = resolve_device(args.device)
     config = SearchConfig(space=args.space, proxy=args.proxy, dataset=args.dataset, device=args.device,
                           recipe=SearchRecipe(epochs=args.epochs), progress=False)
