@@ -90,7 +90,7 @@ def stages(s: dict, out: Path) -> list[Stage]:
                                                 str(s["search_epochs"]), "--out", str(out / "search" / method), *run],
                           workers=s["workers"]))
     plan.append(Stage("search-early", lambda record: [*space, "--proxy", "real", *data, "--epochs",
-                                                      str(early_epochs(record, s)), "--out",
+                                                      str(early_epochs(out, s)), "--out",
                                                       str(out / "search" / "early"), *run], workers=s["workers"]))
     runs = [str(out / "search" / m) for _, m in ROWS] + [str(out / "search" / "early")]
     labels = [x for name, _ in ROWS for x in ("--label", name)] + ["--label", "Early stopping"]
@@ -132,10 +132,16 @@ def reuse(source: Path, out: Path) -> dict:
     return taken
 
 
-def early_epochs(record: dict, s: dict) -> int:
-    """Epochs of real-data training that cost what FTD's search cost: the truth gives seconds per candidate-epoch."""
-    truth = record["stages"]["truth"]["seconds"] / (s["truth_epochs"] * s["repeats"])
-    return max(1, round(record["stages"]["search-ftd"]["seconds"] / truth))
+def early_epochs(out: Path, s: dict) -> int:
+    """Epochs of real-data training that cost what FTD's search cost, from the training seconds both runs record
+    per candidate (not stage wall times, which for a reused or resumed stage are not the work's cost)."""
+    from ftd_nas.search.runner import load_run
+
+    def training_seconds(run: str) -> float:
+        return sum(row["seconds"] or 0.0 for row in load_run(out / "search" / run).rows)
+
+    per_epoch = training_seconds("truth") / (s["truth_epochs"] * s["repeats"])  # all candidates, one epoch
+    return max(1, round(training_seconds("ftd") / per_epoch))
 
 
 def _interval(metric: dict) -> str:
