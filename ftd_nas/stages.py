@@ -2,11 +2,11 @@
 
 Each stage runs `python -m ftd_nas ARGS` in one or more worker processes (several workers share a study or an
 experts folder, each with its share of the CPUs). A finished stage is recorded, with its command and wall time, in
-`OUT/experiment.json` (written atomically) and skipped when the experiment is run again; an interrupted stage is
-re-run, and the ftd-nas command resumes where it stopped. A stage's wall time is the sum over its attempts: the
-running attempt's time is written to the record every `TICK` seconds, so even a killed attempt (SIGKILL at the end
-of a job's time limit) is counted up to its last tick. A stage's arguments may be a function of the earlier
-stages' record (e.g. epochs matched to a measured time budget).
+`OUT/experiment.json` (written atomically) and skipped when the experiment is run again (with a warning if its
+command has changed since); an interrupted stage is re-run, and the ftd-nas command resumes where it stopped. A
+stage's wall time is the sum over its attempts: the running attempt's time is written to the record every `TICK`
+seconds, so even a killed attempt (SIGKILL at the end of a job's time limit) is counted up to its last tick. A
+stage's arguments may be a function of the earlier stages' record (e.g. epochs matched to a measured time budget).
 """
 
 from __future__ import annotations
@@ -48,14 +48,17 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
     record = json.loads(path.read_text()) if path.exists() else {"stages": {}}
     record["settings"] = settings
     for stage in stages:
+        args = stage.args(record) if callable(stage.args) else stage.args
+        command = "ftd-nas " + " ".join(args)
         entry = record["stages"].setdefault(stage.name, {})
         if entry.get("done"):
+            if entry.get("command", command) != command:  # kept: its time is what the work cost where it was done
+                log.warning("stage %s finished earlier with another command (%s); kept. Delete its entry in %s "
+                            "to run it again", stage.name, entry["command"], path)
             continue
-        args = stage.args(record) if callable(stage.args) else stage.args
         log.info("== %s", stage.name)
         before, started = entry.get("seconds", 0.0), time.time()  # `before`: earlier, interrupted attempts
-        entry.update(done=False, attempts=entry.get("attempts", 0) + 1, workers=stage.workers,
-                     command="ftd-nas " + " ".join(args))
+        entry.update(done=False, attempts=entry.get("attempts", 0) + 1, workers=stage.workers, command=command)
 
         def tick() -> None:
             entry["seconds"] = before + time.time() - started

@@ -6,9 +6,12 @@ candidates trained on the whole real set for as many epochs as fit FTD's search 
 (the ground truth itself). Columns: the proxy's accuracy (ConvNet, mean ± std over runs), Spearman and Kendall
 with the real-data ranking (95% intervals), top-5/10/20 rho in both readings, regret, creation time (the proxy
 file's own work time, plus the experts' wall time for MTT and FTD), search time (wall, all workers) and images
-per candidate; with the truth's noise ceiling, and paired comparisons in report.md.
+per candidate; with the truth's noise ceiling, and paired comparisons in report.md. With --seeds N every method
+has N proxies (seeds 0..N-1) that the report treats as a group, so the intervals include what the proxy's seed
+changes; the rows then give group intervals, accuracy over all proxies' runs and costs per proxy.
 
     python scripts/reproduce.py nas-table                      # CPU scale, CIFAR-10 subset; resumable
+    python scripts/reproduce.py nas-table --seeds 3            # the same, 3 proxies per method (adds seeds 1, 2)
     python scripts/reproduce.py nas-table --scale quick        # digits, tiny settings: a smoke test
     python scripts/reproduce.py nas-table --scale paper --data-root DATA   # CIFAR-10, IPC 50, 720 ConvNets (GPU)
 
@@ -23,6 +26,7 @@ import csv
 import json
 import logging
 import shutil
+import statistics
 from pathlib import Path
 
 from ftd_nas.io import write_json
@@ -59,70 +63,94 @@ SCALES = {
 }
 
 
-def stages(s: dict, out: Path) -> list[Stage]:
+def tag(name: str, seed: int) -> str:
+    """A stage, proxy or run name for one seed: seed 0 keeps the bare name (so --seeds 1 tables stay as they were)."""
+    return name if seed == 0 else f"{name}-s{seed}"
+
+
+def report_dir(out: Path, seeds: int, kind: str = "report") -> Path:
+    """Each number of proxies per method has its own report (and stage) and table, so none overwrites another's."""
+    return out / (kind if seeds == 1 else f"{kind}-seeds{seeds}")
+
+
+def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
     real = ["--dataset", s["dataset"], "--data-root", s["data_root"]]
     data = real + (["--zca"] if s["zca"] else [])
     net = ["--width", str(s["width"]), "--depth", str(s["depth"])]
     run = ["--no-progress", "--device", s["device"]]
-    proxy = {m: str(out / "proxies" / f"{m}.safetensors") for _, m in ROWS}
+    proxy = {(m, k): str(out / "proxies" / f"{tag(m, k)}.safetensors") for _, m in ROWS for k in range(seeds)}
     plan = [Stage(f"experts-{o}", ["experts", *data, *net, "--num-experts", str(s["experts"]), "--epochs",
                                     str(s["expert_epochs"]), "--optimizer", o, "--alpha", str(s["alpha"]), "--out",
                                     str(out / "experts" / o), *run], workers=s["workers"]) for o in ("gsam", "sgd")]
-    for method in ("random", "herding", "kcenter"):
-        plan.append(Stage(f"select-{method}", ["select", "--method", method, "--ipc", str(s["ipc"]), *data, *net,
-                                                "--epochs", str(s["select_epochs"]), "--out", proxy[method], *run]))
-    for method in ("dsa", "dm"):
-        plan.append(Stage(f"distill-{method}", ["distill", "--method", method, "--ipc", str(s["ipc"]), *data, *net,
-                                                 *s["distill"][method], "--out", proxy[method], *run]))
-    for method, experts in (("mtt", "sgd"), ("ftd", "gsam")):
-        plan.append(Stage(f"distill-{method}", ["distill", "--method", method, "--experts",
-                                                 str(out / "experts" / experts), *real, "--ipc", str(s["ipc"]),
-                                                 *s["distill"][method], "--out", proxy[method], *run]))
-    for _, method in ROWS:
-        plan.append(Stage(f"evaluate-{method}", ["evaluate", proxy[method], *real, "--runs", str(s["eval_runs"]),
-                                                  "--epochs", str(s["eval_epochs"]), "--json",
-                                                  str(out / "evaluations" / f"{method}.json"), "--overwrite", *run]))
+    for k in range(seeds):
+        seed = ["--seed", str(k)] if k else []  # seed 0 is every command's default: its commands stay as they were
+        for method in ("random", "herding", "kcenter"):
+            plan.append(Stage(tag(f"select-{method}", k), ["select", "--method", method, "--ipc", str(s["ipc"]), *data,
+                                                           *net, "--epochs", str(s["select_epochs"]), *seed, "--out",
+                                                           proxy[method, k], *run]))
+        for method in ("dsa", "dm"):
+            plan.append(Stage(tag(f"distill-{method}", k), ["distill", "--method", method, "--ipc", str(s["ipc"]),
+                                                            *data, *net, *s["distill"][method], *seed, "--out",
+                                                            proxy[method, k], *run]))
+        for method, experts in (("mtt", "sgd"), ("ftd", "gsam")):
+            plan.append(Stage(tag(f"distill-{method}", k), ["distill", "--method", method, "--experts",
+                                                            str(out / "experts" / experts), *real, "--ipc",
+                                                            str(s["ipc"]), *s["distill"][method], *seed, "--out",
+                                                            proxy[method, k], *run]))
+    for k in range(seeds):
+        for _, method in ROWS:
+            plan.append(Stage(tag(f"evaluate-{method}", k), [
+                "evaluate", proxy[method, k], *real, "--runs", str(s["eval_runs"]), "--epochs", str(s["eval_epochs"]),
+                "--json", str(out / "evaluations" / f"{tag(method, k)}.json"), "--overwrite", *run]))
     space = ["search", "--space", s["space"]]
     plan.append(Stage("truth", [*space, "--proxy", "real", *data, "--epochs", str(s["truth_epochs"]), "--repeats",
                                 str(s["repeats"]), "--out", str(out / "search" / "truth"), *run], workers=s["workers"]))
-    for _, method in ROWS:
-        plan.append(Stage(f"search-{method}", [*space, "--proxy", proxy[method], *real, "--epochs",
-                                                str(s["search_epochs"]), "--out", str(out / "search" / method), *run],
-                          workers=s["workers"]))
-    plan.append(Stage("search-early", lambda record: [*space, "--proxy", "real", *data, "--epochs",
-                                                      str(early_epochs(out, s)), "--out",
-                                                      str(out / "search" / "early"), *run], workers=s["workers"]))
-    runs = [str(out / "search" / m) for _, m in ROWS] + [str(out / "search" / "early")]
-    labels = [x for name, _ in ROWS for x in ("--label", name)] + ["--label", "Early stopping"]
-    plan.append(Stage("report", ["report", *runs, *labels, "--truth", str(out / "search" / "truth"), "--out",
-                                 str(out / "report"), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
-                                 str(s["bootstrap"]), "--overwrite"]))
+    for k in range(seeds):
+        for _, method in ROWS:
+            plan.append(Stage(tag(f"search-{method}", k), [*space, "--proxy", proxy[method, k], *real, "--epochs",
+                                                           str(s["search_epochs"]), "--out",
+                                                           str(out / "search" / tag(method, k)), *run],
+                              workers=s["workers"]))
+    for k in range(seeds):  # early stopping has no proxy to vary: its seeds are the candidates' training seeds
+        seed = ["--seed", str(k)] if k else []
+        plan.append(Stage(tag("search-early", k), lambda record, seed=seed, k=k: [
+            *space, "--proxy", "real", *data, "--epochs", str(early_epochs(out, s)), *seed, "--out",
+            str(out / "search" / tag("early", k)), *run], workers=s["workers"]))
+    runs, labels = [], []
+    for label, method in ROWS + [("Early stopping", "early")]:
+        for k in range(seeds):
+            runs.append(str(out / "search" / tag(method, k)))
+            labels += ["--label", label]
+    report = report_dir(out, seeds)
+    plan.append(Stage(report.name, ["report", *runs, *labels, "--truth", str(out / "search" / "truth"), "--out",
+                                    str(report), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
+                                    str(s["bootstrap"]), "--overwrite"]))
     return plan
 
 
 # stage here <- (stage of scripts/experiment_nas_cpu.py, what it wrote there, where it goes here): the same
-# commands up to paths and seeds (seed 0), so the table can take them from a finished run of that experiment
+# commands up to paths (that experiment distilled FTD and MTT with seeds 0, 1, 2 and searched each proxy), so the
+# table can take them from a finished run of that experiment
 REUSABLE = {
     "experts-gsam": ("experts-gsam", ["experts/gsam"], ["experts/gsam"]),
     "experts-sgd": ("experts-sgd", ["experts/sgd"], ["experts/sgd"]),
-    "distill-ftd": ("distill-ftd-0", ["proxies/ftd_s0.safetensors", "proxies/ftd_s0.safetensors.run"],
-                    ["proxies/ftd.safetensors", "proxies/ftd.safetensors.run"]),
-    "distill-mtt": ("distill-mtt-0", ["proxies/mtt_s0.safetensors", "proxies/mtt_s0.safetensors.run"],
-                    ["proxies/mtt.safetensors", "proxies/mtt.safetensors.run"]),
     "truth": ("truth", ["search/truth"], ["search/truth"]),
-    "search-ftd": ("search-ftd-0", ["search/ftd_s0"], ["search/ftd"]),
-    "search-mtt": ("search-mtt-0", ["search/mtt_s0"], ["search/mtt"]),
+    **{tag(f"distill-{m}", k): (f"distill-{m}-{k}", [f"proxies/{m}_s{k}.safetensors{x}" for x in ("", ".run")],
+                                [f"proxies/{tag(m, k)}.safetensors{x}" for x in ("", ".run")])
+       for m in ("ftd", "mtt") for k in range(3)},
+    **{tag(f"search-{m}", k): (f"search-{m}-{k}", [f"search/{m}_s{k}"], [f"search/{tag(m, k)}"])
+       for m in ("ftd", "mtt") for k in range(3)},
 }
 
 
-def reuse(source: Path, out: Path) -> dict:
-    """Copy the finished stages of an experiment_nas_cpu.py run; returns {stage: its record there}. The table's
-    own stages then run their commands over the copies: each finds its work finished (checking its settings)
-    and the table keeps the time the work took where it was done."""
+def reuse(source: Path, out: Path, wanted: set[str]) -> dict:
+    """Copy the finished stages of an experiment_nas_cpu.py run that this table has (`wanted`); returns {stage:
+    its record there}. The table's own stages then run their commands over the copies: each finds its work
+    finished (checking its settings) and the table keeps the time the work took where it was done."""
     done = json.loads((source / "experiment.json").read_text())["stages"]
     taken = {}
     for stage, (theirs, sources, targets) in REUSABLE.items():
-        if not done.get(theirs, {}).get("done"):
+        if stage not in wanted or not done.get(theirs, {}).get("done"):
             continue
         for src, dst in zip(sources, targets):
             if not (out / dst).exists():
@@ -161,56 +189,59 @@ def creation_seconds(run: dict, method: str | None, record: dict) -> float:
     return seconds + (record["stages"][EXPERTS[method]]["seconds"] if method in EXPERTS else 0.0)
 
 
-def build_table(out: Path, s: dict, record: dict) -> tuple[list[dict], str]:
-    report = json.loads((out / "report" / "report.json").read_text())
+def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[dict], str]:
+    """One row per method; with several seeds, its proxies form a group: intervals and regret from the group's
+    paired bootstrap, accuracy over every evaluation run of every proxy, costs per proxy (mean)."""
+    report = json.loads((report_dir(out, seeds) / "report.json").read_text())
     truth_json = out / "search" / "truth" / "run.json"
     truth_images = json.loads(truth_json.read_text())["train_images"]
     ceiling = report.get("noise_ceiling") or {}
-    runs = {r["label"]: r for r in report["runs"]}
+    runs = {Path(r["run"]).name: r for r in report["runs"]}
     rows = []
-    for label, method in ROWS + [("Early stopping", None)]:
-        run, group = runs[label], report["groups"][label]["bootstrap"]
-        evaluation = json.loads((out / "evaluations" / f"{method}.json").read_text()) if method else None
-        acc = evaluation["sets"]["proxy"]["results"]["convnet"] if evaluation else None
-        stage = "search-early" if method is None else f"search-{method}"
-        rows.append({"method": label, "proxy_acc": acc and 100 * acc["test_mean"],
-                     "proxy_acc_std": acc and 100 * acc["test_std"],
+    for label, method in ROWS + [("Early stopping", "early")]:
+        names, group = [tag(method, k) for k in range(seeds)], report["groups"][label]["bootstrap"]
+        accs = [100 * a for n in names if method != "early" for a in
+                json.loads((out / "evaluations" / f"{n}.json").read_text())["sets"]["proxy"]["results"]["convnet"][
+                    "test_acc"]]
+        rows.append({"method": label, "proxies": seeds, "proxy_acc": statistics.mean(accs) if accs else None,
+                     "proxy_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0 if accs else None,
                      "spearman": _interval(group["spearman"]), "kendall": _interval(group["kendall"]),
                      **{f"top{k}_{way}": _interval(group[f"top{k}_{way}"]) for k in s["ks"]
                         for way in ("by_real", "by_proxy")},
-                     "regret": 100 * run["agreement"]["regret"],
-                     "creation_min": creation_seconds(run, method, record) / 60,
-                     "search_min": record["stages"][stage]["seconds"] / 60, "images": run["train_images"]})
-    rows.append({"method": "Whole dataset", "proxy_acc": None, "proxy_acc_std": None,
+                     "regret": statistics.mean(100 * runs[n]["agreement"]["regret"] for n in names),
+                     "creation_min": statistics.mean(creation_seconds(runs[n], method, record) for n in names) / 60,
+                     "search_min": statistics.mean(record["stages"][f"search-{n}"]["seconds"] for n in names) / 60,
+                     "images": runs[names[0]]["train_images"]})
+    rows.append({"method": "Whole dataset", "proxies": 0, "proxy_acc": None, "proxy_acc_std": None,
                  "spearman": f"1 (ceiling {ceiling.get('rho', float('nan')):.2f})", "kendall": "1",
                  **{f"top{k}_{way}": "1" for k in s["ks"] for way in ("by_real", "by_proxy")}, "regret": 0.0,
                  "creation_min": 0.0, "search_min": record["stages"]["truth"]["seconds"] / 60 / s["repeats"],
                  "images": truth_images})
-    head = ["method", "proxy acc (%)", "Spearman [95% CI]", "Kendall [95% CI]"]
+    head = ["method", "proxies", "proxy acc (%)", "Spearman [95% CI]", "Kendall [95% CI]"]
     head += [f"top {k} ({'real' if way == 'by_real' else 'proxy'})" for k in s["ks"] for way in ("by_real", "by_proxy")]
     head += ["regret (pts)", "creation (min)", "search (min)", "images"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         acc = f"{r['proxy_acc']:.1f} ± {r['proxy_acc_std']:.1f}" if r["proxy_acc"] is not None else "-"
-        cells = [r["method"], acc, r["spearman"], r["kendall"]]
+        cells = [r["method"], str(r["proxies"] or "-"), acc, r["spearman"], r["kendall"]]
         cells += [r[f"top{k}_{way}"] for k in s["ks"] for way in ("by_real", "by_proxy")]
         cells += [f"{r['regret']:.1f}", f"{r['creation_min']:.1f}", f"{r['search_min']:.1f}", str(r["images"])]
         lines.append("| " + " | ".join(cells) + " |")
     return rows, "\n".join(lines) + "\n"
 
 
-def write_table(out: Path, s: dict, record: dict) -> Path:
+def write_table(out: Path, s: dict, record: dict, seeds: int = 1) -> Path:
     from ftd_nas.figures.save import new_figure, save_figure
 
-    rows, table = build_table(out, s, record)
-    target = out / "table"
+    rows, table = build_table(out, s, record, seeds)
+    target = report_dir(out, seeds, "table")
     target.mkdir(parents=True, exist_ok=True)
     (target / "table.md").write_text(table)
     with open(target / "table.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    report = json.loads((out / "report" / "report.json").read_text())
+    report = json.loads((report_dir(out, seeds) / "report.json").read_text())
     fig, ax = new_figure(figsize=(8, 4))
     labels = [name for name, _ in ROWS] + ["Early stopping"]
     for i, label in enumerate(labels):
@@ -225,7 +256,8 @@ def write_table(out: Path, s: dict, record: dict) -> Path:
         ax.legend(fontsize=8)
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylabel("Spearman ρ with real-data ranking")
-    ax.set_title(f"NAS proxies on {s['space']} (IPC {s['ipc']}): rho with 95% intervals", fontsize=10)
+    per = f"{seeds} proxies per method" if seeds > 1 else "one proxy per method"
+    ax.set_title(f"NAS proxies on {s['space']} (IPC {s['ipc']}, {per}): rho with 95% intervals", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     save_figure(fig, target / "spearman")
     return target
@@ -238,27 +270,34 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default=None, help="work folder (default runs/nas_table_SCALE)")
     p.add_argument("--figures", default=None, help="copy the table, its figure and the stage times here at the end")
     p.add_argument("--reuse", default=None, metavar="DIR",
-                   help="take experts, the seed-0 FTD and MTT proxies, their searches and the truth from a finished "
-                        "scripts/experiment_nas_cpu.py run in DIR (same settings at CPU scale)")
+                   help="take experts, the FTD and MTT proxies (seeds 0-2), their searches and the truth from a "
+                        "finished scripts/experiment_nas_cpu.py run in DIR (same settings at CPU scale)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="proxies per method, made with seeds 0..N-1 (early stopping: N training seeds); with N > 1 "
+                        "each method is a group and its intervals include what the proxy's seed changes (default 1)")
     args = p.parse_args(argv)
+    if args.seeds < 1:
+        p.error("--seeds must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     s = dict(SCALES[args.scale], **({"data_root": args.data_root} if args.data_root else {}))
     out = Path(args.out or f"runs/nas_table_{args.scale}")
-    taken = reuse(Path(args.reuse), out) if args.reuse else {}
-    record = run_stages(stages(s, out), out, {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()})
+    plan = stages(s, out, args.seeds)
+    taken = reuse(Path(args.reuse), out, {stage.name for stage in plan}) if args.reuse else {}
+    record = run_stages(plan, out, {**{k: list(v) if isinstance(v, tuple) else v for k, v in s.items()},
+                                    "seeds": args.seeds})
     for stage, theirs in taken.items():  # the time the work took where it was done, not the time to check it
         if "reused_from" not in record["stages"][stage]:
             record["stages"][stage].update(seconds=theirs["seconds"], reused_from=str(args.reuse))
     write_json(out / "experiment.json", record)
-    target = write_table(out, s, record)
+    target = write_table(out, s, record, args.seeds)
     print((target / "table.md").read_text())
-    print(f"table, CSV and figure in {target}; report with comparisons in {out / 'report'}")
+    print(f"table, CSV and figure in {target}; report with comparisons in {report_dir(out, args.seeds)}")
     if args.figures:
         dest = Path(args.figures)
         dest.mkdir(parents=True, exist_ok=True)
         for name in ("table.md", "table.csv", "spearman.png"):
             shutil.copy(target / name, dest / name)
-        shutil.copy(out / "report" / "report.md", dest / "report.md")
+        shutil.copy(report_dir(out, args.seeds) / "report.md", dest / "report.md")
         shutil.copy(out / "experiment.json", dest / "experiment.json")
 
 

@@ -62,3 +62,13 @@ def test_a_running_stage_writes_its_time_so_far(tmp_path, fake_python, monkeypat
     assert json.loads((out / "experiment.json").read_text())["stages"]["work"]["done"] is True
     # both workers were told to take half the CPUs each (runtime.plan_threads), not torch's one thread per core
     assert (out / "workers.txt").read_text().split() == ["2", "2"]
+
+
+def test_a_finished_stage_is_kept_when_its_command_changes_and_says_so(tmp_path, fake_python, caplog):
+    out = tmp_path / "out"
+    run_stages([Stage("work", ["0.2", "0"])], out, {}, python=fake_python)
+    with caplog.at_level("WARNING", logger="ftd_nas.stages"):
+        record = run_stages([Stage("work", ["0", "1"])], out, {}, python=fake_python)  # would fail if run
+    entry = record["stages"]["work"]
+    assert entry["done"] and entry["attempts"] == 1 and entry["seconds"] >= 0.2
+    assert "finished earlier with another command" in caplog.text
