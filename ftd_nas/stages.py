@@ -65,7 +65,7 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
             write_json(path, record)
 
         try:
-            _run(python, args, stage.workers, out / "logs" / f"{stage.name}.log", tick)
+            _run(python, args, command, stage.workers, out / "logs" / f"{stage.name}.log", tick)
         finally:
             tick()
         entry["done"] = True
@@ -73,12 +73,13 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
     return record
 
 
-def _run(python: str, args: list[str], workers: int, log_path: Path, tick: Callable[[], None]) -> None:
+def _run(python: str, args: list[str], command: str, workers: int, log_path: Path,
+         tick: Callable[[], None]) -> None:
     env = dict(os.environ)
     env[LOCAL_WORKERS_ENV] = str(workers)  # each worker takes its share of the CPUs (runtime.plan_threads)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a") as fh:
-        fh.write(f"$ ftd-nas {' '.join(args)}  ({workers} workers, {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        fh.write(f"$ {command}  ({workers} workers, {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
         fh.flush()
         procs = [subprocess.Popen([python, "-m", "ftd_nas", *args], stdout=fh, stderr=subprocess.STDOUT, env=env)
                  for _ in range(workers)]

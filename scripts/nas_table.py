@@ -68,6 +68,15 @@ def tag(name: str, seed: int) -> str:
     return name if seed == 0 else f"{name}-s{seed}"
 
 
+def seed_args(seed: int) -> list[str]:
+    """Seed 0 is every command's default: leaving it out keeps the one-proxy table's commands as they were."""
+    return ["--seed", str(seed)] if seed else []
+
+
+def evaluation_path(out: Path, name: str) -> Path:
+    return out / "evaluations" / f"{name}.json"
+
+
 def report_dir(out: Path, seeds: int, kind: str = "report") -> Path:
     """Each number of proxies per method has its own report (and stage) and table, so none overwrites another's."""
     return out / (kind if seeds == 1 else f"{kind}-seeds{seeds}")
@@ -83,7 +92,7 @@ def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
                                     str(s["expert_epochs"]), "--optimizer", o, "--alpha", str(s["alpha"]), "--out",
                                     str(out / "experts" / o), *run], workers=s["workers"]) for o in ("gsam", "sgd")]
     for k in range(seeds):
-        seed = ["--seed", str(k)] if k else []  # seed 0 is every command's default: its commands stay as they were
+        seed = seed_args(k)
         for method in ("random", "herding", "kcenter"):
             plan.append(Stage(tag(f"select-{method}", k), ["select", "--method", method, "--ipc", str(s["ipc"]), *data,
                                                            *net, "--epochs", str(s["select_epochs"]), *seed, "--out",
@@ -101,7 +110,7 @@ def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
         for _, method in ROWS:
             plan.append(Stage(tag(f"evaluate-{method}", k), [
                 "evaluate", proxy[method, k], *real, "--runs", str(s["eval_runs"]), "--epochs", str(s["eval_epochs"]),
-                "--json", str(out / "evaluations" / f"{tag(method, k)}.json"), "--overwrite", *run]))
+                "--json", str(evaluation_path(out, tag(method, k))), "--overwrite", *run]))
     space = ["search", "--space", s["space"]]
     plan.append(Stage("truth", [*space, "--proxy", "real", *data, "--epochs", str(s["truth_epochs"]), "--repeats",
                                 str(s["repeats"]), "--out", str(out / "search" / "truth"), *run], workers=s["workers"]))
@@ -112,9 +121,8 @@ def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
                                                            str(out / "search" / tag(method, k)), *run],
                               workers=s["workers"]))
     for k in range(seeds):  # early stopping has no proxy to vary: its seeds are the candidates' training seeds
-        seed = ["--seed", str(k)] if k else []
-        plan.append(Stage(tag("search-early", k), lambda record, seed=seed, k=k: [
-            *space, "--proxy", "real", *data, "--epochs", str(early_epochs(out, s)), *seed, "--out",
+        plan.append(Stage(tag("search-early", k), lambda record, k=k: [
+            *space, "--proxy", "real", *data, "--epochs", str(early_epochs(out, s)), *seed_args(k), "--out",
             str(out / "search" / tag("early", k)), *run], workers=s["workers"]))
     runs, labels = [], []
     for label, method in ROWS + [("Early stopping", "early")]:
@@ -182,7 +190,7 @@ def _interval(metric: dict) -> str:
 EXPERTS = {"mtt": "experts-sgd", "ftd": "experts-gsam"}
 
 
-def creation_seconds(run: dict, method: str | None, record: dict) -> float:
+def creation_seconds(run: dict, method: str, record: dict) -> float:
     """What making the proxy cost: the work time its file records (summed over resumed attempts, unlike a stage's
     wall time before stages.py counted every attempt), plus the expert trajectories trajectory matching needs."""
     seconds = run["creation_seconds"] or 0.0
@@ -201,7 +209,7 @@ def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[
     for label, method in ROWS + [("Early stopping", "early")]:
         names, group = [tag(method, k) for k in range(seeds)], report["groups"][label]["bootstrap"]
         accs = [100 * a for n in names if method != "early" for a in
-                json.loads((out / "evaluations" / f"{n}.json").read_text())["sets"]["proxy"]["results"]["convnet"][
+                json.loads(evaluation_path(out, n).read_text())["sets"]["proxy"]["results"]["convnet"][
                     "test_acc"]]
         rows.append({"method": label, "proxies": seeds, "proxy_acc": statistics.mean(accs) if accs else None,
                      "proxy_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0 if accs else None,

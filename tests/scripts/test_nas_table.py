@@ -36,4 +36,4 @@ def test_creation_time_is_the_proxys_own_plus_the_experts_trajectory_matching_ne
     assert nas_table.creation_seconds({"creation_seconds": 100.0}, "ftd", record) == 150.0
     assert nas_table.creation_seconds({"creation_seconds": 100.0}, "mtt", record) == 130.0
     assert nas_table.creation_seconds({"creation_seconds": 2931.0}, "dsa", record) == 2931.0
-    assert nas_table.creation_seconds({"creation_seconds": None}, None, record) == 0.0
+    assert nas_table.creation_seconds({"creation_seconds": None}, "early", record) == 0.0
