@@ -1,8 +1,9 @@
 """Optuna's journal storage on a file, with the heartbeats optuna gives only its RDB storages.
 
 A journal file is an append-only log that every worker replays; appends go through a lock file that works on
-network filesystems (NFS), so it is the multi-machine storage that needs no database server. Claims are
-exactly-once because a WAITING -> RUNNING entry that loses the race to an earlier one is rejected on replay.
+network filesystems (NFS) and is broken safely when a worker dies holding it (`lockfile.py`), so it is the
+multi-machine storage that needs no database server. Claims are exactly-once because a WAITING -> RUNNING
+entry that loses the race to an earlier one is rejected on replay.
 
 Optuna's journal storage has no heartbeat, so a trial whose worker was killed would stay RUNNING for ever.
 `HeartbeatJournalStorage` adds one: a running trial's worker appends its wall-clock time every `heartbeat`
@@ -21,8 +22,10 @@ from typing import Callable, Iterator
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages._heartbeat import BaseHeartbeat  # optuna exports no public name for it
-from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock, JournalStorage
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import FrozenTrial, TrialState
+
+from ftd_nas.search.lockfile import TokenSymlinkLock
 
 SCHEME = "journal:"
 HEARTBEAT_ATTR = "ftd_nas:heartbeat"  # system attr: {"trial": id, "at": unix time} of a running trial's last beat
@@ -60,7 +63,8 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
                  stale_callback: Callable[[optuna.Study, FrozenTrial], None] | None = None):
         self.path = Path(path)
         check_journal_file(self.path)
-        super().__init__(JournalFileBackend(str(path), lock_obj=JournalFileSymlinkLock(str(path), LOCK_GRACE)))
+        # the lock's name is optuna's own (PATH.lock), so workers of older versions still exclude ours
+        super().__init__(JournalFileBackend(str(path), lock_obj=TokenSymlinkLock(f"{path}.lock", LOCK_GRACE)))
         self._heartbeat, self._grace, self._stale_callback = heartbeat, grace, stale_callback
 
     def record_heartbeat(self, trial_id: int) -> None:
@@ -93,7 +97,7 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
     @contextmanager
     def queue_lock(self) -> Iterator[None]:
         """Serialise queueing among workers (a lock file beside the journal, safe on NFS)."""
-        lock = JournalFileSymlinkLock(str(self.path) + ".queue", LOCK_GRACE)
+        lock = TokenSymlinkLock(f"{self.path}.queue.lock", LOCK_GRACE)
         lock.acquire()
         try:
             yield
