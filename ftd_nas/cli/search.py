@@ -202,7 +202,9 @@ def run(args: argparse.Namespace) -> int:
     repeats = sum(r["repeats"] for r in rows)
     print(f"study {summary['study']}: {summary['complete']}/{summary['candidates']} candidates complete "
           f"({repeats} of {summary['candidates'] * summary['repeats']} repeats), {summary['failed_total']} failed; "
-          f"this worker trained {summary['trained']} in {summary['seconds']:.0f} s")
+          f"this worker trained {summary['trained']} in {summary['seconds']:.0f} s"
+          + (f" ({summary['lost']} more dropped: declared dead by another worker, retried there)"
+             if summary.get("lost") else ""))
     for r in sorted(rows, key=lambda r: -r["val_acc"])[:5]:
         spread = f" ± {100 * r['val_std']:.1f} ({r['repeats']} repeats)" if r["val_std"] is not None else ""
         print(f"  {r['candidate']:<40} val {100 * r['val_acc']:5.1f}{spread}  test {100 * r['test_acc']:5.1f}")

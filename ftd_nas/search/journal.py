@@ -29,7 +29,7 @@ from ftd_nas.search.lockfile import TokenSymlinkLock
 
 SCHEME = "journal:"
 HEARTBEAT_ATTR = "ftd_nas:heartbeat"  # system attr: {"trial": id, "at": unix time} of a running trial's last beat
-LOCK_GRACE = 30  # seconds after which a lock file left by a killed worker is broken
+LOCK_GRACE = 30  # seconds after which a lock file left by a killed worker is broken (at most)
 
 
 def journal_path(url: str) -> Path | None:
@@ -63,8 +63,11 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
                  stale_callback: Callable[[optuna.Study, FrozenTrial], None] | None = None):
         self.path = Path(path)
         check_journal_file(self.path)
+        # A lock left by a killed worker delays every live worker's heartbeat until it is broken, so it must be
+        # broken well within `grace`, or the live workers would be declared dead too.
+        self.lock_grace = LOCK_GRACE if grace is None else min(LOCK_GRACE, max(grace / 4, 1.0))
         # the lock's name is optuna's own (PATH.lock), so workers of older versions still exclude ours
-        super().__init__(JournalFileBackend(str(path), lock_obj=TokenSymlinkLock(f"{path}.lock", LOCK_GRACE)))
+        super().__init__(JournalFileBackend(str(path), lock_obj=TokenSymlinkLock(f"{path}.lock", self.lock_grace)))
         self._heartbeat, self._grace, self._stale_callback = heartbeat, grace, stale_callback
 
     def record_heartbeat(self, trial_id: int) -> None:
@@ -97,7 +100,7 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
     @contextmanager
     def queue_lock(self) -> Iterator[None]:
         """Serialise queueing among workers (a lock file beside the journal, safe on NFS)."""
-        lock = TokenSymlinkLock(f"{self.path}.queue.lock", LOCK_GRACE)
+        lock = TokenSymlinkLock(f"{self.path}.queue.lock", self.lock_grace)
         lock.acquire()
         try:
             yield

@@ -20,6 +20,7 @@ from typing import Callable
 
 import optuna
 import torch
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
 from ftd_nas.data import Dataset
@@ -230,14 +231,14 @@ class Search:
         if earlier is not None:
             trial.set_user_attr(DUPLICATE, earlier.number)
             if earlier.state == TrialState.COMPLETE:  # budgeted samplers may propose a finished candidate
-                self.study.tell(trial, earlier.value)
+                self._tell(trial, earlier.value)
             else:
-                self.study.tell(trial, state=TrialState.PRUNED)
+                self._tell(trial, state=TrialState.PRUNED)
             return cid, "duplicate"
         outside = self.space.excluded(params) or over_limits(self.space, params, self.shape)
         if outside is not None:  # a sampler proposed a candidate the space's constraints leave out
             trial.set_user_attr(EXCLUDED, outside)
-            self.study.tell(trial, state=TrialState.PRUNED)
+            self._tell(trial, state=TrialState.PRUNED)
             return cid, "excluded"
 
         def report(epoch: int, val_acc: float) -> None:
@@ -252,22 +253,36 @@ class Search:
                                          self.space, report if self.config.pruner != "none" else None,
                                          self.config.report_every)
         except optuna.TrialPruned:
-            self.study.tell(trial, state=TrialState.PRUNED)
-            return cid, "pruned"
+            return cid, "pruned" if self._tell(trial, state=TrialState.PRUNED) else "lost"
         except (NonFiniteError, ConfigError, torch.OutOfMemoryError) as exc:
             reason = "out of memory" if isinstance(exc, torch.OutOfMemoryError) else str(exc)
-            trial.set_user_attr(FAIL_REASON, reason)
-            self.study.tell(trial, state=TrialState.FAIL)
-            return cid, "failed"
+            return cid, "failed" if self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: reason}) else "lost"
         except BaseException as exc:  # interrupted or crashed: fail without a reason, so the next run re-queues it
-            if isinstance(exc, KeyboardInterrupt):
-                trial.set_user_attr(INTERRUPTED, True)  # not counted as a crash of this candidate
-            self.study.tell(trial, state=TrialState.FAIL)
+            # an interruption is not counted as a crash of this candidate
+            self._tell(trial, state=TrialState.FAIL,
+                       attrs={INTERRUPTED: True} if isinstance(exc, KeyboardInterrupt) else {})
             raise
-        for key, value in result.items():
-            trial.set_user_attr(key, value)
-        self.study.tell(trial, result["val_acc"])
-        return cid, "trained"
+        return cid, "trained" if self._tell(trial, result["val_acc"], attrs=result) else "lost"
+
+    def _tell(self, trial: optuna.Trial, value: float | None = None, state: TrialState | None = None,
+              attrs: dict | None = None) -> bool:
+        """Set the trial's attributes and finish it; False when another worker has already declared it dead
+        (its heartbeats stopped reaching the storage for --grace seconds): its candidate is being retried there,
+        so this worker drops its result instead of crashing on the finished trial."""
+        try:
+            for key, v in (attrs or {}).items():
+                trial.set_user_attr(key, v)
+            self.study.tell(trial, value, state=state)
+            return True
+        except (UpdateFinishedTrialError, ValueError):
+            if not self.study._storage.get_trial(trial._trial_id).state.is_finished():
+                raise
+        log.warning("trial %d (%s) was declared dead by another worker while this one trained it (no heartbeat "
+                    "reached the storage for --grace = %d s; raise --grace if the storage or machine is slow): its "
+                    "result is dropped, the candidate's retry counts", trial.number,
+                    trial.user_attrs.get(CANDIDATE), self.config.grace)
+        return False
+
 
     # ------------------------------------------------------------------ the worker loop
     def run(self) -> dict:
@@ -282,7 +297,7 @@ class Search:
             proxy_seconds=self.source.creation_seconds,
             proxy_file=cfg.proxy if self.source.kind == "proxy" else None,
             environment=environment_info(self.device), created=time.strftime("%Y-%m-%dT%H:%M:%S%z")).to_dict())
-        counts = {"trained": 0, "failed": 0, "duplicate": 0, "pruned": 0, "excluded": 0}
+        counts = {"trained": 0, "failed": 0, "duplicate": 0, "pruned": 0, "excluded": 0, "lost": 0}
         if cfg.sampler == "grid":
             queued = enqueue_missing(self.study, self.candidates, cfg.repeats)
             waiting, running = remaining(self.study)

@@ -130,3 +130,36 @@ def test_a_worker_beside_the_creator_waits_for_the_whole_identity(space_file, tm
     orphan = optuna.create_study(storage=storage, study_name="t", direction="maximize")
     orphan.set_user_attr(first, attrs[first])
     assert study_module.open_study(storage, "t", identity, optuna.samplers.RandomSampler()).user_attrs == attrs
+
+
+def test_a_worker_declared_dead_while_training_drops_its_result_and_goes_on(space_file, tmp_path, digits,
+                                                                            monkeypatch):
+    import optuna
+
+    # e.g. its heartbeats stalled on a slow filesystem for --grace seconds: another worker failed its trial and
+    # the candidate is retried; finishing the failed trial must not crash this worker (it did: "Cannot tell a
+    # FAIL trial"), and the candidate must still be trained once
+    journal = tmp_path / "run" / "study.journal"
+    cfg = _config(space_file, tmp_path / "run", f"journal:{journal}", heartbeat=1, grace=2)
+    real_train, declared = runner_module.train_candidate, []
+
+    def train_while_declared_dead(*args, **kwargs):
+        if not declared:  # what optuna.storages.fail_stale_trials does in the other worker
+            other = make_storage(f"journal:{journal}", tmp_path, heartbeat=1, grace=2)
+            study = optuna.load_study(study_name=other.get_all_studies()[0].study_name, storage=other)
+            dead = study.get_trials(states=(TrialState.RUNNING,))[0]
+            other.set_trial_state_values(dead._trial_id, TrialState.FAIL)
+            other.get_heartbeat_stale_trial_callback()(study, other.get_trial(dead._trial_id))  # re-queue it
+            declared.append(dead.number)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "train_candidate", train_while_declared_dead)
+    summary = run_search(cfg, dataset=digits)
+    assert summary["lost"] == 1 and summary["trained"] == 8 and summary["complete"] == 8
+    storage = open_storage_readonly(f"journal:{journal}")
+    trials = optuna.load_study(study_name=summary["study"], storage=storage).get_trials()
+    dead = next(t for t in trials if t.number == declared[0])
+    assert dead.state == TrialState.FAIL and "val_acc" not in dead.user_attrs  # its result was dropped
+    retry = [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs["candidate"] ==
+             dead.user_attrs["candidate"]]
+    assert len(retry) == 1 and retry[0].number > dead.number

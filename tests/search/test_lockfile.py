@@ -8,7 +8,6 @@ import threading
 import pytest
 from optuna.storages.journal import JournalFileBackend
 
-import ftd_nas.search.journal as journal_module
 from ftd_nas.search.journal import HeartbeatJournalStorage
 from ftd_nas.search.lockfile import TokenSymlinkLock
 
@@ -47,12 +46,11 @@ def test_a_lock_left_by_a_killed_holder_is_broken_once_and_every_append_lands(tm
     assert len(lines) == 80 and not lock_file.is_symlink()
 
 
-def test_a_queue_lock_left_by_a_killed_holder_is_broken(tmp_path, monkeypatch):
+def test_a_queue_lock_left_by_a_killed_holder_is_broken(tmp_path):
     # optuna's lock timed staleness by the mtime of the symlink's target, and a queue lock's target does not
     # exist, so it was never broken and waiters spun for ever
-    storage = HeartbeatJournalStorage(tmp_path / "j.journal")
+    storage = HeartbeatJournalStorage(tmp_path / "j.journal", heartbeat=1, grace=4)
     os.symlink(str(tmp_path / "j.journal.queue"), tmp_path / "j.journal.queue.lock")
-    monkeypatch.setattr(journal_module, "LOCK_GRACE", 1)
     with storage.queue_lock():
         assert os.readlink(tmp_path / "j.journal.queue.lock").startswith(socket.gethostname())
     assert not (tmp_path / "j.journal.queue.lock").is_symlink()
@@ -80,6 +78,14 @@ def test_a_release_after_the_lock_was_broken_leaves_the_new_holders_lock(tmp_pat
     waiter.release()
     assert not os.path.lexists(lock_file)
     assert sorted(os.listdir(tmp_path)) == []  # nothing left aside
+
+
+def test_the_journal_breaks_a_dead_lock_well_before_live_workers_would_look_dead(tmp_path):
+    # every worker's heartbeat waits for a lock a killed worker left; broken only after the heartbeat grace,
+    # the live workers' trials would be declared dead and their results dropped
+    assert HeartbeatJournalStorage(tmp_path / "a.journal", heartbeat=1, grace=4).lock_grace == 1
+    assert HeartbeatJournalStorage(tmp_path / "b.journal", heartbeat=60, grace=180).lock_grace == 30
+    assert HeartbeatJournalStorage(tmp_path / "c.journal").lock_grace == 30  # read-only: no heartbeats
 
 
 def test_a_grace_period_must_be_positive():
