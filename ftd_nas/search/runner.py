@@ -259,8 +259,10 @@ class Search:
             return cid, "failed" if self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: reason}) else "lost"
         except BaseException as exc:  # interrupted or crashed: fail without a reason, so the next run re-queues it
             # an interruption is not counted as a crash of this candidate
-            self._tell(trial, state=TrialState.FAIL,
-                       attrs={INTERRUPTED: True} if isinstance(exc, KeyboardInterrupt) else {})
+            told = self._tell(trial, state=TrialState.FAIL,
+                              attrs={INTERRUPTED: True} if isinstance(exc, KeyboardInterrupt) else {})
+            if not told and isinstance(exc, UpdateFinishedTrialError):  # a pruner's report on the dead trial
+                return cid, "lost"
             raise
         return cid, "trained" if self._tell(trial, result["val_acc"], attrs=result) else "lost"
 

@@ -132,15 +132,16 @@ def test_a_worker_beside_the_creator_waits_for_the_whole_identity(space_file, tm
     assert study_module.open_study(storage, "t", identity, optuna.samplers.RandomSampler()).user_attrs == attrs
 
 
+@pytest.mark.parametrize("pruner", ["none", "median"])  # with a pruner it learns of it at its next report
 def test_a_worker_declared_dead_while_training_drops_its_result_and_goes_on(space_file, tmp_path, digits,
-                                                                            monkeypatch):
+                                                                            monkeypatch, pruner):
     import optuna
 
     # e.g. its heartbeats stalled on a slow filesystem for --grace seconds: another worker failed its trial and
     # the candidate is retried; finishing the failed trial must not crash this worker (it did: "Cannot tell a
     # FAIL trial"), and the candidate must still be trained once
     journal = tmp_path / "run" / "study.journal"
-    cfg = _config(space_file, tmp_path / "run", f"journal:{journal}", heartbeat=1, grace=2)
+    cfg = _config(space_file, tmp_path / "run", f"journal:{journal}", heartbeat=1, grace=2, pruner=pruner)
     real_train, declared = runner_module.train_candidate, []
 
     def train_while_declared_dead(*args, **kwargs):
@@ -155,11 +156,11 @@ def test_a_worker_declared_dead_while_training_drops_its_result_and_goes_on(spac
 
     monkeypatch.setattr(runner_module, "train_candidate", train_while_declared_dead)
     summary = run_search(cfg, dataset=digits)
-    assert summary["lost"] == 1 and summary["trained"] == 8 and summary["complete"] == 8
+    assert summary["lost"] == 1 and summary["trained"] + summary["pruned"] == 8
     storage = open_storage_readonly(f"journal:{journal}")
     trials = optuna.load_study(study_name=summary["study"], storage=storage).get_trials()
     dead = next(t for t in trials if t.number == declared[0])
     assert dead.state == TrialState.FAIL and "val_acc" not in dead.user_attrs  # its result was dropped
-    retry = [t for t in trials if t.state == TrialState.COMPLETE and t.user_attrs["candidate"] ==
-             dead.user_attrs["candidate"]]
+    retry = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+             and t.user_attrs["candidate"] == dead.user_attrs["candidate"]]
     assert len(retry) == 1 and retry[0].number > dead.number
