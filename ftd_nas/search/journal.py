@@ -1,7 +1,7 @@
 """Optuna's journal storage on a file, with the heartbeats optuna gives only its RDB storages.
 
 A journal file is an append-only log that every worker replays; appends go through a lock file that works on
-network filesystems (NFS) and is broken safely when a worker dies holding it (`lockfile.py`), so it is the
+network filesystems (NFS) and is broken safely when a worker dies holding it (`ftd_nas/lockfile.py`), so it is the
 multi-machine storage that needs no database server. Claims are exactly-once because a WAITING -> RUNNING
 entry that loses the race to an earlier one is rejected on replay.
 
@@ -25,7 +25,7 @@ from optuna.storages._heartbeat import BaseHeartbeat  # optuna exports no public
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from ftd_nas.search.lockfile import TokenSymlinkLock
+from ftd_nas.lockfile import TokenSymlinkLock
 
 SCHEME = "journal:"
 HEARTBEAT_ATTR = "ftd_nas:heartbeat"  # system attr: {"trial": id, "at": unix time} of a running trial's last beat

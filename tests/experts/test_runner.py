@@ -11,7 +11,6 @@ import torch
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts import (ExpertConfig, ExpertDirectory, ExpertTrainer, TrajectoryFile, expert_train_config,
                              parse_shard, train_experts)
-from ftd_nas.claims import release, try_claim
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 from ftd_nas.train import Trainer
 
@@ -130,20 +129,6 @@ def test_different_settings_in_the_same_directory_are_refused(tmp_path, digits):
     train_experts(_config(num_experts=1, epochs=1), tmp_path, dataset=digits, device="cpu")
     with pytest.raises(ConfigError, match="train.optimizer: 'gsam' vs 'sgd'"):
         train_experts(_config("sgd", num_experts=1, epochs=1), tmp_path, dataset=digits, device="cpu")
-
-
-def test_claims_are_exclusive_and_stale_ones_are_taken_over(tmp_path):
-    claim = tmp_path / "e.claim"
-    assert try_claim(claim)
-    assert not try_claim(claim)  # held by this live process
-    release(claim)
-    claim.write_text(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename, "time": 0}))
-    assert try_claim(claim)  # its process is gone
-    os.utime(claim, (0, 0))
-    claim.write_text(json.dumps({"pid": os.getpid(), "host": "elsewhere", "time": 0}))
-    os.utime(claim, (time.time() - 100, time.time() - 100))
-    assert not try_claim(claim, stale_after=1000)
-    assert try_claim(claim, stale_after=10)  # heartbeat too old
 
 
 def test_torchrun_environment_picks_the_shard(monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 from optuna.storages.journal import JournalFileBackend
 
 from ftd_nas.search.journal import HeartbeatJournalStorage
-from ftd_nas.search.lockfile import TokenSymlinkLock
+from ftd_nas.lockfile import TokenSymlinkLock
 
 
 def _appenders(journal, lock_file, threads=4, entries=20, grace=1.0):

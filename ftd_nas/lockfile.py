@@ -1,4 +1,5 @@
-"""A lock file that works on network filesystems and survives its holder being killed.
+"""A lock file that works on network filesystems and survives its holder being killed: the journal storage's
+appends and the takeover of stale claims (`claims.py`) go through it.
 
 Optuna's `JournalFileSymlinkLock` breaks a lock left by a killed worker after a grace period, but every waiter
 breaks it on its own timer: the first waiter to break it takes the lock, and the next one (often another thread
@@ -40,6 +41,13 @@ class TokenSymlinkLock:
             raise ValueError(f"the grace period of a lock must be positive, got {grace}")
         self.lock_file, self.grace = lock_file, grace
         self._token: str | None = None
+
+    def __enter__(self) -> "TokenSymlinkLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     def _aside(self) -> str:
         return f"{self.lock_file}.{uuid.uuid4().hex}.aside"
