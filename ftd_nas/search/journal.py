@@ -6,9 +6,9 @@ multi-machine storage that needs no database server. Claims are exactly-once bec
 entry that loses the race to an earlier one is rejected on replay.
 
 Optuna's journal storage has no heartbeat, so a trial whose worker was killed would stay RUNNING for ever.
-`HeartbeatJournalStorage` adds one: a running trial's worker appends its wall-clock time every `heartbeat`
-seconds, and a trial silent for `grace` seconds is stale, failed and re-queued like an RDB storage's. Wall
-clocks of the machines sharing a journal must agree to well within `grace` (NTP does this on clusters).
+`HeartbeatJournalStorage` adds one: a running trial's worker appends a beat every `heartbeat` seconds, and a
+trial whose last beat another worker has seen unchanged for `grace` seconds (by its own clock, so the machines'
+clocks need not agree) is stale, failed and re-queued like an RDB storage's.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         # the lock's name is optuna's own (PATH.lock), so workers of older versions still exclude ours
         super().__init__(JournalFileBackend(str(path), lock_obj=TokenSymlinkLock(f"{path}.lock", self.lock_grace)))
         self._heartbeat, self._grace, self._stale_callback = heartbeat, grace, stale_callback
+        self._beats_seen: dict[int, tuple[float, float]] = {}  # trial id -> (its last beat, when we first saw it)
 
     def record_heartbeat(self, trial_id: int) -> None:
         try:
@@ -76,18 +77,37 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
         except UpdateFinishedTrialError:  # another worker declared it dead meanwhile; its result is refused later
             pass
 
-    def heartbeat_age(self, trial: FrozenTrial, now: float | None = None) -> float | None:
-        """Seconds since the trial's last heartbeat; None when it has none of its own (a retried trial carries
-        its predecessor's attributes, so a beat counts only when it names this trial)."""
+    @staticmethod
+    def _own_beat(trial: FrozenTrial) -> float | None:
+        """The wall time of the trial's last heartbeat, None when it has none of its own (a retried trial
+        carries its predecessor's attributes, so a beat counts only when it names this trial)."""
         beat = trial.system_attrs.get(HEARTBEAT_ATTR)
         if not isinstance(beat, dict) or beat.get("trial") != trial._trial_id:
             return None
-        return (time.time() if now is None else now) - float(beat["at"])
+        return float(beat["at"])
+
+    def heartbeat_age(self, trial: FrozenTrial, now: float | None = None) -> float | None:
+        """Seconds since the trial's last heartbeat by the wall clocks of its worker and of this machine (for
+        display: staleness never compares two machines' clocks)."""
+        beat = self._own_beat(trial)
+        return None if beat is None else (time.time() if now is None else now) - beat
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
-        now = time.time()
+        # Stale: the same last beat seen for `grace` seconds of this machine's monotonic clock. Comparing the
+        # beat's wall time with ours would declare live workers dead whenever the clocks disagree by `grace`.
+        now = time.monotonic()
         running = self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
-        return [t._trial_id for t in running if (self.heartbeat_age(t, now) or 0.0) > self._grace]
+        stale = []
+        for t in running:
+            beat = self._own_beat(t)
+            if beat is None:
+                continue
+            seen = self._beats_seen.get(t._trial_id)
+            if seen is None or seen[0] != beat:
+                self._beats_seen[t._trial_id] = seen = (beat, now)
+            if now - seen[1] > self._grace:
+                stale.append(t._trial_id)
+        return stale
 
     def get_heartbeat_interval(self) -> int | None:
         return self._heartbeat

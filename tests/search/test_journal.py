@@ -44,6 +44,29 @@ def test_a_trial_is_stale_only_after_grace_seconds_without_its_own_heartbeat(tmp
     assert storage.heartbeat_age(frozen) is None
 
 
+def test_staleness_never_compares_two_machines_clocks(tmp_path, monkeypatch):
+    import optuna
+
+    storage = HeartbeatJournalStorage(tmp_path / "j.journal", heartbeat=1, grace=2)
+    study = optuna.create_study(storage=storage, study_name="s")
+    study.enqueue_trial({"x": 1.0})
+    trial = pop_waiting(study)
+    wall = time.time
+
+    def beat_from_a_machine_an_hour_behind():
+        monkeypatch.setattr(time, "time", lambda: wall() - 3600)
+        storage.record_heartbeat(trial._trial_id)
+        monkeypatch.setattr(time, "time", wall)
+
+    beat_from_a_machine_an_hour_behind()
+    assert storage._get_stale_trial_ids(study._study_id) == []  # before: an hour old by our clock, so dead
+    time.sleep(2.5)
+    beat_from_a_machine_an_hour_behind()
+    assert storage._get_stale_trial_ids(study._study_id) == []  # a new beat since our last look
+    time.sleep(2.5)
+    assert storage._get_stale_trial_ids(study._study_id) == [trial._trial_id]  # silent for 2.5 s of our clock
+
+
 def test_dead_workers_trial_is_retried_from_a_journal(space_file, tmp_path, digits):
     cfg = _config(space_file, tmp_path / "run", f"journal:{tmp_path / 'run' / 'study.journal'}", heartbeat=1, grace=2)
     search = runner_module.Search(cfg, dataset=digits)
