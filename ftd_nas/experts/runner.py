@@ -207,7 +207,7 @@ class ExpertTrainer:
         path = expert_path(self.out, index)
         self._fix_settings()
         write_trajectory(path, snapshots, self._record(index, seed, trainer, test, snapshots))
-        shutil.rmtree(partial)
+        shutil.rmtree(partial, ignore_errors=True)  # the expert is written; a leftover is cleaned up by a later run
         return ExpertOutcome(index, seed, status, str(path), trainer.history[-1]["train_acc"], test[1],
                              sum(trainer.epoch_seconds))
 
@@ -219,10 +219,10 @@ class ExpertTrainer:
         for index in range(rank, self.config.num_experts, world):
             seed = self.config.train.seed + index
             path = expert_path(self.out, index)
-            if path.exists():
-                outcomes.append(self._finished(index, seed, path))
-                continue
             claim = self.out / f"expert_{index:04d}.claim"
+            if path.exists():
+                outcomes.append(self._finished(index, seed, path, clean=not claim_is_live(claim, self.stale_after)))
+                continue
             if not try_claim(claim, self.stale_after):
                 outcomes.append(ExpertOutcome(index, seed, "busy", str(path)))
                 continue
@@ -235,10 +235,12 @@ class ExpertTrainer:
                 release(claim)
         return outcomes
 
-    def _finished(self, index: int, seed: int, path: Path) -> ExpertOutcome:
+    def _finished(self, index: int, seed: int, path: Path, clean: bool = True) -> ExpertOutcome:
+        """A finished expert; `clean` removes its work folder, left when its process was killed between writing
+        the expert and removing the folder (never while its process may still be removing it: both would fail)."""
         record = TrajectoryFile(path).record
         leftover = self.out / f"expert_{index:04d}.partial"
-        if leftover.exists():  # killed between writing the final file and removing its work folder
+        if clean and leftover.exists():
             shutil.rmtree(leftover, ignore_errors=True)
         diff = diff_settings(record.settings(), self.settings)
         if diff:

@@ -131,6 +131,22 @@ def test_different_settings_in_the_same_directory_are_refused(tmp_path, digits):
         train_experts(_config("sgd", num_experts=1, epochs=1), tmp_path, dataset=digits, device="cpu")
 
 
+def test_a_finished_experts_work_folder_is_left_to_its_live_owner(tmp_path, digits):
+    # the owner writes the expert, then removes its work folder; another process that saw the expert meanwhile
+    # removed the folder too, and the owner's removal crashed on the files already gone
+    cfg = _config(num_experts=1, epochs=1)
+    train_experts(cfg, tmp_path, dataset=digits, device="cpu")
+    leftover, claim = tmp_path / "expert_0000.partial", tmp_path / "expert_0000.claim"
+    leftover.mkdir()
+    (leftover / "epoch_0001.safetensors").write_bytes(b"")
+    claim.write_text(json.dumps({"pid": 1, "host": "elsewhere", "time": time.time()}))  # its owner is removing it
+    assert [o.status for o in train_experts(cfg, tmp_path, dataset=digits, device="cpu")] == ["done"]
+    assert leftover.exists()
+    claim.write_text(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename, "time": 0}))  # owner killed
+    train_experts(cfg, tmp_path, dataset=digits, device="cpu")
+    assert not leftover.exists()
+
+
 def test_torchrun_environment_picks_the_shard(monkeypatch):
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "3")
