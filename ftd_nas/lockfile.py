@@ -74,40 +74,44 @@ class TokenSymlinkLock:
             time.sleep(sleep)
             sleep = min(2 * sleep, MAX_SLEEP)
 
-    def _break(self, stale: str) -> None:
-        """Remove the lock if it still holds `stale`; a fresh lock moved aside by the race is put back."""
+    def _take(self) -> str | None:
+        """Move the lock aside (only one process can) and remove it: the token it held, None if there was none."""
         aside = self._aside()
         try:
             os.rename(self.lock_file, aside)
-        except FileNotFoundError:  # released or broken by someone else first
-            return
+        except FileNotFoundError:
+            return None
         moved = _readlink(aside)
         os.unlink(aside)
+        return moved
+
+    def _give_back(self, token: str) -> bool:
+        """Restore a lock moved aside by a race; False when a third process took the lock meanwhile."""
+        try:
+            os.symlink(token, self.lock_file)
+            return True
+        except FileExistsError:
+            return False
+
+    def _break(self, stale: str) -> None:
+        """Remove the lock if it still holds `stale`; a fresh lock moved aside by the race is put back."""
+        moved = self._take()
+        if moved is None:  # released or broken by someone else first
+            return
         if moved == stale:
             log.warning("broke the lock %s left for %.0f s by %s (a worker killed while holding it?)",
                         self.lock_file, self.grace, stale)
-            return
-        try:  # a lock taken after our last look: give it back to its holder
-            os.symlink(moved, self.lock_file)
-        except FileExistsError:
+        elif not self._give_back(moved):  # a lock taken after our last look could not be given back
             log.error("the lock %s of %s was moved aside while a third worker took it; their appends may "
                       "interleave once", self.lock_file, moved)
 
     def release(self) -> None:
         token, self._token = self._token, None
-        aside = self._aside()
-        try:
-            os.rename(self.lock_file, aside)
-        except FileNotFoundError:
+        moved = self._take()
+        if moved is None:
             log.warning("the lock %s was broken while this worker held it (held longer than %.0f s?)",
                         self.lock_file, self.grace)
-            return
-        moved = _readlink(aside)
-        os.unlink(aside)
-        if moved != token:
+        elif moved != token:
             log.warning("the lock %s was broken while this worker held it and is now %s's; giving it back",
                         self.lock_file, moved)
-            try:
-                os.symlink(moved, self.lock_file)
-            except FileExistsError:
-                pass
+            self._give_back(moved)

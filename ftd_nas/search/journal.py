@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
@@ -117,12 +116,6 @@ class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
 
     get_failed_trial_callback = get_heartbeat_stale_trial_callback  # its name before optuna 4.9
 
-    @contextmanager
-    def queue_lock(self) -> Iterator[None]:
-        """Serialise queueing among workers (a lock file beside the journal, safe on NFS)."""
-        lock = TokenSymlinkLock(f"{self.path}.queue.lock", self.lock_grace)
-        lock.acquire()
-        try:
-            yield
-        finally:
-            lock.release()
+    def queue_lock(self) -> TokenSymlinkLock:
+        """Serialise queueing among workers (a lock file beside the journal, safe on NFS): use it in `with`."""
+        return TokenSymlinkLock(f"{self.path}.queue.lock", self.lock_grace)

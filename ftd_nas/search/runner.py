@@ -33,9 +33,10 @@ from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for,
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord, in_run_folder, storage_location, storage_url
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
 from ftd_nas.search.space import SearchSpace, candidate_id, load_space, parse_space
-from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, crash_counts,
-                                  earlier_live_trial, enqueue_missing, finished_and_running, heartbeat, make_storage,
-                                  open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining, unit_of)
+from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, backend_of,
+                                  crash_counts, earlier_live_trial, enqueue_missing, finished_and_running, heartbeat,
+                                  make_storage, open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining,
+                                  unit_of)
 from ftd_nas.train import RUNTIME_ONLY, Trainer, check_number, evaluate
 
 log = logging.getLogger(__name__)
@@ -277,14 +278,13 @@ class Search:
             self.study.tell(trial, value, state=state)
             return True
         except (UpdateFinishedTrialError, ValueError):
-            if not self.study._storage.get_trial(trial._trial_id).state.is_finished():
+            if not backend_of(self.study).get_trial(trial._trial_id).state.is_finished():
                 raise
         log.warning("trial %d (%s) was declared dead by another worker while this one trained it (no heartbeat "
                     "reached the storage for --grace = %d s; raise --grace if the storage or machine is slow): its "
                     "result is dropped, the candidate's retry counts", trial.number,
                     trial.user_attrs.get(CANDIDATE), self.config.grace)
         return False
-
 
     # ------------------------------------------------------------------ the worker loop
     def run(self) -> dict:
