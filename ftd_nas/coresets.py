@@ -22,6 +22,7 @@ import torch
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ModelSpec, build_model
+from ftd_nas.models.families import require_embedding
 from ftd_nas.records import Part
 from ftd_nas.runtime import environment_info
 from ftd_nas.train import RUNTIME_ONLY, TrainConfig, check_number, train
@@ -99,9 +100,8 @@ def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device 
     spec = config.model.for_data(dataset.channels, dataset.image_size, dataset.num_classes)
     embeddings = dataset.train.x.flatten(1).cpu()
     if config.method in NEEDS_EMBEDDINGS:
+        require_embedding(spec.arch, f"--method {config.method} chooses by embeddings")
         net = build_model(spec, seed=config.seed, device=device)
-        if not hasattr(net, "embed"):
-            raise ConfigError(f"--method {config.method} chooses by embeddings: use --model convnet")
         train(net, dataset.train, TrainConfig(epochs=config.epochs, lr=config.lr, seed=config.seed,
                                               progress=config.progress))
         embeddings = _embed(net, dataset.train.x)

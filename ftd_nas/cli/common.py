@@ -10,6 +10,7 @@ from typing import Callable
 from ftd_nas.augment import DEFAULT_STRATEGY
 from ftd_nas.data import DataConfig, known_datasets
 from ftd_nas.models import ACT_LAYERS, ARCHITECTURES, NORM_LAYERS, POOL_LAYERS, ModelSpec
+from ftd_nas.models.families import MAX_DEPTH
 
 
 def whole(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
@@ -91,7 +92,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model")
     g.add_argument("--model", default=d.arch, choices=list(ARCHITECTURES), help=f"architecture (default {d.arch})")
     g.add_argument("--width", type=POSITIVE, default=d.width, help=f"ConvNet channels per layer (default {d.width})")
-    g.add_argument("--depth", type=whole(1, 8), default=d.depth, help=f"ConvNet blocks (default {d.depth})")
+    g.add_argument("--depth", type=whole(1, MAX_DEPTH), default=d.depth, help=f"ConvNet blocks (default {d.depth})")
     g.add_argument("--norm", default=d.norm, choices=list(NORM_LAYERS), help=f"normalisation (default {d.norm})")
     g.add_argument("--act", default=d.act, choices=list(ACT_LAYERS), help=f"activation (default {d.act})")
     g.add_argument("--pool", default=d.pool, choices=list(POOL_LAYERS), help=f"pooling (default {d.pool})")

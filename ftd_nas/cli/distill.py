@@ -13,6 +13,7 @@ from ftd_nas.distill.presets import METHODS
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory
 from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS, ModelSpec
+from ftd_nas.models.families import MAX_DEPTH
 from ftd_nas.runtime import resolve_device
 
 HELP = "distill a tiny synthetic proxy: FTD or MTT (from expert trajectories), DSA or DM (from the real data)"
@@ -71,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--image-size", type=whole(4, 1024), default=None, help="resize side for image folders")
     d = ModelSpec()
     f.add_argument("--width", type=POSITIVE, default=None, help=f"ConvNet width (default {d.width})")
-    f.add_argument("--depth", type=whole(1, 8), default=None, help=f"ConvNet depth (default {d.depth})")
+    f.add_argument("--depth", type=whole(1, MAX_DEPTH), default=None, help=f"ConvNet depth (default {d.depth})")
     f.add_argument("--norm", choices=list(NORM_LAYERS), default=None, help=f"normalisation (default {d.norm})")
     f.add_argument("--act", choices=list(ACT_LAYERS), default=None, help=f"activation (default {d.act})")
     f.add_argument("--pool", choices=list(POOL_LAYERS), default=None, help=f"pooling (default {d.pool})")

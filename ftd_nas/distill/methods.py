@@ -27,6 +27,7 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory, TrajectoryError
 from ftd_nas.experts.records import folder_label
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
+from ftd_nas.models.families import require_embedding
 
 if TYPE_CHECKING:
     from ftd_nas.distill.distiller import Distiller
@@ -192,8 +193,7 @@ class DistributionMatching(FreshNetworkMatching):
 
     def __init__(self, d: "Distiller", experts: str | Path | None, model: ModelSpec | None):
         super().__init__(d, experts, model)
-        if not hasattr(build_model(self.spec), "embed"):
-            raise ConfigError(f"--method dm matches embeddings: use --model convnet, not {self.spec.arch}")
+        require_embedding(self.spec.arch, "--method dm matches embeddings")
 
     def step(self, d: "Distiller") -> tuple[float, bool, dict]:
         net = build_model(self.spec, seed=_seed(d.gen), device=d.device).train()

@@ -1,4 +1,8 @@
-"""Networks built by name from a `ModelSpec`: the ConvNet family and cross-architecture models."""
+"""Networks built by name from a `ModelSpec`: the ConvNet family and cross-architecture models.
+
+Each family is one registry entry in `families.py`; `ARCHITECTURES` is derived from it (the families a stored
+ModelSpec can name).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,12 @@ from torch import nn
 from ftd_nas.errors import ConfigError
 from ftd_nas.models.convnet import ConvNet
 from ftd_nas.models.cost import count_macs, count_params
-from ftd_nas.models.crossarch import VGG11, AlexNet, ResNet18
+from ftd_nas.models.families import FAMILIES, ModelFamily, get_family, spec_families
 from ftd_nas.models.functional import ParamLayout, functional_forward
 from ftd_nas.models.layers import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
 from ftd_nas.models.spec import ModelSpec
 
-ARCHITECTURES: dict[str, Callable[[ModelSpec], nn.Module]] = {
-    "convnet": ConvNet,
-    "alexnet": AlexNet,
-    "vgg11": VGG11,
-    "resnet18": ResNet18,
-}
+ARCHITECTURES: dict[str, Callable[[ModelSpec], nn.Module]] = {name: f.network for name, f in spec_families().items()}
 
 
 def build_model(spec: ModelSpec, seed: int | None = None, device: torch.device | str = "cpu") -> nn.Module:
@@ -36,5 +35,5 @@ def build_model(spec: ModelSpec, seed: int | None = None, device: torch.device |
         return factory(spec).to(device)
 
 
-__all__ = ["ACT_LAYERS", "ARCHITECTURES", "NORM_LAYERS", "POOL_LAYERS", "ConvNet", "ModelSpec", "ParamLayout",
-           "build_model", "count_macs", "count_params", "functional_forward"]
+__all__ = ["ACT_LAYERS", "ARCHITECTURES", "FAMILIES", "NORM_LAYERS", "POOL_LAYERS", "ConvNet", "ModelFamily",
+           "ModelSpec", "ParamLayout", "build_model", "count_macs", "count_params", "functional_forward", "get_family"]

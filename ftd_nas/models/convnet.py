@@ -12,11 +12,7 @@ from ftd_nas.models.spec import ModelSpec
 
 class ConvNet(nn.Module):
     def __init__(self, spec: ModelSpec):
-        super().__init__()
-        if spec.width < 1 or spec.depth < 1:
-            raise ConfigError(f"ConvNet needs width >= 1 and depth >= 1, got width {spec.width}, depth {spec.depth}")
-        if spec.norm == "groupnorm" and spec.width % 4:
-            raise ConfigError(f"groupnorm uses 4 groups, so --width must be a multiple of 4 (got {spec.width})")
+        super().__init__()  # the spec's knobs are checked by ModelSpec against the family's axes (families.py)
         norm, act, pool = get_norm_layer(spec.norm), get_act_layer(spec.act), get_pool_layer(spec.pool)
         h, w = spec.image_size
         layers: list[nn.Module] = []

@@ -23,19 +23,26 @@ class ModelSpec(Part):
     num_classes: int = 10
 
     def __post_init__(self) -> None:
-        from ftd_nas.models import ARCHITECTURES
-        from ftd_nas.models.layers import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
+        from ftd_nas.models.families import spec_families
 
-        for name, value, table in (("model", self.arch, ARCHITECTURES), ("--norm", self.norm, NORM_LAYERS),
-                                   ("--act", self.act, ACT_LAYERS), ("--pool", self.pool, POOL_LAYERS)):
-            if value not in table:
-                raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(table)}")
-        for name in ("width", "depth", "channels", "num_classes"):
+        families = spec_families()
+        if self.arch not in families:
+            raise ConfigError(f"unknown model {self.arch!r}; choose one of: {', '.join(families)}")
+        family = families[self.arch]
+        for name in ("norm", "act", "pool", "width", "depth"):  # the family's own axis checks, one definition
+            problem = family.check_value(name, getattr(self, name))
+            if problem:
+                kind = "unknown" if name in ("norm", "act", "pool") else "invalid"
+                raise ConfigError(f"{kind} --{name} {getattr(self, name)!r}: {problem}")
+        for name in ("channels", "num_classes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
         if len(self.image_size) != 2 or min(self.image_size) < 1:
             raise ConfigError(f"image size must be two positive integers, got {self.image_size!r}")
+        problem = family.rule(self.to_dict())
+        if problem:
+            raise ConfigError(problem)
 
     def for_data(self, channels: int, image_size: tuple[int, int], num_classes: int) -> "ModelSpec":
         """The same architecture sized for a dataset."""

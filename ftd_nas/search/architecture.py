@@ -23,7 +23,7 @@ from torch import nn
 from ftd_nas.data.fingerprint import DataFingerprint
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.io import atomic_path
-from ftd_nas.models import ARCHITECTURES, ModelSpec
+from ftd_nas.models import FAMILIES, ModelSpec
 from ftd_nas.records import Record, RecordError
 from ftd_nas.search.space import SearchSpace
 
@@ -44,8 +44,8 @@ class ArchitectureRecord(Record):
     source: dict = field(default_factory=dict)  # provenance: the search run and how the candidate was chosen
 
     def __post_init__(self) -> None:
-        if ":" not in self.model and self.model not in ARCHITECTURES:
-            raise ConfigError(f"model {self.model!r} is not a known model family ({', '.join(ARCHITECTURES)}) nor a "
+        if ":" not in self.model and self.model not in FAMILIES:
+            raise ConfigError(f"model {self.model!r} is not a known model family ({', '.join(FAMILIES)}) nor a "
                               "factory written package.module:function")
 
     @property

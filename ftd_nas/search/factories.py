@@ -1,7 +1,7 @@
 """Models of a search space's candidates: a built-in family by name, or a user's factory.
 
-A space file's `model:` names the family. Built-in: convnet, alexnet, vgg11, resnet18 (a candidate's axes are
-ModelSpec fields). A user's factory, written package.module:function, is imported only when a space file the
+A space file's `model:` names the family. Built-in: the entries of `ftd_nas/models/families.py` (convnet,
+alexnet, vgg11, resnet18), each building a candidate from its declared axes. A user's factory, written package.module:function, is imported only when a space file the
 user gave names it (so only a space file you trust should name one: importing runs that module's code), and is
 called as
 
@@ -20,21 +20,14 @@ import torch
 from torch import nn
 
 from ftd_nas.errors import ConfigError
-from ftd_nas.models import ModelSpec, build_model, count_macs, count_params
+from ftd_nas.models import count_macs, count_params, get_family
 from ftd_nas.search.space import SearchSpace, candidate_id
-
-
-def _builtin(arch: str) -> Callable[..., nn.Module]:
-    def make(params: dict, channels: int, image_size: tuple[int, int], num_classes: int) -> nn.Module:
-        return build_model(ModelSpec(arch=arch, **params).for_data(channels, image_size, num_classes))
-
-    return make
 
 
 def model_factory(name: str) -> Callable[..., nn.Module]:
     """The factory a space names (imports a user's module: only for space files the user gave)."""
     if ":" not in name:
-        return _builtin(name)
+        return get_family(name).build
     module, _, function = name.partition(":")
     try:
         factory = getattr(importlib.import_module(module), function)

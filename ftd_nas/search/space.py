@@ -18,8 +18,8 @@
       exclude:
         - {depth: 4, pool: none}
 
-Built-in families take the axes of ModelSpec (depth, width, act, norm, pool; a ConvNet space names all five);
-a user's factory takes any axes, receives a candidate's parameters and the data's shape, and returns an
+A built-in family takes the axes its registry entry declares (`ftd_nas/models/families.py`: the ConvNet's are
+depth, width, act, norm, pool, and a ConvNet space names all five); a user's factory takes any axes, receives a candidate's parameters and the data's shape, and returns an
 nn.Module (see `factories.py`). Candidates are enumerated in a fixed order (the product of the axes as listed,
 a conditional axis only where its condition holds, excluded ones left out) and named by a stable id. The
 parameter and multiply-add limits depend on the data's shape, so they apply once it is known (`admissible`).
@@ -37,7 +37,7 @@ from pathlib import Path
 import yaml
 
 from ftd_nas.errors import ConfigError, InputError
-from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
+from ftd_nas.models.families import FAMILIES, SPEC_AXES, ModelFamily
 
 def _spaces_dir() -> Path:
     """search_spaces/: $FTD_NAS_SPACES, the source checkout's, or the copy a regular install puts in share/."""
@@ -47,18 +47,9 @@ def _spaces_dir() -> Path:
 
 
 SPACES_DIR = _spaces_dir()
-AXES = {  # axis -> check of one value (None when valid, else what is wrong)
-    "depth": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 8
-    else "must be an integer from 1 to 8",
-    "width": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and v >= 1
-    else "must be a positive integer",
-    "act": lambda v: None if v in ACT_LAYERS else f"must be one of {', '.join(ACT_LAYERS)}",
-    "norm": lambda v: None if v in NORM_LAYERS else f"must be one of {', '.join(NORM_LAYERS)}",
-    "pool": lambda v: None if v in POOL_LAYERS else f"must be one of {', '.join(POOL_LAYERS)}",
-}
 TOP_KEYS = {"name", "description", "model", "axes", "fixed", "conditions", "constraints"}
 CONSTRAINT_KEYS = {"max_params", "max_macs", "exclude"}
-CONVNET_AXES = tuple(AXES)
+CONVNET_AXES = tuple(SPEC_AXES)
 
 
 def candidate_id(params: dict) -> str:
@@ -110,6 +101,11 @@ class SearchSpace:
     def __len__(self) -> int:
         return len(self.candidates())
 
+    @property
+    def family(self) -> ModelFamily | None:
+        """The built-in family the space's candidates belong to; None for a user's factory."""
+        return FAMILIES.get(self.model) if ":" not in self.model else None
+
     @classmethod
     def from_dict(cls, data: dict, source: str = "") -> "SearchSpace":
         """The space a run's record describes (its `to_dict`), e.g. to train more of its candidates."""
@@ -130,17 +126,15 @@ def _line(node) -> str:
 
 
 def _factory_name(value, where: str, node) -> str:
-    from ftd_nas.models import ARCHITECTURES
-
-    if isinstance(value, str) and (value in ARCHITECTURES or re.fullmatch(r"[\w.]+:[A-Za-z_]\w*", value)):
+    if isinstance(value, str) and (value in FAMILIES or re.fullmatch(r"[\w.]+:[A-Za-z_]\w*", value)):
         return value
     raise InputError(f"{where}, {_line(node)}: model {value!r} is neither a built-in family "
-                     f"({', '.join(ARCHITECTURES)}) nor a factory written package.module:function")
+                     f"({', '.join(FAMILIES)}) nor a factory written package.module:function")
 
 
-def _check_value(axis: str, value, builtin: bool) -> str | None:
-    if builtin:
-        return AXES[axis](value)
+def _check_value(axis: str, value, family: ModelFamily | None) -> str | None:
+    if family is not None:
+        return family.check_value(axis, value)
     return None if isinstance(value, (int, float, str, bool)) else "must be a number, a string or a boolean"
 
 
@@ -164,7 +158,7 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
     if "axes" not in keys:
         raise InputError(f"{where}: no 'axes' mapping (axis -> list of values)")
     model = _factory_name(data["model"], where, keys["model"][1]) if "model" in keys else "convnet"
-    builtin = ":" not in model
+    family = FAMILIES.get(model) if ":" not in model else None
     axes_node = keys["axes"][1]
     if not isinstance(axes_node, yaml.MappingNode):
         raise InputError(f"{where}, {_line(axes_node)}: 'axes' must map axis names to lists of values")
@@ -175,9 +169,9 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
     fixed_items = [] if fixed_node is None or data.get("fixed") is None else fixed_node.value
     for knode, vnode in list(axes_node.value) + list(fixed_items):
         axis, in_fixed = knode.value, any(knode is k for k, _ in fixed_items)
-        if builtin and axis not in AXES:
-            raise InputError(f"{where}, {_line(knode)}: unknown axis {axis!r}; axes are {', '.join(AXES)}")
-        if not builtin and not re.fullmatch(r"[A-Za-z_]\w*", str(axis)):
+        if family is not None and axis not in family.axes:
+            raise InputError(f"{where}, {_line(knode)}: unknown axis {axis!r}; axes are {', '.join(family.axes)}")
+        if family is None and not re.fullmatch(r"[A-Za-z_]\w*", str(axis)):
             raise InputError(f"{where}, {_line(knode)}: axis {axis!r} must be a name like width_multiplier")
         if axis in axes:
             raise InputError(f"{where}, {_line(knode)}: axis {axis!r} is given twice")
@@ -188,28 +182,28 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
         if not values:
             raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} has no values")
         for i, value in enumerate(values):
-            problem = _check_value(axis, value, builtin)
+            problem = _check_value(axis, value, family)
             if problem:
                 node = vnode.value[i] if isinstance(vnode, yaml.SequenceNode) else vnode
                 raise InputError(f"{where}, {_line(node)}: {axis} value {value!r} {problem}")
         if len(set(map(str, values))) != len(values):
             raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} repeats a value")
         axes[axis] = values
-    if model == "convnet":
-        missing = [a for a in AXES if a not in axes]
+    if family is not None and family.complete:
+        missing = [a for a in family.axes if a not in axes]
         if missing:
             raise InputError(f"{where}: axes {missing} are missing; list them under 'axes' or pin them under 'fixed'")
-        axes = {a: axes[a] for a in AXES}
+        axes = {a: axes[a] for a in family.axes}
     conditions = _conditions(data, keys, axes, where)
     constraints = _constraints(data, keys, axes, where)
     space = SearchSpace(name=str(data.get("name") or Path(source).stem), axes=axes,
                         description=str(data.get("description") or ""), source=source, model=model,
                         conditions=conditions, constraints=constraints)
-    if builtin and {"norm", "width"} <= set(axes):
+    if family is not None:
         for params in space.candidates():
-            if params.get("norm") == "groupnorm" and params.get("width", 4) % 4:
-                raise InputError(f"{where}: groupnorm uses 4 groups, so every width must be a multiple of 4 "
-                                 f"(got {params['width']})")
+            problem = family.rule(params)
+            if problem:
+                raise InputError(f"{where}: {problem}")
     if not space.candidates():
         raise InputError(f"{where}: no candidate is left after the exclusions")
     return space
