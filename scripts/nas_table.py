@@ -29,6 +29,7 @@ import shutil
 import statistics
 from pathlib import Path
 
+from ftd_nas.agreement import format_interval
 from ftd_nas.io import write_json
 from ftd_nas.stages import Stage, run_stages
 
@@ -181,10 +182,8 @@ def early_epochs(out: Path, s: dict) -> int:
 
 
 def _interval(metric: dict) -> str:
-    value, ci = metric.get("value"), metric.get("ci") or [None, None]
-    if value is None or value != value:
-        return "-"
-    return f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci[0] is not None else f"{value:.2f}"
+    """A group's bootstrap value and interval (report.json's `groups[label]["bootstrap"][metric]`) as a cell."""
+    return format_interval(metric.get("value"), metric.get("ci"))
 
 
 EXPERTS = {"mtt": "experts-sgd", "ftd": "experts-gsam"}
