@@ -29,6 +29,7 @@ import shutil
 import statistics
 from pathlib import Path
 
+from ftd_nas.agreement import format_interval
 from ftd_nas.io import write_json
 from ftd_nas.stages import Stage, run_stages
 
@@ -180,11 +181,9 @@ def early_epochs(out: Path, s: dict) -> int:
     return max(1, round(training_seconds("ftd") / per_epoch))
 
 
-def _interval(metric: dict) -> str:
-    value, ci = metric.get("value"), metric.get("ci") or [None, None]
-    if value is None or value != value:
-        return "-"
-    return f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci[0] is not None else f"{value:.2f}"
+def _cell(metric: dict) -> str:
+    """A group's bootstrap value and interval (report.json's `groups[label]["bootstrap"][metric]`) as a cell."""
+    return format_interval(metric.get("value"), metric.get("ci"))
 
 
 EXPERTS = {"mtt": "experts-sgd", "ftd": "experts-gsam"}
@@ -213,8 +212,8 @@ def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[
                     "test_acc"]]
         rows.append({"method": label, "proxies": seeds, "proxy_acc": statistics.mean(accs) if accs else None,
                      "proxy_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0 if accs else None,
-                     "spearman": _interval(group["spearman"]), "kendall": _interval(group["kendall"]),
-                     **{f"top{k}_{way}": _interval(group[f"top{k}_{way}"]) for k in s["ks"]
+                     "spearman": _cell(group["spearman"]), "kendall": _cell(group["kendall"]),
+                     **{f"top{k}_{way}": _cell(group[f"top{k}_{way}"]) for k in s["ks"]
                         for way in ("by_real", "by_proxy")},
                      "regret": statistics.mean(100 * runs[n]["agreement"]["regret"] for n in names),
                      "creation_min": statistics.mean(creation_seconds(runs[n], method, record) for n in names) / 60,

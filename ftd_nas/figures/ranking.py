@@ -5,14 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import rankdata
 
+from ftd_nas.agreement import aligned, rank_positions
 from ftd_nas.figures.save import new_figure, save_figure
-
-
-def _pairs(proxy: dict, truth: dict) -> tuple[np.ndarray, np.ndarray]:
-    names = sorted(set(proxy) & set(truth))
-    return np.array([proxy[n] for n in names]), np.array([truth[n] for n in names])
 
 
 def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path, note: str = "",
@@ -20,8 +15,7 @@ def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem
                      proxy_name: str = "proxy validation accuracy",
                      truth_name: str = "real-data test accuracy") -> list[str]:
     """Proxy vs real accuracy per candidate; error bars: the std over each candidate's repeats (when it has some)."""
-    p, t = _pairs(proxy, truth)
-    names = sorted(set(proxy) & set(truth))
+    names, p, t = aligned(proxy, truth)
     fig, ax = new_figure(figsize=(5, 4.5))
     xerr = 100 * np.array([(proxy_err or {}).get(n) or 0.0 for n in names])
     yerr = 100 * np.array([(truth_err or {}).get(n) or 0.0 for n in names])
@@ -41,8 +35,8 @@ def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem
 
 
 def rank_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path, note: str = "") -> list[str]:
-    p, t = _pairs(proxy, truth)
-    rp, rt = rankdata(-p), rankdata(-t)
+    _, p, t = aligned(proxy, truth)
+    rp, rt = rank_positions(p), rank_positions(t)
     fig, ax = new_figure(figsize=(4.8, 4.5))
     ax.scatter(rt, rp, s=18, alpha=0.75, edgecolor="none")
     ax.plot([1, len(p)], [1, len(p)], color="grey", lw=0.8, ls="--")

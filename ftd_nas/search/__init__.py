@@ -1,4 +1,4 @@
-"""Architecture search on proxies: search spaces, the optuna-backed worker loop, ranking metrics."""
+"""Architecture search on proxies: search spaces, the optuna-backed worker loop, report and verify."""
 
 from ftd_nas.search.recipe import SearchRecipe
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ftd_nas.agreement import format_interval, format_value, noise_ceiling, paired_bootstrap, rank_agreement
 from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.records import diff_settings, format_diff
-from ftd_nas.search.compare import noise_ceiling, paired_bootstrap
-from ftd_nas.search.ranking import rank_agreement
 from ftd_nas.search.runner import SearchRun, load_run
 
 
@@ -75,7 +74,7 @@ def _summarise(values: list[float]) -> dict:
 
 
 def _flat_metrics(agreement: dict, ks) -> dict[str, float]:
-    """One run's metrics under the names `compare.metric_names` uses."""
+    """One run's metrics under the names `agreement.metric_names` gives them."""
     out = {m: agreement[m] for m in GROUP_METRICS}
     for k in ks:
         for way in ("by_real", "by_proxy"):
@@ -192,10 +191,7 @@ def _space_size(space: dict) -> int:
     return n
 
 
-def _fmt(v, pct=False) -> str:
-    if v is None or v != v:
-        return "-"
-    return f"{100 * v:.1f}" if pct else f"{v:.2f}"
+PERCENT = {"digits": 1, "scale": 100}  # accuracies and regret, in points
 
 
 def coverage_lines(report: dict) -> list[str]:
@@ -215,13 +211,13 @@ def ceiling_lines(report: dict) -> list[str]:
     if ceiling is None:
         return ["Noise ceiling: not measured; the truth has one training per candidate. Run it with --repeats 3 (or "
                 "more) to learn how well the real-data ranking agrees with itself.", ""]
-    per_k = ", ".join(f"top {k}: {_fmt(v['rho'])} [{_fmt(v['ci'][0])}, {_fmt(v['ci'][1])}]"
-                      for k, v in ceiling["topk"].items())
-    bound = f" (a noiseless proxy could reach about {_fmt(ceiling['upper_bound'])})" if ceiling["upper_bound"] else ""
+    per_k = ", ".join(f"top {k}: {format_interval(v['rho'], v['ci'])}" for k, v in ceiling["topk"].items())
+    bound = f" (a noiseless proxy could reach about {format_value(ceiling['upper_bound'])})" \
+        if ceiling["upper_bound"] else ""
     low, high = ceiling["repeats"]["min"], ceiling["repeats"]["max"]
     return [f"Noise ceiling of the truth ({low if low == high else f'{low}-{high}'} repeats per candidate, split-half "
-            f"Spearman, Spearman-Brown corrected): {_fmt(ceiling['rho'])} "
-            f"[{_fmt(ceiling['ci'][0])}, {_fmt(ceiling['ci'][1])}]" + (f"; {per_k}" if per_k else "") + ". This is "
+            f"Spearman, Spearman-Brown corrected): {format_interval(ceiling['rho'], ceiling['ci'])}"
+            + (f"; {per_k}" if per_k else "") + ". This is "
             "how well another real-data run of the same size would agree with the truth: the most a proxy can be "
             f"expected to reach{bound}. A proxy near it ranks as well as the truth can tell.", ""]
 
@@ -244,14 +240,14 @@ def markdown_table(report: dict) -> str:
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in report["runs"]:
             a, c = e["agreement"], e["coverage"]
-            ci = a["spearman_ci95"]
-            cells = [e["name"], str(a["n"])] + [_fmt(a["topk"].get(str(k), {}).get(way, {}).get("spearman"))
+            cells = [e["name"], str(a["n"])] + [format_value(a["topk"].get(str(k), {}).get(way, {}).get("spearman"))
                                                 for k in ks]
-            cells += [f"{_fmt(a['spearman'])} [{_fmt(ci[0])}, {_fmt(ci[1])}]", _fraction(a["spearman"], ceiling),
-                      _fmt(a["kendall"]), _fmt(a["topk"].get("10", {}).get("precision")),
-                      _fmt(a["picked_real_acc"], True), _fmt(a["regret"], True), str(e["train_images"] or "-"),
+            cells += [format_interval(a["spearman"], a["spearman_ci95"]), _fraction(a["spearman"], ceiling),
+                      format_value(a["kendall"]), format_value(a["topk"].get("10", {}).get("precision")),
+                      format_value(a["picked_real_acc"], **PERCENT), format_value(a["regret"], **PERCENT),
+                      str(e["train_images"] or "-"),
                       f"{e['creation_seconds'] / 60:.1f}" if e["creation_seconds"] is not None else "-",
-                      _fmt(e["seconds_per_candidate"]), f"{e['seconds_total'] / 60:.1f}",
+                      format_value(e["seconds_per_candidate"]), f"{e['seconds_total'] / 60:.1f}",
                       f"{c['finished']} / {c['failed']} / {c['missing']}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -275,12 +271,8 @@ def group_lines(report: dict) -> list[str]:
         cells = [label, str(len(g["runs"]))]
         for m in metrics:
             summary, boot = g["summary"].get(m, {}), g["bootstrap"].get(m)
-            text = _fmt(summary.get("mean"), m == "regret")
-            if summary.get("std") is not None:
-                text += f" ± {_fmt(summary['std'], m == 'regret')}"
-            if boot and boot["ci"][0] is not None:
-                text += f" [{_fmt(boot['ci'][0], m == 'regret')}, {_fmt(boot['ci'][1], m == 'regret')}]"
-            cells.append(text)
+            cells.append(format_interval(summary.get("mean"), boot["ci"] if boot else None,
+                                         spread=summary.get("std"), **(PERCENT if m == "regret" else {})))
         cells.append(_fraction(g["summary"]["spearman"]["mean"], ceiling))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

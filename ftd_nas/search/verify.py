@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ftd_nas.agreement import bootstrap, fisher_interval, format_interval, kendall, percentile_interval, spearman
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.records import Part, diff_settings, format_diff
 from ftd_nas.search.architecture import ArchitectureRecord
-from ftd_nas.search.compare import _kendall, _spearman
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
 from ftd_nas.train import check_number
@@ -74,28 +74,6 @@ def stratified_sample(ranked: list[str], n: int, seed: int, exclude: set[str] = 
     return [pool[int(rng.integers(lo, hi))] for lo, hi in zip(edges[:-1], edges[1:])]
 
 
-def _interval(values: np.ndarray, level: float) -> list[float | None]:
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return [None, None]
-    tail = 100 * (1 - level) / 2
-    return [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]
-
-
-# Bonett & Wright (2000): standard errors of Fisher's z of Spearman's rho and Kendall's tau for n pairs
-FISHER_SE = {"spearman": lambda r, n: math.sqrt((1 + r * r / 2) / (n - 3)),
-             "kendall": lambda r, n: math.sqrt(0.437 / (n - 4))}
-
-
-def _fisher_interval(r: float, n: int, name: str, level: float) -> list[float] | None:
-    if n <= 4 or not math.isfinite(r):
-        return None
-    from scipy.stats import norm
-
-    z, half = math.atanh(max(-0.999, min(0.999, r))), norm.ppf(0.5 + level / 2) * FISHER_SE[name](r, n)
-    return [math.tanh(z - half), math.tanh(z + half)]
-
-
 def estimate(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: int = 2000, seed: int = 0) -> dict:
     """Spearman and Kendall of a random sample, with intervals, and what the sample can resolve.
 
@@ -106,11 +84,11 @@ def estimate(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: i
     rng = np.random.default_rng(seed)
     n = len(proxy)
     out = {"n": n, "level": level}
-    for name, stat in (("spearman", _spearman), ("kendall", _kendall)):
-        boot = np.array([stat(proxy[i], real[i]) for i in (rng.integers(0, n, n) for _ in range(samples))]) \
-            if n >= 3 else np.array([])
+    for name, stat in (("spearman", spearman), ("kendall", kendall)):
+        # one stream of draws for both statistics: Kendall's resamples follow Spearman's
+        boot = bootstrap(stat, proxy, real, samples, rng) if n >= 3 else np.array([])
         out[name] = stat(proxy, real) if n >= 2 else float("nan")
-        interval, fisher = _interval(boot, level), _fisher_interval(out[name], n, name, level)
+        interval, fisher = percentile_interval(boot, level), fisher_interval(out[name], n, name, level)
         if fisher is not None and interval[0] is not None:
             interval = [min(interval[0], fisher[0]), max(interval[1], fisher[1])]
         out[f"{name}_ci"] = interval
@@ -182,8 +160,8 @@ def markdown(summary: dict, run_dir: str) -> str:
     ci, kci = est["spearman_ci"], est["kendall_ci"]
     if ci[0] is not None:
         lines += [f"**Agreement below the shortlist, estimated from the {est['n']} sampled candidates:** Spearman "
-                  f"{est['spearman']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}], Kendall {est['kendall']:.2f} "
-                  f"[{kci[0]:.2f}, {kci[1]:.2f}] ({est['level']:.0%} bootstrap intervals). {est['resolves']}. "
+                  f"{format_interval(est['spearman'], ci)}, Kendall {format_interval(est['kendall'], kci)} "
+                  f"({est['level']:.0%} bootstrap intervals). {est['resolves']}. "
                   "The sample is drawn from the ranking below the shortlist, so this describes the proxy there; "
                   "the whole space's agreement can differ (a restricted range usually lowers a correlation).", ""]
     else:
@@ -323,7 +301,7 @@ def coverage_check(proxy: SearchRun, truth: SearchRun, sample: int, draws: int =
     scores = np.array([score for _, _, score in ranking])
     truth_val = np.array([real[c]["val_acc"] for c in ranked])
     truth_test = np.array([real[c]["test_acc"] for c in ranked])
-    full = _spearman(scores, truth_val)
+    full = spearman(scores, truth_val)
     covered, widths, estimates = 0, [], []
     regrets = {k: [] for k in tops}
     for d in range(draws):

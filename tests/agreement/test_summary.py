@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from ftd_nas.search.ranking import rank_agreement
+from ftd_nas.agreement import rank_agreement
 
 TRUTH = {f"a{i}": 0.5 + 0.01 * i for i in range(20)}  # a19 is best
 
