@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
-
 import torch
 
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ModelSpec, build_model
 from ftd_nas.models.families import require_embedding
+from ftd_nas.proxy_methods import SELECTED, lookup
 from ftd_nas.records import Part
 from ftd_nas.runtime import environment_info
 from ftd_nas.train import RUNTIME_ONLY, TrainConfig, check_number, train
 
 
-def herding(embeddings: torch.Tensor, k: int) -> list[int]:
+# Every selector takes (embeddings, k, gen) so its registry entry is all that names it; the greedy ones are
+# deterministic and ignore `gen`.
+def herding(embeddings: torch.Tensor, k: int, gen: torch.Generator | None = None) -> list[int]:
     """Indices of k rows whose running mean tracks the mean of all rows, greedily."""
     target = embeddings.mean(0)
     chosen: list[int] = []
@@ -44,7 +45,7 @@ def herding(embeddings: torch.Tensor, k: int) -> list[int]:
     return chosen
 
 
-def kcenter(embeddings: torch.Tensor, k: int) -> list[int]:
+def kcenter(embeddings: torch.Tensor, k: int, gen: torch.Generator | None = None) -> list[int]:
     """Indices of k rows chosen by k-center greedy, starting from the row nearest the mean."""
     first = int((embeddings - embeddings.mean(0)).norm(dim=1).argmin())
     chosen = [first]
@@ -56,12 +57,8 @@ def kcenter(embeddings: torch.Tensor, k: int) -> list[int]:
     return chosen
 
 
-def _random(embeddings: torch.Tensor, k: int, gen: torch.Generator) -> list[int]:
+def random_subset(embeddings: torch.Tensor, k: int, gen: torch.Generator) -> list[int]:
     return torch.randperm(len(embeddings), generator=gen)[:k].tolist()
-
-
-SELECTORS: dict[str, Callable[..., list[int]]] = {"random": _random, "herding": herding, "kcenter": kcenter}
-NEEDS_EMBEDDINGS = {"herding", "kcenter"}
 
 
 @dataclass
@@ -77,8 +74,7 @@ class SelectConfig(Part):
     progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
 
     def __post_init__(self) -> None:
-        if self.method not in SELECTORS:
-            raise ConfigError(f"--method must be one of {', '.join(SELECTORS)}, got {self.method!r}")
+        lookup(self.method, SELECTED)
         check_number("--ipc", self.ipc, 1, integer=True)
         check_number("--epochs", self.epochs, 1, integer=True)
         check_number("--lr", self.lr, 0, low_open=True)
@@ -99,7 +95,8 @@ def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device 
     gen = torch.Generator().manual_seed(config.seed)
     spec = config.model.for_data(dataset.channels, dataset.image_size, dataset.num_classes)
     embeddings = dataset.train.x.flatten(1).cpu()
-    if config.method in NEEDS_EMBEDDINGS:
+    method = lookup(config.method, SELECTED)
+    if method.embeds:
         require_embedding(spec.arch, f"--method {config.method} chooses by embeddings")
         net = build_model(spec, seed=config.seed, device=device)
         train(net, dataset.train, TrainConfig(epochs=config.epochs, lr=config.lr, seed=config.seed,
@@ -111,8 +108,7 @@ def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device 
         members = (labels == c).nonzero().flatten()
         if len(members) < config.ipc:
             raise ConfigError(f"class {dataset.classes[c]!r} has only {len(members)} training images (< {config.ipc})")
-        extra = (gen,) if config.method == "random" else ()
-        picked = SELECTORS[config.method](embeddings[members], config.ipc, *extra)
+        picked = method.strategy(embeddings[members], config.ipc, gen)
         rows.append(members[torch.tensor(picked, dtype=torch.long)])
     idx = torch.cat(rows).to(dataset.train.x.device)
     record = ProxyRecord(method=config.method, ipc=config.ipc, iterations=0, model=spec, data=dataset.fingerprint(),

@@ -20,6 +20,7 @@ from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
 from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.io import write_json
 from ftd_nas.models import ModelSpec
+from ftd_nas.proxy_methods import display_name, lookup
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.report import build_report, write_report
@@ -66,7 +67,8 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
         log.info("== %s", name)
 
     proxies = {}
-    for optimizer, method in (("sgd", "mtt"), ("gsam", "ftd")):
+    for method in ("mtt", "ftd"):
+        optimizer = lookup(method).experts
         stage(f"experts ({optimizer})")
         train_experts(ExpertConfig(data=data, model=model, num_experts=cfg.experts,
                                    train=expert_train_config(optimizer, epochs=cfg.expert_epochs, alpha=1.0,
@@ -85,9 +87,9 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
         sets = ("proxy", "random") if method == "ftd" else ("proxy",)
         record = evaluate_proxy(proxy, ecfg, dataset, sets=sets, device=device)
         save_evaluation(record, proxy.path)
-        accuracy[method.upper()] = record.sets["proxy"]["results"]["convnet"]
+        accuracy[display_name(method)] = record.sets["proxy"]["results"]["convnet"]
         if "random" in record.sets:
-            accuracy["Random"] = record.sets["random"]["results"]["convnet"]
+            accuracy[display_name("random")] = record.sets["random"]["results"]["convnet"]
     runs = {}
     for label, proxy_arg, epochs in (("real", "real", cfg.truth_epochs),
                                      ("ftd", str(out / "proxies" / "ftd.safetensors"), cfg.search_epochs),
@@ -101,7 +103,7 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
     stage("report")
     report = build_report([runs["ftd"], runs["mtt"], runs["random"]], runs["real"], ks=(3, 5), bootstrap=500)
     written = write_report(report, out / "report", overwrite=True)  # the demo's own folder: refreshed each run
-    curves = [load_curves(out / "proxies" / f"{m}.safetensors", m.upper()) for m in proxies]
+    curves = [load_curves(out / "proxies" / f"{m}.safetensors", display_name(m)) for m in proxies]
     curves += [load_curves(out / "experts" / o, f"{o.upper()} experts") for o in ("sgd", "gsam")]
     written["figures"] += write_curves(curves, out / "report" / "curves")
     stages["end"] = time.perf_counter()
@@ -117,9 +119,8 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
 
 def format_summary(summary: dict) -> str:
     lines = ["", f"{'proxy':<10} {'test acc (%)':>14} {'Spearman rho vs real':>22}"]
-    labels = {"FTD": "FTD IPC", "MTT": "MTT IPC", "Random": "Random IPC"}
-    for key, acc in summary["accuracy"].items():
-        rho = next((v for k, v in summary["spearman"].items() if k.startswith(labels[key])), None)
+    for key, acc in summary["accuracy"].items():  # keyed by display name, as the report's labels begin
+        rho = next((v for k, v in summary["spearman"].items() if k.startswith(f"{key} IPC")), None)
         rho_text = "-" if rho is None or rho != rho else f"{rho:+.2f}"
         lines.append(f"{key:<10} {100 * acc['test_mean']:>8.1f} ± {100 * acc['test_std']:3.1f} {rho_text:>22}")
     lines += ["", f"finished in {summary['seconds']:.0f} s; report and figures in {summary['report']}"]

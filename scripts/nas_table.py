@@ -31,10 +31,10 @@ from pathlib import Path
 
 from ftd_nas.agreement import format_interval
 from ftd_nas.io import write_json
+from ftd_nas.proxy_methods import DISTILLED, SELECTED, REGISTRY, display_name, lookup
 from ftd_nas.stages import Stage, run_stages
 
-ROWS = [("Random", "random"), ("Herding", "herding"), ("K-Center", "kcenter"), ("DSA", "dsa"), ("DM", "dm"),
-        ("MTT", "mtt"), ("FTD", "ftd")]
+ROWS = [(display_name(m), m) for m in ("random", "herding", "kcenter", "dsa", "dm", "mtt", "ftd")]
 SCALES = {
     "cpu": dict(dataset="npz:../shared/datasets/cifar10_subset.npz", data_root="data", zca=True, width=32, depth=3,
                 experts=4, expert_epochs=15, alpha=0.3, ipc=10, space="convnet-cpu", truth_epochs=8, repeats=3,
@@ -94,15 +94,15 @@ def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
                                     str(out / "experts" / o), *run], workers=s["workers"]) for o in ("gsam", "sgd")]
     for k in range(seeds):
         seed = seed_args(k)
-        for method in ("random", "herding", "kcenter"):
+        for method in (m for _, m in ROWS if lookup(m).kind == SELECTED):
             plan.append(Stage(tag(f"select-{method}", k), ["select", "--method", method, "--ipc", str(s["ipc"]), *data,
                                                            *net, "--epochs", str(s["select_epochs"]), *seed, "--out",
                                                            proxy[method, k], *run]))
-        for method in ("dsa", "dm"):
+        for method in (m for _, m in ROWS if lookup(m).kind == DISTILLED and not lookup(m).experts):
             plan.append(Stage(tag(f"distill-{method}", k), ["distill", "--method", method, "--ipc", str(s["ipc"]),
                                                             *data, *net, *s["distill"][method], *seed, "--out",
                                                             proxy[method, k], *run]))
-        for method, experts in (("mtt", "sgd"), ("ftd", "gsam")):
+        for method, experts in ((m, lookup(m).experts) for _, m in ROWS if lookup(m).experts):
             plan.append(Stage(tag(f"distill-{method}", k), ["distill", "--method", method, "--experts",
                                                             str(out / "experts" / experts), *real, "--ipc",
                                                             str(s["ipc"]), *s["distill"][method], *seed, "--out",
@@ -186,7 +186,7 @@ def _cell(metric: dict) -> str:
     return format_interval(metric.get("value"), metric.get("ci"))
 
 
-EXPERTS = {"mtt": "experts-sgd", "ftd": "experts-gsam"}
+EXPERTS = {name: f"experts-{m.experts}" for name, m in REGISTRY.items() if m.experts}
 
 
 def creation_seconds(run: dict, method: str, record: dict) -> float:

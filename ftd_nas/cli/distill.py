@@ -9,11 +9,11 @@ from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_dsa_arg, add_overwrite
 from ftd_nas.data import DataConfig
 from ftd_nas.data.fingerprint import dataset_label
 from ftd_nas.distill import Distiller, resolve_config
-from ftd_nas.distill.presets import METHODS
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory
 from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS, ModelSpec
 from ftd_nas.models.families import MAX_DEPTH
+from ftd_nas.proxy_methods import DISTILLED, lookup, names
 from ftd_nas.runtime import resolve_device
 
 HELP = "distill a tiny synthetic proxy: FTD or MTT (from expert trajectories), DSA or DM (from the real data)"
@@ -42,7 +42,6 @@ OVERRIDES = [("syn-steps", POSITIVE, "unrolled student steps N"),
              ("batch-real", POSITIVE, "dsa, dm: real images per class per matching step"),
              ("outer-loop", POSITIVE, "dsa: matching steps per fresh network"),
              ("inner-loop", POSITIVE, "dsa: epochs of network training on the synthetic set between them")]
-FRESH_NETWORK_METHODS = ("dsa", "dm")
 DATA_OPTIONS = {"zca": False, "zca_eps": None, "val_fraction": None, "split_seed": None, "image_size": None}
 MODEL_OPTIONS = ("width", "depth", "norm", "act", "pool")
 
@@ -55,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="PROXY", help="proxy file to write (e.g. c10_ipc10.safetensors)")
     add_real_data_args(p, "the experts")
     p.add_argument("--ipc", type=POSITIVE, default=10, help="images per class (default 10)")
-    p.add_argument("--method", choices=list(METHODS), default="ftd",
-                   help="ftd (default), mtt, dsa (gradient matching) or dm (distribution matching)")
+    p.add_argument("--method", choices=names(DISTILLED), default="ftd",
+                   help="; ".join(f"{n}: {lookup(n).summary}" for n in names(DISTILLED)) + " (default ftd)")
     p.add_argument("--preset", default=None, metavar="FAMILY",
                    help="use the preset of cifar10, cifar100, tiny-imagenet or imagenet-subset for another dataset")
     o = p.add_argument_group("overrides of the preset")
@@ -93,7 +92,7 @@ def _data_and_model(args: argparse.Namespace) -> tuple[DataConfig, str, ModelSpe
     """The real data, the name presets are chosen by, and the matching network (None: the experts')."""
     given = [f"--{k.replace('_', '-')}" for k, default in DATA_OPTIONS.items() if getattr(args, k) != default]
     given += [f"--{k}" for k in MODEL_OPTIONS if getattr(args, k) is not None]
-    if args.method not in FRESH_NETWORK_METHODS:
+    if lookup(args.method).experts is not None:
         if given:
             raise ConfigError(f"--method {args.method} takes the network and the preprocessing from its experts: "
                               f"drop {', '.join(given)}")

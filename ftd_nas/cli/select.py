@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_data_args, add_model_args, add_overwrite_arg, data_config,
                                 model_spec)
-from ftd_nas.coresets import SELECTORS, SelectConfig, select_coreset
+from ftd_nas.coresets import SelectConfig, select_coreset
 from ftd_nas.errors import ConfigError
 from ftd_nas.proxy import Proxy
+from ftd_nas.proxy_methods import SELECTED, names
 from ftd_nas.runtime import resolve_device
 
 HELP = "choose a coreset proxy of real images: random, herding or k-center greedy"
@@ -23,7 +24,7 @@ dataset-distillation literature; random draws them with --seed. The time it took
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("select", help=HELP, description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--method", choices=list(SELECTORS), default="herding", help="how to choose (default herding)")
+    p.add_argument("--method", choices=names(SELECTED), default="herding", help="how to choose (default herding)")
     p.add_argument("--ipc", type=POSITIVE, default=10, help="images per class (default 10)")
     p.add_argument("--out", required=True, metavar="PROXY", help="proxy file to write")
     add_data_args(p)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from ftd_nas.augment import DEFAULT_STRATEGY, parse_strategy
-from ftd_nas.distill.presets import METHODS, preset
+from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError
+from ftd_nas.proxy_methods import DISTILLED, lookup, names
 from ftd_nas.records import Part
 from ftd_nas.train import check_number
 
@@ -16,7 +17,7 @@ from ftd_nas.train import check_number
 class DistillConfig(Part):
     """Distillation hyperparameters (names as in the papers' code) and run settings."""
 
-    method: str = "ftd"  # ftd: GSAM experts + EMA images; mtt: SGD experts; dsa: gradient matching; dm: distributions
+    method: str = "ftd"  # a distilled method of ftd_nas/proxy_methods.py
     ipc: int = 10
     syn_steps: int = 20
     expert_epochs: int = 2
@@ -41,23 +42,16 @@ class DistillConfig(Part):
     outer_loop: int = 10  # dsa: matching steps per fresh network
     inner_loop: int = 50  # dsa: epochs of training the network on the synthetic set between matching steps
 
-    # Which fields each method uses (besides the common ones): what is shown and compared for a run.
+    # The fields every method uses; each method's own (in its registry entry) follow them in what is shown and
+    # compared for a run.
     COMMON: ClassVar[tuple[str, ...]] = ("method", "ipc", "lr_img", "iterations", "init", "seed", "dsa", "momentum",
                                          "checkpoint_every", "image_every", "preset", "family")
-    METHOD_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "ftd": ("syn_steps", "expert_epochs", "max_start_epoch", "batch_syn", "lr_lr", "lr_teacher", "unroll",
-                "ema_decay"),
-        "mtt": ("syn_steps", "expert_epochs", "max_start_epoch", "batch_syn", "lr_lr", "lr_teacher", "unroll"),
-        "dsa": ("lr_net", "batch_real", "outer_loop", "inner_loop"),
-        "dm": ("lr_net", "batch_real"),
-    }
     # Settings that may change when a run is resumed (everything else must match the checkpoint).
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = ("iterations", "checkpoint_every", "image_every", "lr_img",
                                                     "lr_lr", "preset")
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(f"--method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        method = lookup(self.method, DISTILLED)
         if self.unroll not in ("full", "checkpoint"):
             raise ConfigError(f"--unroll must be full or checkpoint, got {self.unroll!r}")
         if self.init not in ("real", "noise"):
@@ -73,17 +67,18 @@ class DistillConfig(Part):
             check_number(f"--{name.replace('_', '-')}", getattr(self, name), 1, integer=True)
         check_number("--momentum", self.momentum, 0, 1)
         check_number("--seed", self.seed, integer=True)
-        if self.method == "ftd" and not (self.ema_decay is not None and 0 <= self.ema_decay < 1):
-            raise ConfigError(f"FTD needs --ema-decay in [0, 1), got {self.ema_decay}")
-        if self.method != "ftd" and self.ema_decay is not None:
-            raise ConfigError(f"{self.method.upper()} keeps no EMA of the images: drop --ema-decay, or use "
-                              "--method ftd")
+        if method.keeps_ema and not (self.ema_decay is not None and 0 <= self.ema_decay < 1):
+            raise ConfigError(f"{method.display} needs --ema-decay in [0, 1), got {self.ema_decay}")
+        if not method.keeps_ema and self.ema_decay is not None:
+            with_ema = " or ".join(n for n in names(DISTILLED) if lookup(n).keeps_ema)
+            raise ConfigError(f"{method.display} keeps no EMA of the images: drop --ema-decay, or use --method "
+                              f"{with_ema}")
         parse_strategy(self.dsa)
 
     def relevant(self) -> dict:
         """The fields this method uses, in a stable order."""
         data = self.to_dict()
-        return {k: data[k] for k in self.COMMON + self.METHOD_FIELDS[self.method]}
+        return {k: data[k] for k in self.COMMON + lookup(self.method).fields}
 
     def settings(self) -> dict:
         """What a resumed run must share with the run it continues."""
@@ -100,6 +95,6 @@ def resolve_config(dataset: str, ipc: int, method: str = "ftd", family: str | No
         raise ConfigError(f"unknown distillation settings {sorted(unknown)}")
     kwargs = {k: v for k, v in values.items() if k in known}
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    if method != "ftd":
+    if not lookup(method, DISTILLED).keeps_ema:
         kwargs["ema_decay"] = None
     return DistillConfig(method=method, ipc=ipc, preset=source, family=family, **kwargs)

@@ -26,7 +26,6 @@ import torch
 from ftd_nas.claims import release, try_claim
 from ftd_nas.data import Dataset
 from ftd_nas.distill.config import DistillConfig
-from ftd_nas.distill.methods import METHODS
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.evaluation import sample_per_class
@@ -37,6 +36,7 @@ from ftd_nas.figures.grid import save_grid
 from ftd_nas.io import atomic_path, load_checkpoint, write_json
 from ftd_nas.models import ModelSpec
 from ftd_nas.progress import progress
+from ftd_nas.proxy_methods import lookup
 from ftd_nas.proxy import RANGE_FACTOR, Proxy, ProxyRecord
 from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.runtime import environment_info
@@ -62,7 +62,7 @@ class Distiller:
         self.work = Path(work_dir) if work_dir else self.out.with_name(self.out.name + ".run")
         self.dataset = dataset
         self.notes: list[str] = []
-        self.method = METHODS[config.method](self, experts, model)
+        self.method = lookup(config.method).strategy(self, experts, model)
         self.spec = self.method.spec
         self.settings = {"distill": config.settings(), **self.method.settings(),
                          "data": dataset.fingerprint().settings()}
@@ -75,7 +75,7 @@ class Distiller:
             self.opt_lr = torch.optim.SGD([self.syn_lr], lr=config.lr_lr, momentum=config.momentum)
         else:  # the lr the method's code trains (and evaluates) networks on its sets with
             self.syn_lr, self.opt_lr = torch.tensor(config.lr_net, device=self.device), None
-        self.ema = self.images.detach().clone() if config.method == "ftd" else None
+        self.ema = self.images.detach().clone() if lookup(config.method).keeps_ema else None
         # images far beyond the real data's range mean the run has diverged (even while still finite)
         self.value_bound = RANGE_FACTOR * float(dataset.train.x.abs().max())
         self.iteration = 0

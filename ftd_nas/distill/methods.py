@@ -1,11 +1,12 @@
 """What one distillation iteration does, per method; `Distiller` owns the images, checkpoints and the run loop.
 
 Each method computes its loss on the current synthetic images, steps them (and, for trajectory matching, the
-learned lr) and returns (loss, finite, extras for the log). Methods come from a name table:
+learned lr) and returns (loss, finite, extras for the log). Each method's registry entry
+(`ftd_nas/proxy_methods.py`) names its class:
 
-    ftd, mtt   trajectory matching against expert trajectories (`matching.py`)
-    dsa        gradient matching against fresh networks, with DSA; `--dsa none` is plain DC (`gradient_matching.py`)
-    dm         distribution matching of mean embeddings under fresh networks (`distribution_matching.py`)
+    TrajectoryMatching    ftd, mtt: against expert trajectories (`matching.py`)
+    GradientMatching      dsa: against fresh networks, with DSA; `--dsa none` is plain DC (`gradient_matching.py`)
+    DistributionMatching  dm: of mean embeddings under fresh networks (`distribution_matching.py`)
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from ftd_nas.experts import ExpertDirectory, TrajectoryError
 from ftd_nas.experts.records import folder_label
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 from ftd_nas.models.families import require_embedding
+from ftd_nas.proxy_methods import DISTILLED, lookup, names
 
 if TYPE_CHECKING:
     from ftd_nas.distill.distiller import Distiller
 
-EXPERT_OPTIMIZER = {"ftd": "gsam", "mtt": "sgd"}
 BN_IMAGES_PER_CLASS = 16  # real images per class that fix BatchNorm statistics before gradient matching (DC)
 
 
@@ -47,17 +48,19 @@ class TrajectoryMatching:
 
     def __init__(self, d: "Distiller", experts: str | Path | None, model: ModelSpec | None):
         cfg = d.config
+        needed = lookup(cfg.method).experts
         if experts is None:
             raise ConfigError(f"--method {cfg.method} matches expert trajectories: give --experts DIR (trained with "
-                              f"`ftd-nas experts --optimizer {EXPERT_OPTIMIZER[cfg.method]}`)")
+                              f"`ftd-nas experts --optimizer {needed}`)")
         self.experts = ExpertDirectory(experts)
         record = self.experts.record
-        got, needed = record.train.optimizer, EXPERT_OPTIMIZER[cfg.method]
+        got = record.train.optimizer
         if got != needed:
-            hint = ("FTD matches flat trajectories: train experts with `ftd-nas experts --optimizer gsam`"
-                    if cfg.method == "ftd" else "MTT matches plain SGD trajectories (`--optimizer sgd`)")
+            fitting = [n for n in names(DISTILLED) if lookup(n).experts == got]
+            other = f", or use --method {' or '.join(fitting)}" if fitting else ""
             raise TrajectoryError(f"--method {cfg.method} needs {needed} experts, but {str(self.experts.path)!r} "
-                                  f"holds {got} experts. {hint}, or use --method {'mtt' if got == 'sgd' else 'ftd'}.")
+                                  f"holds {got} experts. Train them with `ftd-nas experts --optimizer {needed}`"
+                                  f"{other}.")
         if cfg.max_start_epoch + cfg.expert_epochs > self.experts.num_epochs:
             raise ConfigError(f"max_start_epoch {cfg.max_start_epoch} + expert_epochs {cfg.expert_epochs} exceeds the "
                               f"{self.experts.num_epochs} epochs stored in {str(self.experts.path)!r}; lower "
@@ -202,6 +205,3 @@ class DistributionMatching(FreshNetworkMatching):
         loss = distribution_matching_loss(net, self._real(d, d.config.batch_real), self._syn(d), self._augment(d),
                                           one_batch=self.has_bn)
         return loss.item(), self._image_step(d, loss), {}
-
-
-METHODS = {"ftd": TrajectoryMatching, "mtt": TrajectoryMatching, "dsa": GradientMatching, "dm": DistributionMatching}

@@ -10,6 +10,7 @@ iterations. Neither uses ZCA.
 from __future__ import annotations
 
 from ftd_nas.errors import ConfigError
+from ftd_nas.proxy_methods import DISTILLED, lookup
 
 FIELDS = ("syn_steps", "expert_epochs", "max_start_epoch", "batch_syn", "lr_img", "lr_lr", "lr_teacher", "alpha",
           "ema_decay")
@@ -49,30 +50,29 @@ def family_of(dataset: str) -> str | None:
 
 # DC/DSA `get_loops`: IPC -> (outer_loop, inner_loop)
 DSA_LOOPS = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
-MATCHING_PRESETS = {
-    "dsa": {"lr_img": 0.1, "lr_net": 0.01, "batch_real": 256, "iterations": 1000, "ema_decay": None, "zca": False},
-    "dm": {"lr_img": 1.0, "lr_net": 0.01, "batch_real": 256, "iterations": 20000, "ema_decay": None, "zca": False},
-}
-METHODS = ("ftd", "mtt", "dsa", "dm")
-
-
-def _matching_preset(ipc: int, method: str) -> tuple[dict, str]:
-    cfg = dict(MATCHING_PRESETS[method])
-    source = f"{method.upper()} code's preset"
-    if method == "dsa":
-        nearest = min(DSA_LOOPS, key=lambda k: (abs(k - ipc), k))
-        cfg["outer_loop"], cfg["inner_loop"] = DSA_LOOPS[nearest]
-        missing = "" if nearest == ipc else f"; the code defines no loops for IPC {ipc}"
-        source += f" (loops of IPC {nearest}{missing})"
-    return cfg, source
+DSA_PRESET = {"lr_img": 0.1, "lr_net": 0.01, "batch_real": 256, "iterations": 1000, "ema_decay": None, "zca": False}
+DM_PRESET = {"lr_img": 1.0, "lr_net": 0.01, "batch_real": 256, "iterations": 20000, "ema_decay": None, "zca": False}
 
 
 def preset(dataset: str, ipc: int, method: str = "ftd", family: str | None = None) -> tuple[dict, str]:
-    """The paper's settings for `dataset` (or an explicit `family`) at `ipc`, and a line saying where they are from."""
-    if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
-    if method in MATCHING_PRESETS:
-        return _matching_preset(ipc, method)
+    """The paper's settings of `method` for `dataset` (or an explicit `family`) at `ipc`, and a line saying where
+    they are from; each method's own preset function is named by its registry entry."""
+    return lookup(method, DISTILLED).preset(dataset, ipc, family)
+
+
+def dsa_preset(dataset: str, ipc: int, family: str | None = None) -> tuple[dict, str]:
+    cfg = dict(DSA_PRESET)
+    nearest = min(DSA_LOOPS, key=lambda k: (abs(k - ipc), k))
+    cfg["outer_loop"], cfg["inner_loop"] = DSA_LOOPS[nearest]
+    missing = "" if nearest == ipc else f"; the code defines no loops for IPC {ipc}"
+    return cfg, f"DSA code's preset (loops of IPC {nearest}{missing})"
+
+
+def dm_preset(dataset: str, ipc: int, family: str | None = None) -> tuple[dict, str]:
+    return dict(DM_PRESET), "DM code's preset"
+
+
+def ftd_preset(dataset: str, ipc: int, family: str | None = None) -> tuple[dict, str]:
     family = family or family_of(dataset)
     if family == "imagenet-subset":
         values, source = IMAGENET_SUBSET, f"FTD preset for ImageNet subsets (IPC {ipc})"
@@ -86,11 +86,16 @@ def preset(dataset: str, ipc: int, method: str = "ftd", family: str | None = Non
                                    "override any value, or pick one with --preset)")
     cfg = dict(zip(FIELDS, values))
     cfg["zca"] = family in ZCA_FAMILIES
-    if method == "mtt":
-        cfg["ema_decay"] = None
-        cfg["alpha"] = None
-        if (family, ipc) in MTT_NO_ZCA:
-            cfg["zca"] = False
-        cfg["batch_syn"] = MTT_BATCH_SYN.get((family, ipc), cfg["batch_syn"])
-        source = source.replace("FTD Table 7", "MTT (FTD Table 7 with MTT's differences)")
     return cfg, source
+
+
+def mtt_preset(dataset: str, ipc: int, family: str | None = None) -> tuple[dict, str]:
+    """FTD's preset with MTT's differences (no EMA, no GSAM, ZCA and batch_syn where the MTT code differs)."""
+    cfg, source = ftd_preset(dataset, ipc, family)
+    family = family or family_of(dataset)
+    cfg["ema_decay"] = None
+    cfg["alpha"] = None
+    if (family, ipc) in MTT_NO_ZCA:
+        cfg["zca"] = False
+    cfg["batch_syn"] = MTT_BATCH_SYN.get((family, ipc), cfg["batch_syn"])
+    return cfg, source.replace("FTD Table 7", "MTT (FTD Table 7 with MTT's differences)")

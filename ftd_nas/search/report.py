@@ -13,19 +13,16 @@ from ftd_nas.agreement import format_interval, format_value, noise_ceiling, pair
 from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
+from ftd_nas.proxy_methods import display_name
 from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.search.runner import SearchRun, load_run
-
-
-METHOD_NAMES = {"ftd": "FTD", "mtt": "MTT", "dsa": "DSA", "dm": "DM", "random": "Random", "herding": "Herding",
-                "kcenter": "K-Center"}
 
 
 def run_label(run: SearchRun) -> str:
     """The default label: the proxy's method and IPC; a real-data run used as a proxy is early stopping."""
     ident = run.record.identity.source
     if ident["kind"] == "proxy":
-        return f"{METHOD_NAMES.get(ident['method'], ident['method'])} IPC {ident['ipc']}"
+        return f"{display_name(ident['method'])} IPC {ident['ipc']}"
     if ident["kind"] == "real":
         return f"Early stopping ({run.record.identity.recipe.epochs} epochs)"
     return f"Random IPC {ident['ipc']}"
