@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftd_nas.data import DataConfig
@@ -21,12 +21,16 @@ from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.io import write_json
 from ftd_nas.models import ModelSpec
 from ftd_nas.proxy_methods import display_name, lookup
+from ftd_nas.records import Record
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.report import build_report, write_report
+from ftd_nas.search.report_record import read_report
+from ftd_nas.search.results import ByKey, from_unversioned, read_record
 from ftd_nas.train import check_number
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class DemoConfig:
@@ -55,7 +59,28 @@ class DemoConfig:
             raise ConfigError("the demo distils from expert epochs 0..expert_epochs-2 onwards: expert_epochs >= 3")
 
 
-def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
+@dataclass(frozen=True)
+class DemoSummary(ByKey, Record):
+    """summary.json of a demo folder. Format version 1 is the file before it had format keys (the same content)."""
+
+    FORMAT = "ftd-nas-demo-summary"
+    UPGRADES = {1: from_unversioned}
+
+    accuracy: dict  # proxy display name -> {test_mean, test_std} of its evaluation (ConvNet)
+    spearman: dict  # report run name -> its Spearman with the real-data ranking
+    report: str  # the report folder
+    figures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    stage_seconds: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)  # the DemoConfig it ran with
+
+    @classmethod
+    def read(cls, out: str | Path) -> "DemoSummary":
+        """The summary.json of a demo folder."""
+        return read_record(cls, Path(out) / "summary.json")
+
+
+def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoSummary:
     out, device = Path(cfg.out), resolve_device(cfg.device)
     stages, started = {}, time.perf_counter()
     data = DataConfig(cfg.dataset)
@@ -109,19 +134,20 @@ def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
     stages["end"] = time.perf_counter()
     names = list(stages)
     timings = {n: stages[names[i + 1]] - stages[n] for i, n in enumerate(names[:-1])}
-    rho = {e["name"]: e["agreement"]["spearman"] for e in report["runs"]}
-    summary = {"accuracy": {k: {"test_mean": v["test_mean"], "test_std": v["test_std"]} for k, v in accuracy.items()},
-               "spearman": rho, "report": written["dir"], "figures": written["figures"],
-               "seconds": time.perf_counter() - started, "stage_seconds": timings, "config": dict(cfg.__dict__)}
-    write_json(out / "summary.json", summary)
+    rho = {e["name"]: e["agreement"]["spearman"] for e in read_report(written["dir"]).runs}
+    summary = DemoSummary(
+        accuracy={k: {"test_mean": v["test_mean"], "test_std": v["test_std"]} for k, v in accuracy.items()},
+        spearman=rho, report=written["dir"], figures=written["figures"], seconds=time.perf_counter() - started,
+        stage_seconds=timings, config=dict(cfg.__dict__))
+    write_json(out / "summary.json", summary.to_dict())
     return summary
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: DemoSummary) -> str:
     lines = ["", f"{'proxy':<10} {'test acc (%)':>14} {'Spearman rho vs real':>22}"]
-    for key, acc in summary["accuracy"].items():  # keyed by display name, as the report's labels begin
-        rho = next((v for k, v in summary["spearman"].items() if k.startswith(f"{key} IPC")), None)
+    for key, acc in summary.accuracy.items():  # keyed by display name, as the report's labels begin
+        rho = next((v for k, v in summary.spearman.items() if k.startswith(f"{key} IPC")), None)
         rho_text = "-" if rho is None or rho != rho else f"{rho:+.2f}"
         lines.append(f"{key:<10} {100 * acc['test_mean']:>8.1f} ± {100 * acc['test_std']:3.1f} {rho_text:>22}")
-    lines += ["", f"finished in {summary['seconds']:.0f} s; report and figures in {summary['report']}"]
+    lines += ["", f"finished in {summary.seconds:.0f} s; report and figures in {summary.report}"]
     return "\n".join(lines)

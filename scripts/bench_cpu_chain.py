@@ -84,10 +84,12 @@ def main() -> None:
            "--out", str(out / "search" / name), "--no-progress")
     sh(*ftd, "report", *(str(out / "search" / n) for n in ("ftd", "mtt", "random")), "--truth",
        str(out / "search" / "truth"), "--out", str(out / "report"), "--overwrite")
-    report = json.loads((out / "report" / "report.json").read_text())
+    from ftd_nas.search.report_record import read_report
+
+    report = read_report(out / "report")
     result["search"] = {run["name"]: {"spearman": run["agreement"]["spearman"], "kendall": run["agreement"]["kendall"],
                                       "seconds_per_candidate": run["seconds_per_candidate"]}
-                        for run in report["runs"]}
+                        for run in report.runs}
     result["seconds_total"] = time.perf_counter() - started
     (out / "bench_cpu_chain.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({"experts_s_per_epoch": {k: result["experts"][f"{k}_s_per_epoch"] for k in ("sgd", "gsam")},

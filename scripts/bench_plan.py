@@ -46,7 +46,7 @@ def main() -> None:
         started = time.perf_counter()
         summary = run_search(SearchConfig(**{**config.__dict__, "out": str(Path(tmp) / "run")}), dataset=dataset)
         actual = time.perf_counter() - started
-    measured = {r["candidate"]: r["seconds"] for r in summary["rows"]}
+    measured = {r.candidate: r.seconds for r in summary.rows}
     projected = plan.seconds_by_workers[1]
     result = {"space": args.space, "proxy": args.proxy, "dataset": args.dataset, "epochs": args.epochs,
               "device": str(device), "candidates": plan.candidates, "plan_sample": args.sample,

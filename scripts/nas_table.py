@@ -175,7 +175,7 @@ def early_epochs(out: Path, s: dict) -> int:
     from ftd_nas.search.runner import load_run
 
     def training_seconds(run: str) -> float:
-        return sum(row["seconds"] or 0.0 for row in load_run(out / "search" / run).rows)
+        return sum(row.seconds or 0.0 for row in load_run(out / "search" / run).rows)
 
     per_epoch = training_seconds("truth") / (s["truth_epochs"] * s["repeats"])  # all candidates, one epoch
     return max(1, round(training_seconds("ftd") / per_epoch))
@@ -199,14 +199,16 @@ def creation_seconds(run: dict, method: str, record: dict) -> float:
 def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[dict], str]:
     """One row per method; with several seeds, its proxies form a group: intervals and regret from the group's
     paired bootstrap, accuracy over every evaluation run of every proxy, costs per proxy (mean)."""
-    report = json.loads((report_dir(out, seeds) / "report.json").read_text())
-    truth_json = out / "search" / "truth" / "run.json"
-    truth_images = json.loads(truth_json.read_text())["train_images"]
-    ceiling = report.get("noise_ceiling") or {}
-    runs = {Path(r["run"]).name: r for r in report["runs"]}
+    from ftd_nas.search.record import SearchRunRecord
+    from ftd_nas.search.report_record import read_report
+
+    report = read_report(report_dir(out, seeds))
+    truth_images = SearchRunRecord.read(out / "search" / "truth").train_images
+    ceiling = report.noise_ceiling or {}
+    runs = {Path(r["run"]).name: r for r in report.runs}
     rows = []
     for label, method in ROWS + [("Early stopping", "early")]:
-        names, group = [tag(method, k) for k in range(seeds)], report["groups"][label]["bootstrap"]
+        names, group = [tag(method, k) for k in range(seeds)], report.groups[label]["bootstrap"]
         accs = [100 * a for n in names if method != "early" for a in
                 json.loads(evaluation_path(out, n).read_text())["sets"]["proxy"]["results"]["convnet"][
                     "test_acc"]]
@@ -239,6 +241,7 @@ def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[
 
 def write_table(out: Path, s: dict, record: dict, seeds: int = 1) -> Path:
     from ftd_nas.figures.save import new_figure, save_figure
+    from ftd_nas.search.report_record import read_report
 
     rows, table = build_table(out, s, record, seeds)
     target = report_dir(out, seeds, "table")
@@ -248,15 +251,15 @@ def write_table(out: Path, s: dict, record: dict, seeds: int = 1) -> Path:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    report = json.loads((report_dir(out, seeds) / "report.json").read_text())
+    report = read_report(report_dir(out, seeds))
     fig, ax = new_figure(figsize=(8, 4))
     labels = [name for name, _ in ROWS] + ["Early stopping"]
     for i, label in enumerate(labels):
-        metric = report["groups"][label]["bootstrap"]["spearman"]
+        metric = report.groups[label]["bootstrap"]["spearman"]
         if metric["ci"][0] is not None:
             ax.errorbar([i], [metric["value"]], yerr=[[metric["value"] - metric["ci"][0]],
                                                        [metric["ci"][1] - metric["value"]]], fmt="o", capsize=5)
-    ceiling = report.get("noise_ceiling")
+    ceiling = report.noise_ceiling
     if ceiling:
         ax.axhspan(ceiling["ci"][0], ceiling["ci"][1], color="grey", alpha=0.2, lw=0)
         ax.axhline(ceiling["rho"], color="grey", ls="--", lw=1, label=f"noise ceiling {ceiling['rho']:.2f}")

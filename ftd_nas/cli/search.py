@@ -9,6 +9,7 @@ from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, number, whole
 from ftd_nas.errors import ConfigError
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
 from ftd_nas.search.recipe import parse_source
+from ftd_nas.search.results import FAIL
 
 HELP = "train each candidate ConvNet of a search space on a proxy (or real data) and score it"
 DESCRIPTION = """\
@@ -198,18 +199,18 @@ def run(args: argparse.Namespace) -> int:
         summary = run_search(config)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    rows = [r for r in summary["rows"] if r["state"] == "COMPLETE"]
-    repeats = sum(r["repeats"] for r in rows)
-    print(f"study {summary['study']}: {summary['complete']}/{summary['candidates']} candidates complete "
-          f"({repeats} of {summary['candidates'] * summary['repeats']} repeats), {summary['failed_total']} failed; "
-          f"this worker trained {summary['trained']} in {summary['seconds']:.0f} s"
-          + (f" ({summary['lost']} more dropped: declared dead by another worker, retried there)"
-             if summary.get("lost") else ""))
-    for r in sorted(rows, key=lambda r: -r["val_acc"])[:5]:
-        spread = f" ± {100 * r['val_std']:.1f} ({r['repeats']} repeats)" if r["val_std"] is not None else ""
-        print(f"  {r['candidate']:<40} val {100 * r['val_acc']:5.1f}{spread}  test {100 * r['test_acc']:5.1f}")
-    for r in summary["rows"]:
-        if r["state"] == "FAIL":
-            print(f"  FAILED {r['candidate']}: {r['fail_reason']}")
+    rows = [r for r in summary.rows if r.complete]
+    repeats = sum(r.repeats for r in rows)
+    print(f"study {summary.study}: {summary.complete}/{summary.candidates} candidates complete "
+          f"({repeats} of {summary.candidates * summary.repeats} repeats), {summary.failed_total} failed; "
+          f"this worker trained {summary.trained} in {summary.seconds:.0f} s"
+          + (f" ({summary.lost} more dropped: declared dead by another worker, retried there)"
+             if summary.lost else ""))
+    for r in sorted(rows, key=lambda r: -r.val_acc)[:5]:
+        spread = f" ± {100 * r.val_std:.1f} ({r.repeats} repeats)" if r.val_std is not None else ""
+        print(f"  {r.candidate:<40} val {100 * r.val_acc:5.1f}{spread}  test {100 * r.test_acc:5.1f}")
+    for r in summary.rows:
+        if r.state == FAIL:
+            print(f"  FAILED {r.candidate}: {r.fail_reason}")
     print(f"results: {args.out}/results.csv")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 from pathlib import Path
 
@@ -14,7 +13,9 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.proxy_methods import display_name
-from ftd_nas.records import diff_settings, format_diff
+from ftd_nas.records import RecordError, diff_settings, format_diff
+from ftd_nas.search.results import FAIL, PRUNED
+from ftd_nas.search.report_record import ReportRecord, read_report
 from ftd_nas.search.runner import SearchRun, load_run
 
 
@@ -29,7 +30,7 @@ def run_label(run: SearchRun) -> str:
 
 
 def _scores(run: SearchRun, metric: str) -> dict[str, float]:
-    return {r["candidate"]: r[metric] for r in run.rows if r["state"] == "COMPLETE" and r[metric] is not None}
+    return {r.candidate: r.score(metric) for r in run.rows if r.score(metric) is not None}
 
 
 def _slug(text: str) -> str:
@@ -41,8 +42,8 @@ MIN_COMMON = 5  # fewer candidates in common with the truth do not make a rankin
 
 def coverage(run: SearchRun, space_size: int) -> dict:
     """How much of the space a run has finished, failed (or pruned) and still lacks."""
-    finished = sum(r["state"] == "COMPLETE" for r in run.rows)
-    failed = sum(r["state"] in ("FAIL", "PRUNED") for r in run.rows)
+    finished = sum(r.complete for r in run.rows)
+    failed = sum(r.state in (FAIL, PRUNED) for r in run.rows)
     return {"space": space_size, "finished": finished, "failed": failed, "missing": space_size - finished - failed}
 
 
@@ -52,13 +53,11 @@ def _coverage_text(c: dict) -> str:
 
 def _repeat_values(run: SearchRun, metric: str) -> dict[str, list[float]]:
     """Per finished candidate, the metric of each finished repeat."""
-    key = {"val_acc": "val_accs", "test_acc": "test_accs"}[metric]
-    return {r["candidate"]: list(r[key]) for r in run.rows if r["state"] == "COMPLETE" and r[key]}
+    return {r.candidate: r.repeat_scores(metric) for r in run.rows if r.repeat_scores(metric)}
 
 
 def _spread(run: SearchRun, metric: str) -> dict[str, float]:
-    key = {"val_acc": "val_std", "test_acc": "test_std"}[metric]
-    return {r["candidate"]: r[key] for r in run.rows if r["state"] == "COMPLETE" and r[key] is not None}
+    return {r.candidate: r.spread(metric) for r in run.rows if r.spread(metric) is not None}
 
 
 GROUP_METRICS = ("spearman", "kendall", "regret")
@@ -106,7 +105,7 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
     space_size = truth_run.record.space_size or _space_size(truth_identity.space)
     truth = _scores(truth_run, truth_metric)
     truth_coverage = {**coverage(truth_run, space_size), "usable": len(truth),
-                      "repeats": sum(r["repeats"] for r in truth_run.rows)}
+                      "repeats": sum(r.repeats for r in truth_run.rows)}
     runs, slugs, names, partial = [], set(), set(), []
     for i, run_dir in enumerate(run_dirs):
         run = load_run(run_dir, storage)
@@ -133,13 +132,12 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         if agreement["n"] < max(MIN_COMMON, (space_size + 1) // 2):
             partial.append(f"{name} ({run_dir}): {agreement['n']} candidates in common with the truth "
                            f"(run: {_coverage_text(cov)}; truth: {_coverage_text(truth_coverage)})")
-        seconds = [r["seconds"] for r in run.rows if r["seconds"] is not None]
+        seconds = [r.seconds for r in run.rows if r.seconds is not None]
         runs.append({
             "name": name, "label": label, "run": run_dir, "slug": slug, "source": identity.source,
             "recipe": identity.recipe.to_dict(), "scores": scores, "spread": _spread(run, proxy_metric),
             "agreement": agreement, "coverage": cov, "metrics": _flat_metrics(agreement, ks),
-            "failed": [{"candidate": r["candidate"], "reason": r["fail_reason"]}
-                       for r in run.rows if r["state"] == "FAIL"],
+            "failed": [{"candidate": r.candidate, "reason": r.fail_reason} for r in run.rows if r.state == FAIL],
             "space_size": space_size, "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
             "seconds_total": sum(seconds), "train_images": run.record.train_images,
             "creation_seconds": run.record.proxy_seconds})
@@ -293,13 +291,13 @@ def _check_replaceable(out: Path, report: dict, overwrite: bool) -> list[str]:
     if not existing.exists():
         return []
     try:
-        old = json.loads(existing.read_text())
-    except (OSError, ValueError):
-        old = {}
-    if not overwrite and old.get("inputs") != report["inputs"]:
+        old = read_report(existing)
+    except RecordError:  # unreadable or not a report: nothing to refresh, and nothing of its own to delete
+        old = None
+    if not overwrite and (old is None or old.inputs != report["inputs"]):
         raise ConfigError(f"{str(out)!r} holds a report of other runs or settings; pass --overwrite to replace it, "
                           "or choose another --out")
-    return [f for f in old.get("figures", []) if isinstance(f, str)]
+    return old.figures if old is not None else []
 
 
 def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict:
@@ -351,16 +349,5 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
     table = markdown_table(report)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(table)
-    means = {label: {m: v["mean"] for m, v in g["summary"].items()} for label, g in report["groups"].items()}
-    write_json(out / "report.json", {
-        "spearman": {label: m["spearman"] for label, m in means.items()},
-        "kendall": {label: m["kendall"] for label, m in means.items()},
-        "topk": {label: {str(k): {way: {"spearman": m.get(f"top{k}_{way}")} for way in ("by_real", "by_proxy")}
-                         for k in report["ks"]} for label, m in means.items()},
-        "noise_ceiling": ceiling, "comparisons": report["comparisons"],
-        "comparison_candidates": report["comparison_candidates"], "groups": report["groups"],
-        "runs": [{k: v for k, v in e.items() if k not in ("scores", "spread")} for e in report["runs"]],
-        "truth": report["truth"], "truth_metric": report["truth_metric"], "proxy_metric": report["proxy_metric"],
-        "space": report["space"], "truth_coverage": report["truth_coverage"], "truth_recipe": report["truth_recipe"],
-        "partial": report["partial"], "figures": figures, "inputs": report["inputs"]})
+    write_json(out / "report.json", ReportRecord.from_report(report, figures).to_dict())
     return {"table": table, "figures": figures, "dir": str(out)}

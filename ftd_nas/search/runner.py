@@ -32,6 +32,7 @@ from ftd_nas.runtime import describe_threads, environment_info, resolve_device
 from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord, in_run_folder, storage_location, storage_url
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
+from ftd_nas.search.results import COMPLETE, FAIL, PRUNED, CandidateResult, SearchSummary
 from ftd_nas.search.space import SearchSpace, candidate_id, load_space, parse_space
 from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, backend_of,
                                   crash_counts, earlier_live_trial, enqueue_missing, finished_and_running, heartbeat,
@@ -287,7 +288,7 @@ class Search:
         return False
 
     # ------------------------------------------------------------------ the worker loop
-    def run(self) -> dict:
+    def run(self) -> SearchSummary:
         cfg = self.config
         started = time.perf_counter()
         log.info("worker %s joins study %r (%s) with %s", worker_name(self.device), self.study_name,
@@ -335,11 +336,8 @@ class Search:
                 counts[self._run_trial(trial)[1]] += 1
         rows = collect_results(self.study)
         write_results_csv(self.out / "results.csv", rows, list(self.space.axes))
-        return {"study": self.study_name, "queued": queued, **counts, "candidates": self.space_size,
-                "repeats": cfg.repeats,
-                "complete": sum(r["state"] == "COMPLETE" for r in rows),
-                "failed_total": sum(r["state"] == "FAIL" for r in rows),
-                "seconds": time.perf_counter() - started, "rows": rows}
+        return SearchSummary(study=self.study_name, queued=queued, **counts, candidates=self.space_size,
+                             repeats=cfg.repeats, seconds=time.perf_counter() - started, rows=rows)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -353,7 +351,7 @@ def _std(values: list[float]) -> float | None:
     return (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
 
 
-def collect_results(study: optuna.Study) -> list[dict]:
+def collect_results(study: optuna.Study) -> list[CandidateResult]:
     """One row per candidate: the mean of its finished repeats (their values and spread kept), or its failure,
     or its pruning. Duplicates and candidates outside the space are left out; COMPLETE once one repeat is."""
     units: dict[tuple[str, int], optuna.trial.FrozenTrial] = {}
@@ -386,17 +384,16 @@ def collect_results(study: optuna.Study) -> list[dict]:
             reason = f"its worker died {MAX_CRASHES} times while training it"
         if pruned and not done and not failed:
             reason = f"pruned after {pruned[0].user_attrs.get(EPOCHS_TRAINED, '?')} epochs"
-        state = "COMPLETE" if done else ("FAIL" if failed else "PRUNED")
-        rows.append({"candidate": cid, **first.params, "state": state, "trial": first.number,
-                     "val_acc": _mean(values["val_acc"]), "test_acc": _mean(values["test_acc"]),
-                     "train_acc": _mean(values["train_acc"]), "seconds": sum(values["seconds"]) if done else None,
-                     "num_params": first.user_attrs.get("num_params"), "macs": first.user_attrs.get("macs"),
-                     "epochs_trained": sum(t.user_attrs.get(EPOCHS_TRAINED, 0) for _, t in repeats),
-                     "fail_reason": reason,
-                     "repeats": len(done), "failed_repeats": len(failed),
-                     "val_std": _std(values["val_acc"]), "test_std": _std(values["test_acc"]),
-                     "val_accs": values["val_acc"], "test_accs": values["test_acc"],
-                     "repeat_ids": [r for r, _ in done]})
+        state = COMPLETE if done else (FAIL if failed else PRUNED)  # TrialState's names, as results.csv shows
+        rows.append(CandidateResult(
+            candidate=cid, params=dict(first.params), state=state, trial=first.number,
+            val_acc=_mean(values["val_acc"]), test_acc=_mean(values["test_acc"]),
+            train_acc=_mean(values["train_acc"]), seconds=sum(values["seconds"]) if done else None,
+            num_params=first.user_attrs.get("num_params"), macs=first.user_attrs.get("macs"),
+            epochs_trained=sum(t.user_attrs.get(EPOCHS_TRAINED, 0) for _, t in repeats), fail_reason=reason,
+            repeats=len(done), failed_repeats=len(failed), val_std=_std(values["val_acc"]),
+            test_std=_std(values["test_acc"]), val_accs=values["val_acc"], test_accs=values["test_acc"],
+            repeat_ids=[r for r, _ in done]))
     return rows
 
 
@@ -404,13 +401,13 @@ RESULT_COLUMNS = ["candidate", "state", "trial", "val_acc", "test_acc", "train_a
                   "epochs_trained", "fail_reason", "repeats", "failed_repeats", "val_std", "test_std"]
 
 
-def write_results_csv(path: Path, rows: list[dict], axes: list[str]) -> None:
+def write_results_csv(path: Path, rows: list[CandidateResult], axes: list[str]) -> None:
     columns = RESULT_COLUMNS[:1] + axes + RESULT_COLUMNS[1:]  # the space's own axes after the candidate id
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(r.flat() for r in rows)
 
 
 @dataclass
@@ -419,7 +416,7 @@ class SearchRun:
 
     dir: str
     record: SearchRunRecord
-    rows: list[dict]
+    rows: list[CandidateResult]
 
 
 def open_run_study(run_dir: Path, storage: str | None = None) -> tuple[SearchRunRecord, optuna.Study]:
@@ -448,6 +445,7 @@ def load_run(run_dir: str | Path, storage: str | None = None) -> SearchRun:
     return SearchRun(str(run_dir), record, collect_results(study))
 
 
-def run_search(config: SearchConfig, dataset: Dataset | None = None, space: SearchSpace | None = None) -> dict:
-    """Run (or resume, or join) a search; returns counts, timing and one row per candidate."""
+def run_search(config: SearchConfig, dataset: Dataset | None = None,
+               space: SearchSpace | None = None) -> SearchSummary:
+    """Run (or resume, or join) a search; returns this worker's counts and time and one result per candidate."""
     return Search(config, dataset, space).run()

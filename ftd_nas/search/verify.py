@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,9 @@ from ftd_nas.agreement import bootstrap, fisher_interval, format_interval, kenda
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
-from ftd_nas.records import Part, diff_settings, format_diff
+from ftd_nas.records import Part, Record, diff_settings, format_diff
 from ftd_nas.search.architecture import ArchitectureRecord
+from ftd_nas.search.results import ByKey, CandidateResult, from_unversioned, read_record
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
 from ftd_nas.train import check_number
@@ -55,12 +56,72 @@ class VerifyConfig(Part):
             check_number("--budget", self.budget, 1, integer=True)
 
 
+@dataclass(frozen=True)
+class VerifyPick(ByKey, Part):
+    """The verified candidate with the best real validation accuracy (what pick.json describes)."""
+
+    candidate: str
+    params: dict
+    val_acc: float  # real data, mean over its repeats
+    test_acc: float
+    num_params: int | None
+    proxy_rank: int  # 1 = the proxy's best
+    proxy_score: float
+    in_shortlist: bool
+
+
+@dataclass(frozen=True)
+class VerifiedCandidate(ByKey, Part):
+    candidate: str
+    role: str  # shortlist | sample
+    proxy_rank: int
+    proxy_score: float
+    real_val_acc: float
+    real_test_acc: float
+    repeats: int
+
+
+@dataclass(frozen=True)
+class VerifyCost(ByKey, Part):
+    candidates: int
+    candidate_epochs: int  # real-data epochs spent, over every repeat
+    seconds: float
+    full_truth_candidate_epochs: int  # what a full ground truth of the space would take
+    full_truth_seconds_projected: float
+    fraction: float  # of the space verified
+
+
+@dataclass(frozen=True)
+class VerifySummary(ByKey, Record):
+    """verify.json: the pick, the estimate from the sample, the cost, and what was asked. Format version 1 is the
+    file before it had format keys (the same content; `ended_by` only where rounds ended early)."""
+
+    FORMAT = "ftd-nas-verify"
+    UPGRADES = {1: from_unversioned}
+
+    pick: VerifyPick
+    sample_beat_shortlist: list[str]  # sampled candidates better on real data than the whole shortlist
+    estimate: dict  # Spearman and Kendall of the sample with intervals, and what they resolve (see `estimate`)
+    verified: list[VerifiedCandidate]
+    cost: VerifyCost
+    rounds: int = 1
+    ended_by: str | None = None  # what ended the rounds of --until-width (None without it)
+    search_run: str = ""
+    real_run: str = ""
+    config: VerifyConfig = field(default_factory=VerifyConfig)
+    seconds: float = 0.0
+
+
+def read_verify(path: str | Path) -> VerifySummary:
+    return read_record(VerifySummary, path)
+
+
 def proxy_ranking(run: SearchRun) -> list[tuple[str, dict, float]]:
     """(candidate id, parameters, proxy score) of every finished candidate, best first (ties by id)."""
     axes = list(run.record.identity.space["axes"])
-    rows = [r for r in run.rows if r["state"] == "COMPLETE" and r["val_acc"] is not None]
-    ranked = sorted(rows, key=lambda r: (-r["val_acc"], r["candidate"]))
-    return [(r["candidate"], {a: r[a] for a in axes if a in r and r[a] is not None}, r["val_acc"]) for r in ranked]
+    rows = [r for r in run.rows if r.score("val_acc") is not None]
+    ranked = sorted(rows, key=lambda r: (-r.val_acc, r.candidate))
+    return [(r.candidate, {a: r.params[a] for a in axes if r.params.get(a) is not None}, r.val_acc) for r in ranked]
 
 
 def stratified_sample(ranked: list[str], n: int, seed: int, exclude: set[str] = frozenset()) -> list[str]:
@@ -109,50 +170,52 @@ def estimate(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: i
     return out
 
 
-def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], sample: list[str], real_rows: list[dict],
-              config: VerifyConfig, epochs: int, repeats: int, space_size: int) -> dict:
-    """The pick, the estimate from the sample, and the cost, from the real-data rows of the verified candidates."""
-    real = {r["candidate"]: r for r in real_rows if r["state"] == "COMPLETE"}
+def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], sample: list[str],
+              real_rows: list[CandidateResult], config: VerifyConfig, epochs: int, repeats: int,
+              space_size: int) -> VerifySummary:
+    """The pick, the estimate from the sample, and the cost, from the real-data rows of the verified candidates
+    (one round's: `run_verify` adds the rounds and what was asked)."""
+    real = {r.candidate: r for r in real_rows if r.complete}
     proxy = {cid: score for cid, _, score in ranking}
     rank = {cid: i + 1 for i, (cid, _, _) in enumerate(ranking)}
     verified = [c for c in shortlist + sample if c in real]
     if not verified:
         raise ConfigError("no verified candidate finished its real-data training yet; run verify again to resume")
-    pick = max(verified, key=lambda c: (real[c]["val_acc"], -rank[c]))
-    best_short = max((real[c]["val_acc"] for c in shortlist if c in real), default=float("-inf"))
-    beaten_by = [c for c in sample if c in real and real[c]["val_acc"] > best_short]
+    pick = max(verified, key=lambda c: (real[c].val_acc, -rank[c]))
+    best_short = max((real[c].val_acc for c in shortlist if c in real), default=float("-inf"))
+    beaten_by = [c for c in sample if c in real and real[c].val_acc > best_short]
     sampled = [c for c in sample if c in real]
-    est = estimate(np.array([proxy[c] for c in sampled]), np.array([real[c]["val_acc"] for c in sampled]),
+    est = estimate(np.array([proxy[c] for c in sampled]), np.array([real[c].val_acc for c in sampled]),
                    config.level, config.bootstrap, config.seed)
-    trainings = sum(real[c]["repeats"] for c in verified)
-    seconds = sum(real[c]["seconds"] or 0.0 for c in verified)
+    trainings = sum(real[c].repeats for c in verified)
+    seconds = sum(real[c].seconds or 0.0 for c in verified)
     per_candidate = seconds / len(verified)
-    return {
-        "pick": {"candidate": pick, "params": next(p for c, p, _ in ranking if c == pick),
-                 "val_acc": real[pick]["val_acc"], "test_acc": real[pick]["test_acc"],
-                 "num_params": real[pick]["num_params"], "proxy_rank": rank[pick], "proxy_score": proxy[pick],
-                 "in_shortlist": pick in shortlist},
-        "sample_beat_shortlist": beaten_by,
-        "estimate": est,
-        "verified": [{"candidate": c, "role": "shortlist" if c in shortlist else "sample", "proxy_rank": rank[c],
-                      "proxy_score": proxy[c], "real_val_acc": real[c]["val_acc"], "real_test_acc": real[c]["test_acc"],
-                      "repeats": real[c]["repeats"]} for c in shortlist + sample if c in real],
-        "cost": {"candidates": len(verified), "candidate_epochs": trainings * epochs, "seconds": seconds,
-                 "full_truth_candidate_epochs": space_size * epochs * repeats,
-                 "full_truth_seconds_projected": per_candidate * space_size,
-                 "fraction": len(verified) / space_size},
-    }
+    return VerifySummary(
+        pick=VerifyPick(candidate=pick, params=next(p for c, p, _ in ranking if c == pick),
+                        val_acc=real[pick].val_acc, test_acc=real[pick].test_acc, num_params=real[pick].num_params,
+                        proxy_rank=rank[pick], proxy_score=proxy[pick], in_shortlist=pick in shortlist),
+        sample_beat_shortlist=beaten_by,
+        estimate=est,
+        verified=[VerifiedCandidate(candidate=c, role="shortlist" if c in shortlist else "sample", proxy_rank=rank[c],
+                                    proxy_score=proxy[c], real_val_acc=real[c].val_acc,
+                                    real_test_acc=real[c].test_acc, repeats=real[c].repeats)
+                  for c in shortlist + sample if c in real],
+        cost=VerifyCost(candidates=len(verified), candidate_epochs=trainings * epochs, seconds=seconds,
+                        full_truth_candidate_epochs=space_size * epochs * repeats,
+                        full_truth_seconds_projected=per_candidate * space_size,
+                        fraction=len(verified) / space_size),
+        config=config)
 
 
-def markdown(summary: dict, run_dir: str) -> str:
-    pick, est, cost = summary["pick"], summary["estimate"], summary["cost"]
+def markdown(summary: VerifySummary, run_dir: str) -> str:
+    pick, est, cost = summary.pick, summary.estimate, summary.cost
     lines = [f"# Verified on real data: the proxy ranking of {run_dir}", "",
-             f"**Pick:** {pick['candidate']}: real validation accuracy {100 * pick['val_acc']:.1f} %, test accuracy "
-             f"{100 * pick['test_acc']:.1f} % (measured once), {pick['num_params']:,} parameters; rank "
-             f"{pick['proxy_rank']} in the proxy's ranking ({'on' if pick['in_shortlist'] else 'off'} the shortlist).",
+             f"**Pick:** {pick.candidate}: real validation accuracy {100 * pick.val_acc:.1f} %, test accuracy "
+             f"{100 * pick.test_acc:.1f} % (measured once), {pick.num_params:,} parameters; rank "
+             f"{pick.proxy_rank} in the proxy's ranking ({'on' if pick.in_shortlist else 'off'} the shortlist).",
              ""]
-    if summary["sample_beat_shortlist"]:
-        beaten = ", ".join(summary["sample_beat_shortlist"])
+    if summary.sample_beat_shortlist:
+        beaten = ", ".join(summary.sample_beat_shortlist)
         lines += [f"A randomly sampled candidate beat the whole shortlist ({beaten}): evidence that the proxy misses "
                   "good architectures.", ""]
     else:
@@ -166,15 +229,15 @@ def markdown(summary: dict, run_dir: str) -> str:
                   "the whole space's agreement can differ (a restricted range usually lowers a correlation).", ""]
     else:
         lines += [f"**Agreement below the shortlist:** {est['resolves']}.", ""]
-    lines += [f"**Cost:** {cost['candidates']} candidates, {cost['candidate_epochs']:,} real-data candidate-epochs, "
-              f"{cost['seconds'] / 60:.1f} min; a full ground truth would take {cost['full_truth_candidate_epochs']:,} "
-              f"candidate-epochs, about {cost['full_truth_seconds_projected'] / 60:.0f} min "
-              f"({cost['fraction']:.0%} of the space verified).", ""]
-    if "ended_by" in summary:
-        lines += [f"Rounds: {summary['rounds']}; ended by {summary['ended_by']}.", ""]
+    lines += [f"**Cost:** {cost.candidates} candidates, {cost.candidate_epochs:,} real-data candidate-epochs, "
+              f"{cost.seconds / 60:.1f} min; a full ground truth would take {cost.full_truth_candidate_epochs:,} "
+              f"candidate-epochs, about {cost.full_truth_seconds_projected / 60:.0f} min "
+              f"({cost.fraction:.0%} of the space verified).", ""]
+    if summary.ended_by is not None:
+        lines += [f"Rounds: {summary.rounds}; ended by {summary.ended_by}.", ""]
     lines += ["| candidate | role | proxy rank | proxy acc | real val acc | real test acc |", "|" + "---|" * 6]
-    lines += [f"| {v['candidate']} | {v['role']} | {v['proxy_rank']} | {100 * v['proxy_score']:.1f} | "
-              f"{100 * v['real_val_acc']:.1f} | {100 * v['real_test_acc']:.1f} |" for v in summary["verified"]]
+    lines += [f"| {v.candidate} | {v.role} | {v.proxy_rank} | {100 * v.proxy_score:.1f} | "
+              f"{100 * v.real_val_acc:.1f} | {100 * v.real_test_acc:.1f} |" for v in summary.verified]
     return "\n".join(lines) + "\n"
 
 
@@ -182,14 +245,14 @@ def within_budget(spent_epochs: int, round_epochs: int, budget: int | None) -> b
     return budget is None or spent_epochs + round_epochs <= budget
 
 
-def interval_width(summary: dict) -> float:
+def interval_width(summary: VerifySummary) -> float:
     """The width of the estimate's interval; infinite below 5 sampled candidates, where no interval is sound."""
-    lo, hi = summary["estimate"]["spearman_ci"]
-    return math.inf if lo is None or summary["estimate"]["n"] < 5 else hi - lo
+    lo, hi = summary.estimate["spearman_ci"]
+    return math.inf if lo is None or summary.estimate["n"] < 5 else hi - lo
 
 
 def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: str | Path, dataset: Dataset,
-               overwrite: bool = False) -> dict:
+               overwrite: bool = False) -> VerifySummary:
     """Verify the proxy search in `search_dir` on the real data (`real`: a `--proxy real` search configuration
     whose `out` is the real-data run to train in, or reuse); writes verify.json, verify.md, a figure and pick.json
     into `out`."""
@@ -226,7 +289,7 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
             break
         sample += new
         result = run_search(replace(real, only=shortlist + sample), dataset=dataset, space=space)
-        summary = summarise(ranking, shortlist, sample, result["rows"], config, real.recipe.epochs, real.repeats,
+        summary = summarise(ranking, shortlist, sample, result.rows, config, real.recipe.epochs, real.repeats,
                             run.record.space_size or len(space))
         if config.until_width is None:
             break
@@ -236,45 +299,43 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
         if not config.sample or len(ranked) - len(shortlist) - len(sample) < config.sample:
             ended_by = "the space: no candidate left to sample"
             break
-    summary.update(rounds=rounds, **({"ended_by": ended_by} if ended_by else {}), search_run=search_dir,
-                   real_run=real.out, config=config.to_dict(), seconds=time.perf_counter() - started)
+    summary = replace(summary, rounds=rounds, ended_by=ended_by, search_run=search_dir, real_run=real.out,
+                      seconds=time.perf_counter() - started)
     write_verify(out, summary, run, dataset, search_dir)
     return summary
 
 
 def _check_same_question(out: Path, search_dir: str, config: VerifyConfig) -> None:
-    import json
-
-    previous = json.loads((out / "verify.json").read_text())
-    if previous.get("search_run") != search_dir or previous.get("config", {}).get("seed") != config.seed:
+    previous = read_verify(out / "verify.json")
+    if previous.search_run != search_dir or previous.config.seed != config.seed:
         raise ConfigError(f"{str(out)!r} holds the verification of another search or seed; pass --overwrite or "
                           "choose another --out")
 
 
-def write_verify(out: Path, summary: dict, run: SearchRun, dataset: Dataset, search_dir: str) -> None:
+def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dataset, search_dir: str) -> None:
     from ftd_nas.figures.save import new_figure, save_figure
 
     out.mkdir(parents=True, exist_ok=True)
-    pick = summary["pick"]
+    pick = summary.pick
     identity = run.record.identity
-    record = ArchitectureRecord(model=identity.space.get("model", "convnet"), params=pick["params"],
+    record = ArchitectureRecord(model=identity.space.get("model", "convnet"), params=pick.params,
                                 channels=dataset.channels, image_size=tuple(dataset.image_size),
-                                num_classes=dataset.num_classes, candidate=pick["candidate"],
+                                num_classes=dataset.num_classes, candidate=pick.candidate,
                                 data=dataset.fingerprint(),
-                                source={"search_run": Path(search_dir).name, "proxy_rank": pick["proxy_rank"],
-                                        "real_val_acc": pick["val_acc"]})
+                                source={"search_run": Path(search_dir).name, "proxy_rank": pick.proxy_rank,
+                                        "real_val_acc": pick.val_acc})
     write_json(out / "pick.json", record.to_dict())
-    write_json(out / "verify.json", summary)
+    write_json(out / "verify.json", summary.to_dict())
     with atomic_path(out / "verify.md") as tmp:
         tmp.write_text(markdown(summary, search_dir))
     fig, ax = new_figure(figsize=(5, 4.5))
     for role, marker in (("shortlist", "s"), ("sample", "o")):
-        points = [v for v in summary["verified"] if v["role"] == role]
-        ax.scatter([100 * v["proxy_score"] for v in points], [100 * v["real_val_acc"] for v in points], marker=marker,
+        points = [v for v in summary.verified if v.role == role]
+        ax.scatter([100 * v.proxy_score for v in points], [100 * v.real_val_acc for v in points], marker=marker,
                    label=f"{role} ({len(points)})", alpha=0.8)
-    ax.scatter([100 * pick["proxy_score"]], [100 * pick["val_acc"]], s=120, facecolor="none", edgecolor="red",
+    ax.scatter([100 * pick.proxy_score], [100 * pick.val_acc], s=120, facecolor="none", edgecolor="red",
                label="pick")
-    est = summary["estimate"]
+    est = summary.estimate
     rho = f"estimated ρ {est['spearman']:.2f}" if est["spearman_ci"][0] is not None else "too few samples for ρ"
     ax.set(xlabel="proxy accuracy (%)", ylabel="real validation accuracy (%)", title=f"verified candidates: {rho}")
     ax.legend(fontsize=8)
@@ -292,15 +353,15 @@ def coverage_check(proxy: SearchRun, truth: SearchRun, sample: int, draws: int =
     whole-space Spearman; and for each K, the regret of verify's pick (the best by the truth's validation accuracy
     among the shortlist and the sample) against the space's best by test accuracy.
     """
-    real = {r["candidate"]: r for r in truth.rows if r["state"] == "COMPLETE"}
+    real = {r.candidate: r for r in truth.rows if r.complete}
     ranking = [entry for entry in proxy_ranking(proxy) if entry[0] in real]
     if len(ranking) < max(tops) + sample:
         raise ConfigError(f"{len(ranking)} candidates in both runs: too few for a shortlist of {max(tops)} and a "
                           f"sample of {sample}")
     ranked = [cid for cid, _, _ in ranking]
     scores = np.array([score for _, _, score in ranking])
-    truth_val = np.array([real[c]["val_acc"] for c in ranked])
-    truth_test = np.array([real[c]["test_acc"] for c in ranked])
+    truth_val = np.array([real[c].val_acc for c in ranked])
+    truth_test = np.array([real[c].test_acc for c in ranked])
     full = spearman(scores, truth_val)
     covered, widths, estimates = 0, [], []
     regrets = {k: [] for k in tops}

@@ -15,7 +15,7 @@ def runs(monkeypatch):
     seconds = {}  # run name -> per-candidate training seconds
 
     def load_run(path):
-        return SimpleNamespace(rows=[{"seconds": s} for s in seconds[Path(path).name]])
+        return SimpleNamespace(rows=[SimpleNamespace(seconds=s) for s in seconds[Path(path).name]])
 
     monkeypatch.setattr("ftd_nas.search.runner.load_run", load_run)
     return seconds
