@@ -14,8 +14,8 @@ from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scat
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.proxy_methods import display_name
 from ftd_nas.records import RecordError, diff_settings, format_diff
-from ftd_nas.search.results import FAIL, PRUNED
 from ftd_nas.search.report_record import ReportRecord, read_report
+from ftd_nas.search.results import FAIL, PRUNED
 from ftd_nas.search.runner import SearchRun, load_run
 
 
