@@ -19,12 +19,13 @@ from typing import Callable
 
 import torch
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ModelSpec, build_model
-from ftd_nas.records import Part
+from ftd_nas.records import RUNTIME_ONLY, Part
 from ftd_nas.runtime import environment_info
-from ftd_nas.train import RUNTIME_ONLY, TrainConfig, check_number, train
+from ftd_nas.train import TrainConfig, train
 
 
 def herding(embeddings: torch.Tensor, k: int) -> list[int]:

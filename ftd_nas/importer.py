@@ -25,10 +25,10 @@ from pathlib import Path, PurePath
 import numpy as np
 import torch
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.records import Part
-from ftd_nas.train import check_number
 
 log = logging.getLogger(__name__)
 SOFT_LABELS = ("auto", "probabilities", "logits")

@@ -12,9 +12,11 @@ import typing
 from dataclasses import MISSING, fields
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
+from ftd_nas.checks import is_whole
 from ftd_nas.errors import FtdNasError, InputError
 
 R = TypeVar("R", bound="Part")
+RUNTIME_ONLY = {"stored": False}  # field metadata: not part of a stored record (display, not results)
 
 
 class RecordError(InputError):
@@ -72,7 +74,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         return hint.from_dict(value, where)
     if hint is bool and isinstance(value, bool):
         return value
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+    if hint is int and is_whole(value):
         return value
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -101,7 +103,7 @@ class Part:
         hints, out = _hints(type(self)), {}
         for f in stored_fields(self):
             value = getattr(self, f.name)
-            if _is_float_hint(hints[f.name]) and isinstance(value, int) and not isinstance(value, bool):
+            if _is_float_hint(hints[f.name]) and is_whole(value):
                 value = float(value)
             out[f.name] = _plain(value)
         return out

@@ -18,26 +18,12 @@ from torch import nn
 
 from ftd_nas.augment import DEFAULT_STRATEGY, dsa, parse_strategy
 from ftd_nas.data import Split
+from ftd_nas.checks import check_number
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
 from ftd_nas.progress import progress
-from ftd_nas.records import Part
+from ftd_nas.records import RUNTIME_ONLY, Part
 from ftd_nas.runtime import host_to_device
-
-RUNTIME_ONLY = {"stored": False}  # field metadata: not part of a stored record (display, not results)
-
-
-def check_number(name: str, value, low: float | None = None, high: float | None = None, *,
-                 low_open: bool = False, integer: bool = False) -> None:
-    """Refuse a non-number, a non-finite number or one outside [low, high] (low excluded when low_open)."""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if not ok_type or isinstance(value, bool) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite {'integer' if integer else 'number'}, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ConfigError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value!r}")
-    if high is not None and value > high:
-        raise ConfigError(f"{name} must be <= {high:g}, got {value!r}")
-
 
 @dataclass
 class TrainConfig(Part):

@@ -6,10 +6,10 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from ftd_nas.augment import DEFAULT_STRATEGY, parse_strategy
+from ftd_nas.checks import check_number
 from ftd_nas.distill.presets import METHODS, preset
 from ftd_nas.errors import ConfigError
 from ftd_nas.records import Part
-from ftd_nas.train import check_number
 
 
 @dataclass

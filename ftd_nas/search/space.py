@@ -36,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from ftd_nas.checks import is_whole
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
 
@@ -48,9 +49,9 @@ def _spaces_dir() -> Path:
 
 SPACES_DIR = _spaces_dir()
 AXES = {  # axis -> check of one value (None when valid, else what is wrong)
-    "depth": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 8
+    "depth": lambda v: None if is_whole(v) and 1 <= v <= 8
     else "must be an integer from 1 to 8",
-    "width": lambda v: None if isinstance(v, int) and not isinstance(v, bool) and v >= 1
+    "width": lambda v: None if is_whole(v) and v >= 1
     else "must be a positive integer",
     "act": lambda v: None if v in ACT_LAYERS else f"must be one of {', '.join(ACT_LAYERS)}",
     "norm": lambda v: None if v in NORM_LAYERS else f"must be one of {', '.join(NORM_LAYERS)}",
