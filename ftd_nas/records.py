@@ -10,6 +10,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import MISSING, fields
+from pathlib import PurePath
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
 from ftd_nas.checks import is_whole
@@ -181,3 +182,8 @@ def format_diff(diff: list[str], limit: int = 6) -> str:
     """The differences for a message: the first few, then how many more."""
     shown = "; ".join(diff[:limit])
     return shown + (f"; and {len(diff) - limit} more" if len(diff) > limit else "")
+
+
+def folder_label(path: str) -> str:
+    """A folder's name for provenance: never a full path, which another machine could not use anyway."""
+    return PurePath(str(path).rstrip("/")).name

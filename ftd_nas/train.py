@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ftd_nas.augment import DEFAULT_STRATEGY, dsa, parse_strategy
-from ftd_nas.data import Split
+from ftd_nas.data import Split, hard_labels
 from ftd_nas.checks import check_number
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
@@ -107,15 +107,6 @@ class TrainResult:
     val_acc: float | None = None  # of the returned weights
     best_epoch: int | None = None
     seconds: float = 0.0
-
-
-def hard_labels(y: torch.Tensor) -> torch.Tensor:
-    """Class indices of hard labels [N], or the most likely class of soft labels [N, classes].
-
-    Soft labels (probabilities per class, as some published distilled sets carry) train with soft cross-entropy:
-    `F.cross_entropy` takes either form of target, so one training loop serves both.
-    """
-    return y if y.dim() == 1 else y.argmax(1)
 
 
 @torch.no_grad()

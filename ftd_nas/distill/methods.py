@@ -25,7 +25,7 @@ from ftd_nas.distill.matching import match_trajectory, plan_unroll
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory, TrajectoryError
-from ftd_nas.experts.records import folder_label
+from ftd_nas.records import folder_label
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 
 if TYPE_CHECKING:
