@@ -14,16 +14,15 @@ The result is an ordinary proxy file (method random | herding | kcenter), usable
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
-from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
-from ftd_nas.models import ModelSpec, build_model
-from ftd_nas.records import RUNTIME_ONLY, Part
+from ftd_nas.models import build_model
+from ftd_nas.origins import SelectConfig
+from ftd_nas.proxy import Proxy, ProxyRecord
 from ftd_nas.runtime import environment_info
 from ftd_nas.train import TrainConfig, train
 
@@ -64,27 +63,6 @@ SELECTORS: dict[str, Callable[..., list[int]]] = {"random": _random, "herding": 
 NEEDS_EMBEDDINGS = {"herding", "kcenter"}
 
 
-@dataclass
-class SelectConfig(Part):
-    """Which coreset, how many images per class, and the network whose embeddings herding and k-center use."""
-
-    method: str = "herding"
-    ipc: int = 10
-    model: ModelSpec = field(default_factory=ModelSpec)
-    epochs: int = 20  # training of the embedding network on the real training split
-    lr: float = 0.01  # also the proxy's training lr (real images, as for random subsets)
-    seed: int = 0
-    progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
-
-    def __post_init__(self) -> None:
-        if self.method not in SELECTORS:
-            raise ConfigError(f"--method must be one of {', '.join(SELECTORS)}, got {self.method!r}")
-        check_number("--ipc", self.ipc, 1, integer=True)
-        check_number("--epochs", self.epochs, 1, integer=True)
-        check_number("--lr", self.lr, 0, low_open=True)
-        check_number("--seed", self.seed, integer=True)
-
-
 @torch.no_grad()
 def _embed(net, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
     net.eval()
@@ -93,8 +71,6 @@ def _embed(net, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
 
 def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device | str = "cpu"):
     """Choose `config.ipc` training images per class; returns a `Proxy` (not yet saved)."""
-    from ftd_nas.proxy import Proxy, ProxyRecord
-
     started = time.perf_counter()
     gen = torch.Generator().manual_seed(config.seed)
     spec = config.model.for_data(dataset.channels, dataset.image_size, dataset.num_classes)

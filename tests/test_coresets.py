@@ -2,9 +2,10 @@ import pytest
 import torch
 
 from ftd_nas.cli import main
-from ftd_nas.coresets import SelectConfig, herding, kcenter, select_coreset
+from ftd_nas.coresets import SELECTORS, herding, kcenter, select_coreset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ModelSpec
+from ftd_nas.origins import SELECT_METHODS, SelectConfig
 from ftd_nas.proxy import Proxy
 
 
@@ -13,6 +14,10 @@ def test_herding_follows_the_running_mean_greedily():
     # 5.2 is nearest the mean; then 4 brings the mean of two to 4.6 (6 would give 5.6); then 6: (9.2 + 6) / 3
     assert herding(points, 3) == [4, 2, 3]
 
+
+
+def test_every_selection_a_record_may_name_has_one_selector():
+    assert tuple(SELECTORS) == SELECT_METHODS
 
 def test_kcenter_starts_at_the_mean_and_covers_every_point():
     points = torch.tensor([[0.0], [1.0], [2.0], [10.0], [11.0], [20.0]])  # mean 7.33: 10 is nearest

@@ -1,8 +1,13 @@
 import pytest
 
 from ftd_nas.distill import resolve_config
-from ftd_nas.distill.presets import preset
+from ftd_nas.distill.presets import METHODS, preset
 from ftd_nas.errors import ConfigError
+from ftd_nas.origins import DistillConfig
+
+
+def test_every_method_with_presets_is_one_a_record_may_name():
+    assert tuple(DistillConfig.METHOD_FIELDS) == METHODS
 
 
 def test_ftd_cifar10_ipc10_is_table7():
