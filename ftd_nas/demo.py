@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import DataConfig
 from ftd_nas.errors import ConfigError
 from ftd_nas.distill import distill, resolve_config
@@ -24,7 +25,6 @@ from ftd_nas.proxy_methods import display_name, lookup
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.report import build_report, write_report
-from ftd_nas.train import check_number
 
 log = logging.getLogger(__name__)
 
