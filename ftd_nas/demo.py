@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import DataConfig
 from ftd_nas.errors import ConfigError
 from ftd_nas.distill import distill, resolve_config
@@ -27,7 +28,6 @@ from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.report import build_report, write_report
 from ftd_nas.search.report_record import read_report
 from ftd_nas.search.results import ByKey, from_unversioned, read_record
-from ftd_nas.train import check_number
 
 log = logging.getLogger(__name__)
 
