@@ -10,7 +10,7 @@ stage's arguments may be a function of the earlier stages' record (e.g. epochs m
 
 With `in_process=True` each stage runs through `ftd_nas.cli.main` in this process instead (one worker), so a caller
 that has already paid for importing torch and friends (the demo) does not pay for it again per stage; its output
-goes to the stage's log file the same way.
+goes to the stage's log file the same way (its time is written when it ends: there is no one to tick meanwhile).
 """
 
 from __future__ import annotations
@@ -140,6 +140,8 @@ def _run_in_process(args: list[str], command: str, workers: int, log_path: Path)
         try:
             with contextlib.redirect_stdout(fh):
                 code = main([*switches, *args])
+        except SystemExit as exc:  # argparse's way out of a usage error: the command's, not this process's
+            code = exc.code if isinstance(exc.code, int) else 1
         finally:
             logger.removeHandler(handler)
             logger.setLevel(level)

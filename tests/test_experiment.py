@@ -167,5 +167,7 @@ def test_an_in_process_stage_writes_its_output_to_its_log_and_fails_like_a_subpr
     with pytest.raises(StageFailed, match="exit code"):
         run_stages([Stage("bad", ["evaluate", str(tmp_path / "missing.safetensors"), "--dataset", "digits"])],
                    tmp_path, {}, in_process=True)
+    with pytest.raises(StageFailed, match="exit code 2"):  # a usage error does not end this process
+        run_stages([Stage("usage", ["search", "--no-such-option"])], tmp_path, {}, in_process=True)
     with pytest.raises(ValueError, match="one worker"):
         run_stages([Stage("two", ["search", "--list-spaces"], workers=2)], tmp_path, {}, in_process=True)
