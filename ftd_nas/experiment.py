@@ -156,7 +156,8 @@ class ExperimentPlan:
         self._add(name, ["report", *(str(run) for run, _ in runs), *(a for label in labels for a in ("--label", label)),
                          "--truth", str(truth), "--out", str(path),
                          *(["--ks", ",".join(map(str, ks))] if ks else []),
-                         *(["--bootstrap", str(bootstrap)] if bootstrap else []), *(["--overwrite"] if overwrite else [])])
+                         *(["--bootstrap", str(bootstrap)] if bootstrap else []),
+                         *(["--overwrite"] if overwrite else [])])
         return path
 
     def curves(self, sources: Iterable[tuple[str | Path, str]], to: str | Path, *, name: str = "curves") -> Path:

@@ -77,7 +77,8 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
         command = "ftd-nas " + " ".join(args)
         entry = record["stages"].setdefault(stage.name, {})
         if entry.get("done"):
-            if not same_command(entry.get("command", command), command):  # kept: its time is what the work cost where it was done
+            # kept even when its command changed: its time is what the work cost where it was done
+            if not same_command(entry.get("command", command), command):
                 log.warning("stage %s finished earlier with another command (%s); kept. Delete its entry in %s "
                             "to run it again", stage.name, entry["command"], path)
             continue

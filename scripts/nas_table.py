@@ -94,8 +94,8 @@ def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
         for method in order:
             verb = "select" if lookup(method).kind == SELECTED else "distill"
             extra = ["--epochs", str(s["select_epochs"])] if verb == "select" else s["distill"][method]
-            proxy[method, k] = plan.proxy(method, s["ipc"], seed=k or None, extra=extra, name=tag(f"{verb}-{method}", k),
-                                          file=tag(method, k))
+            proxy[method, k] = plan.proxy(method, s["ipc"], seed=k or None, extra=extra,
+                                          name=tag(f"{verb}-{method}", k), file=tag(method, k))
     for k in range(seeds):
         for method in methods:
             plan.evaluate(proxy[method, k], s["eval_runs"], s["eval_epochs"], json=evaluation_path(out, tag(method, k)),

@@ -108,7 +108,8 @@ def test_settings_are_checked():
 
 
 def test_same_command_ignores_the_order_of_options_only():
-    assert same_command("report a b --label X --label Y --ks 3 --out o", "report a b --out o --ks 3 --label X --label Y")
+    assert same_command("report a b --label X --label Y --ks 3 --out o",
+                        "report a b --out o --ks 3 --label X --label Y")
     assert not same_command("report a b --label X --label Y", "report a b --label Y --label X")
     assert not same_command("report a b --out o", "report b a --out o")
     assert not same_command("search --epochs 5 --seed 0", "search --epochs 5 --seed 1")
