@@ -14,17 +14,18 @@ The result is an ordinary proxy file (method random | herding | kcenter), usable
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+
 import torch
 
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
-from ftd_nas.models import ModelSpec, build_model
+from ftd_nas.models import build_model
 from ftd_nas.models.families import require_embedding
+from ftd_nas.origins import SelectConfig
+from ftd_nas.proxy import Proxy, ProxyRecord
 from ftd_nas.proxy_methods import SELECTED, lookup
-from ftd_nas.records import Part
 from ftd_nas.runtime import environment_info
-from ftd_nas.train import RUNTIME_ONLY, TrainConfig, check_number, train
+from ftd_nas.train import TrainConfig, train
 
 
 # Every selector takes (embeddings, k, gen) so its registry entry is all that names it; the greedy ones are
@@ -61,24 +62,6 @@ def random_subset(embeddings: torch.Tensor, k: int, gen: torch.Generator) -> lis
     return torch.randperm(len(embeddings), generator=gen)[:k].tolist()
 
 
-@dataclass
-class SelectConfig(Part):
-    """Which coreset, how many images per class, and the network whose embeddings herding and k-center use."""
-
-    method: str = "herding"
-    ipc: int = 10
-    model: ModelSpec = field(default_factory=ModelSpec)
-    epochs: int = 20  # training of the embedding network on the real training split
-    lr: float = 0.01  # also the proxy's training lr (real images, as for random subsets)
-    seed: int = 0
-    progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
-
-    def __post_init__(self) -> None:
-        lookup(self.method, SELECTED)
-        check_number("--ipc", self.ipc, 1, integer=True)
-        check_number("--epochs", self.epochs, 1, integer=True)
-        check_number("--lr", self.lr, 0, low_open=True)
-        check_number("--seed", self.seed, integer=True)
 
 
 @torch.no_grad()
@@ -89,8 +72,6 @@ def _embed(net, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
 
 def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device | str = "cpu"):
     """Choose `config.ipc` training images per class; returns a `Proxy` (not yet saved)."""
-    from ftd_nas.proxy import Proxy, ProxyRecord
-
     started = time.perf_counter()
     gen = torch.Generator().manual_seed(config.seed)
     spec = config.model.for_data(dataset.channels, dataset.image_size, dataset.num_classes)

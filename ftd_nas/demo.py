@@ -3,7 +3,7 @@
 experts (SGD and GSAM) -> FTD and MTT distillation -> evaluation against a random subset ->
 search of a small space on each proxy and on real data -> ranking report with figures and learning curves.
 Every stage is resumable, so re-running the demo into the same folder finishes what is missing. The stages are
-the scripts' (ftd_nas/experiment.py), run in this process (ftd_nas/stages.py); the summary is read from the files
+the scripts' (ftd_nas/experiment.py), run by ftd_nas/stages.py; the summary is read from the files
 they write: the evaluation records, report.json and experiment.json (each stage's seconds).
 """
 
@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftd_nas.checks import check_number
 from ftd_nas.errors import ConfigError
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.io import write_json
 from ftd_nas.proxy_methods import display_name, lookup
-from ftd_nas.stages import run_stages
-from ftd_nas.train import check_number
+from ftd_nas.stages import Main, run_stages
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,12 @@ def demo_plan(cfg: DemoConfig) -> tuple[ExperimentPlan, dict[str, Path]]:
     return plan, evaluations
 
 
-def run_demo(cfg: DemoConfig = DemoConfig()) -> dict:
-    """Run the demo's stages in this process (finished ones are kept), then summarise what they wrote."""
+def run_demo(cfg: DemoConfig = DemoConfig(), main: Main | None = None) -> dict:
+    """Run the demo's stages (finished ones are kept), then summarise what they wrote. Given the CLI's `main`
+    (`ftd-nas demo` passes it), the stages run in this process; else each in a `python -m ftd_nas` of its own."""
     out, started = Path(cfg.out), time.perf_counter()
     plan, evaluations = demo_plan(cfg)
-    record = run_stages(plan.stages, out, dict(cfg.__dict__), in_process=True)
+    record = run_stages(plan.stages, out, dict(cfg.__dict__), main=main)
     accuracy = {}
     for method, path in evaluations.items():
         sets = json.loads(path.read_text())["sets"]

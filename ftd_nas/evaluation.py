@@ -22,14 +22,15 @@ from pathlib import Path, PurePath
 
 import torch
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset, Split
 from ftd_nas.data.fingerprint import DataFingerprint
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import write_json
 from ftd_nas.models import ARCHITECTURES, ModelSpec, build_model
-from ftd_nas.records import Record, RecordError
+from ftd_nas.records import RUNTIME_ONLY, Record, RecordError
 from ftd_nas.runtime import environment_info
-from ftd_nas.train import RUNTIME_ONLY, ProxyTraining, check_number, evaluate, train
+from ftd_nas.train import ProxyTraining, evaluate, train
 
 log = logging.getLogger(__name__)
 

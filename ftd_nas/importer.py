@@ -19,38 +19,18 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 import numpy as np
 import torch
 
-from ftd_nas.data import Dataset
+from ftd_nas.data import Dataset, hard_labels
 from ftd_nas.errors import ConfigError, InputError
-from ftd_nas.records import Part
-from ftd_nas.train import check_number
+from ftd_nas.models import ModelSpec
+from ftd_nas.origins import ImportConfig
+from ftd_nas.proxy import Proxy, ProxyRecord
 
 log = logging.getLogger(__name__)
-SOFT_LABELS = ("auto", "probabilities", "logits")
-
-
-@dataclass
-class ImportConfig(Part):
-    """How a published set was read: its files (names only), label form, lr and the name of its method."""
-
-    method: str = "imported"  # the method that made the set (mtt, ftd, datm, ...), shown in reports
-    files: list[str] = field(default_factory=list)
-    soft_labels: str = "auto"  # how soft label rows are read: auto | probabilities | logits (softmax applied)
-    experiment: int = 0  # which experiment of a DC/DSA/DM results file
-    lr: float = 0.01  # the proxy's training lr when the set carries none
-
-    def __post_init__(self) -> None:
-        if self.soft_labels not in SOFT_LABELS:
-            raise ConfigError(f"--soft-labels must be one of {', '.join(SOFT_LABELS)}, got {self.soft_labels!r}")
-        check_number("--experiment", self.experiment, 0, integer=True)
-        check_number("--lr", self.lr, 0, low_open=True)
-        if not self.method or not self.method.replace("-", "").replace("_", "").isalnum():
-            raise ConfigError(f"--method-name must be a short name like mtt or datm, got {self.method!r}")
 
 
 def load_tensor_file(path: str | os.PathLike):
@@ -143,9 +123,6 @@ def check_statistics(images: torch.Tensor, dataset: Dataset) -> list[str]:
 def import_distilled(images: list[str], labels: list[str], dataset: Dataset, config: ImportConfig,
                      lr_file: str | None = None, fmt: str | None = None):
     """Read a published set (see the module docstring) into a `Proxy` for `dataset`, checked against it."""
-    from ftd_nas.models import ModelSpec
-    from ftd_nas.proxy import Proxy, ProxyRecord
-
     started = time.perf_counter()
     if not images:
         raise ConfigError("give the images file(s) with --images")
@@ -171,7 +148,7 @@ def import_distilled(images: list[str], labels: list[str], dataset: Dataset, con
         log.warning("import: %s", warning)
     files = [PurePath(p).name for p in images + labels + ([lr_file] if lr_file else [])]
     config = ImportConfig(**{**config.to_dict(), "files": files, "lr": lr})
-    counts = torch.bincount(y if y.dim() == 1 else y.argmax(1), minlength=dataset.num_classes)
+    counts = torch.bincount(hard_labels(y), minlength=dataset.num_classes)
     record = ProxyRecord(method=config.method, ipc=int(counts.max()), iterations=0,
                          model=ModelSpec().for_data(dataset.channels, dataset.image_size, dataset.num_classes),
                          data=dataset.fingerprint(), imported=config, seconds=time.perf_counter() - started,

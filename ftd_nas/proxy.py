@@ -20,17 +20,13 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from ftd_nas.coresets import SelectConfig
-from ftd_nas.importer import ImportConfig
-from ftd_nas.data import Dataset, Split, ZCAWhitening
+from ftd_nas.data import Dataset, Split, ZCAWhitening, hard_labels
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
-from ftd_nas.distill.config import DistillConfig
 from ftd_nas.errors import InputError, NonFiniteError
-from ftd_nas.experts.records import folder_label
 from ftd_nas.io import atomic_path
 from ftd_nas.models import ModelSpec
-from ftd_nas.records import Record, RecordError
-from ftd_nas.train import hard_labels
+from ftd_nas.origins import DistillConfig, ImportConfig, SelectConfig
+from ftd_nas.records import Record, RecordError, folder_label
 
 META_KEY = "ftd_nas"
 RANGE_FACTOR = 10.0  # values beyond this many times the real data's largest magnitude: a diverged distillation

@@ -10,11 +10,14 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import MISSING, fields
+from pathlib import PurePath
 from typing import Any, Callable, ClassVar, TypeVar, Union
 
+from ftd_nas.checks import is_whole
 from ftd_nas.errors import FtdNasError, InputError
 
 R = TypeVar("R", bound="Part")
+RUNTIME_ONLY = {"stored": False}  # field metadata: not part of a stored record (display, not results)
 
 
 class RecordError(InputError):
@@ -72,7 +75,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         return hint.from_dict(value, where)
     if hint is bool and isinstance(value, bool):
         return value
-    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+    if hint is int and is_whole(value):
         return value
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -101,7 +104,7 @@ class Part:
         hints, out = _hints(type(self)), {}
         for f in stored_fields(self):
             value = getattr(self, f.name)
-            if _is_float_hint(hints[f.name]) and isinstance(value, int) and not isinstance(value, bool):
+            if _is_float_hint(hints[f.name]) and is_whole(value):
                 value = float(value)
             out[f.name] = _plain(value)
         return out
@@ -179,3 +182,8 @@ def format_diff(diff: list[str], limit: int = 6) -> str:
     """The differences for a message: the first few, then how many more."""
     shown = "; ".join(diff[:limit])
     return shown + (f"; and {len(diff) - limit} more" if len(diff) > limit else "")
+
+
+def folder_label(path: str) -> str:
+    """A folder's name for provenance: never a full path, which another machine could not use anyway."""
+    return PurePath(str(path).rstrip("/")).name

@@ -8,8 +8,9 @@ stage's wall time is the sum over its attempts: the running attempt's time is wr
 seconds, so even a killed attempt (SIGKILL at the end of a job's time limit) is counted up to its last tick. A
 stage's arguments may be a function of the earlier stages' record (e.g. epochs matched to a measured time budget).
 
-With `in_process=True` each stage runs through `ftd_nas.cli.main` in this process instead (one worker), so a caller
-that has already paid for importing torch and friends (the demo) does not pay for it again per stage; its output
+Given the CLI's `main` (`main=`; this module sits below the CLI and never imports it), each stage runs through it in
+this process instead (one worker), so a caller that has already paid for importing torch and friends (`ftd-nas
+demo`) does not pay for it again per stage; its output
 goes to the stage's log file the same way (its time is written when it ends: there is no one to tick meanwhile).
 """
 
@@ -26,13 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ftd_nas.errors import FtdNasError
+from ftd_nas.errors import EXIT_INTERRUPTED, FtdNasError
 from ftd_nas.io import write_json
 from ftd_nas.runtime import LOCAL_WORKERS_ENV
 
 log = logging.getLogger(__name__)
 
 TICK = 60.0  # seconds between writes of a running stage's time so far
+Main = Callable[[list[str]], int]  # the CLI's entry point, `ftd_nas.cli.main`: arguments -> exit code
 
 
 @dataclass
@@ -66,7 +68,7 @@ def _options(command: str) -> tuple:
 
 
 def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys.executable,
-               in_process: bool = False) -> dict:
+               main: Main | None = None) -> dict:
     """Run every unfinished stage in order; returns the record (settings, and per stage: command, seconds)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "experiment.json"
@@ -92,8 +94,8 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
 
         try:
             log_path = out / "logs" / f"{stage.name}.log"
-            if in_process:
-                _run_in_process(args, command, stage.workers, log_path)
+            if main is not None:
+                _run_in_process(main, args, command, stage.workers, log_path)
             else:
                 _run(python, args, command, stage.workers, log_path, tick)
         finally:
@@ -118,13 +120,10 @@ def _run(python: str, args: list[str], command: str, workers: int, log_path: Pat
         raise StageFailed(f"a stage failed (exit codes {codes}); see {log_path}. Run the experiment again to resume.")
 
 
-def _run_in_process(args: list[str], command: str, workers: int, log_path: Path) -> None:
-    """The command through `ftd_nas.cli.main` here: its printed output and its log records go to the stage's log
+def _run_in_process(main: Main, args: list[str], command: str, workers: int, log_path: Path) -> None:
+    """The command through the CLI's `main` here: its printed output and its log records go to the stage's log
     file (as a subprocess's would), its log records also wherever this process's go; its diagnostics level follows
     this process's (the command line's -q/-v are not part of the stage's command), and is restored afterwards."""
-    from ftd_nas.cli import main
-    from ftd_nas.errors import EXIT_INTERRUPTED
-
     if workers != 1:
         raise ValueError(f"a stage run in this process has one worker, not {workers}")
     logger = logging.getLogger("ftd_nas")

@@ -17,27 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ftd_nas.augment import DEFAULT_STRATEGY, dsa, parse_strategy
-from ftd_nas.data import Split
+from ftd_nas.data import Split, hard_labels
+from ftd_nas.checks import check_number
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
 from ftd_nas.progress import progress
-from ftd_nas.records import Part
+from ftd_nas.records import RUNTIME_ONLY, Part
 from ftd_nas.runtime import host_to_device
-
-RUNTIME_ONLY = {"stored": False}  # field metadata: not part of a stored record (display, not results)
-
-
-def check_number(name: str, value, low: float | None = None, high: float | None = None, *,
-                 low_open: bool = False, integer: bool = False) -> None:
-    """Refuse a non-number, a non-finite number or one outside [low, high] (low excluded when low_open)."""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if not ok_type or isinstance(value, bool) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite {'integer' if integer else 'number'}, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ConfigError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value!r}")
-    if high is not None and value > high:
-        raise ConfigError(f"{name} must be <= {high:g}, got {value!r}")
-
 
 @dataclass
 class TrainConfig(Part):
@@ -121,15 +107,6 @@ class TrainResult:
     val_acc: float | None = None  # of the returned weights
     best_epoch: int | None = None
     seconds: float = 0.0
-
-
-def hard_labels(y: torch.Tensor) -> torch.Tensor:
-    """Class indices of hard labels [N], or the most likely class of soft labels [N, classes].
-
-    Soft labels (probabilities per class, as some published distilled sets carry) train with soft cross-entropy:
-    `F.cross_entropy` takes either form of target, so one training loop serves both.
-    """
-    return y if y.dim() == 1 else y.argmax(1)
 
 
 @torch.no_grad()

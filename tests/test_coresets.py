@@ -2,9 +2,10 @@ import pytest
 import torch
 
 from ftd_nas.cli import main
-from ftd_nas.coresets import SelectConfig, herding, kcenter, select_coreset
+from ftd_nas.coresets import herding, kcenter, select_coreset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ModelSpec
+from ftd_nas.origins import SelectConfig
 from ftd_nas.proxy import Proxy
 
 

@@ -13,6 +13,7 @@ from unittest import mock
 
 import pytest
 
+from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.stages import Stage, StageFailed, run_stages, same_command
@@ -163,12 +164,12 @@ def test_the_committed_records_still_hold_for_the_scripts_commands():
 
 
 def test_an_in_process_stage_writes_its_output_to_its_log_and_fails_like_a_subprocess(tmp_path):
-    run_stages([Stage("spaces", ["search", "--list-spaces"])], tmp_path, {}, in_process=True)
+    run_stages([Stage("spaces", ["search", "--list-spaces"])], tmp_path, {}, main=main)
     assert "convnet-tiny" in (tmp_path / "logs" / "spaces.log").read_text()
     with pytest.raises(StageFailed, match="exit code"):
         run_stages([Stage("bad", ["evaluate", str(tmp_path / "missing.safetensors"), "--dataset", "digits"])],
-                   tmp_path, {}, in_process=True)
+                   tmp_path, {}, main=main)
     with pytest.raises(StageFailed, match="exit code 2"):  # a usage error does not end this process
-        run_stages([Stage("usage", ["search", "--no-such-option"])], tmp_path, {}, in_process=True)
+        run_stages([Stage("usage", ["search", "--no-such-option"])], tmp_path, {}, main=main)
     with pytest.raises(ValueError, match="one worker"):
-        run_stages([Stage("two", ["search", "--list-spaces"], workers=2)], tmp_path, {}, in_process=True)
+        run_stages([Stage("two", ["search", "--list-spaces"], workers=2)], tmp_path, {}, main=main)

@@ -12,8 +12,9 @@ import torch.nn.functional as F
 from ftd_nas.cli import main
 from ftd_nas.errors import InputError
 from ftd_nas.evaluation import random_subset
-from ftd_nas.importer import ImportConfig, import_distilled
+from ftd_nas.importer import import_distilled
 from ftd_nas.models import ModelSpec, build_model
+from ftd_nas.origins import ImportConfig
 from ftd_nas.proxy import Proxy
 from ftd_nas.train import TrainConfig, train
 

@@ -3,9 +3,10 @@
 import pytest
 from safetensors import safe_open
 
-from ftd_nas.coresets import SelectConfig, select_coreset
+from ftd_nas.coresets import select_coreset
 from ftd_nas.data import load_dataset
 from ftd_nas.errors import FtdNasError
+from ftd_nas.origins import SelectConfig
 from ftd_nas.proxy import Proxy
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ftd_nas.cli.common import RATE, add_data_args, add_overwrite_arg, data_config, whole
 from ftd_nas.errors import ConfigError
-from ftd_nas.importer import SOFT_LABELS, ImportConfig, import_distilled
+from ftd_nas.importer import import_distilled
 from ftd_nas.io import refuse_overwrite
+from ftd_nas.origins import SOFT_LABELS, ImportConfig
 from ftd_nas.runtime import resolve_device
 
 HELP = "turn a published distilled set (.pt tensors or .npz) into a proxy file"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_data_args, add_model_args, add_overwrite_arg, data_config,
                                 model_spec)
-from ftd_nas.coresets import SelectConfig, select_coreset
+from ftd_nas.coresets import select_coreset
 from ftd_nas.errors import ConfigError
+from ftd_nas.origins import SelectConfig
 from ftd_nas.proxy import Proxy
 from ftd_nas.proxy_methods import SELECTED, names
 from ftd_nas.runtime import resolve_device

@@ -25,20 +25,19 @@ import torch
 
 from ftd_nas.claims import release, try_claim
 from ftd_nas.data import Dataset
-from ftd_nas.distill.config import DistillConfig
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.evaluation import sample_per_class
 from ftd_nas.experts import ExpertDirectory
-from ftd_nas.experts.records import folder_label
 from ftd_nas.figures.curves import load_curves, write_curves
 from ftd_nas.figures.grid import save_grid
 from ftd_nas.io import atomic_path, load_checkpoint, write_json
 from ftd_nas.models import ModelSpec
+from ftd_nas.origins import DistillConfig
 from ftd_nas.progress import progress
 from ftd_nas.proxy_methods import lookup
 from ftd_nas.proxy import RANGE_FACTOR, Proxy, ProxyRecord
-from ftd_nas.records import diff_settings, format_diff
+from ftd_nas.records import diff_settings, folder_label, format_diff
 from ftd_nas.runtime import environment_info
 
 SYN_LR_FACTOR = 100.0  # a learned lr this many times its start has run away: the next steps would diverge

@@ -26,7 +26,7 @@ from ftd_nas.distill.matching import match_trajectory, plan_unroll
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory, TrajectoryError
-from ftd_nas.experts.records import folder_label
+from ftd_nas.records import folder_label
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 from ftd_nas.models.families import require_embedding
 from ftd_nas.proxy_methods import DISTILLED, lookup, names

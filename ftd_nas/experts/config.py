@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ftd_nas.augment import DEFAULT_STRATEGY
+from ftd_nas.checks import check_number
 from ftd_nas.data import DataConfig
 from ftd_nas.models import ModelSpec
 from ftd_nas.records import Part
-from ftd_nas.train import TrainConfig, check_number
+from ftd_nas.train import TrainConfig
 
 
 def expert_train_config(optimizer: str = "sgd", *, epochs: int = 50, lr: float = 0.01, momentum: float = 0.0,

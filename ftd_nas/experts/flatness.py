@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.experts.storage import ExpertDirectory, TrajectoryError
 from ftd_nas.models import ParamLayout, build_model, functional_forward
 from ftd_nas.records import Part
-from ftd_nas.train import check_number
 
 
 @dataclass

@@ -8,7 +8,6 @@ finished expert, which also writes experts.json.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import PurePath
 
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
 from ftd_nas.models import ModelSpec
@@ -98,8 +97,3 @@ class ExpertFolderRecord(Record):
         if isinstance(data, dict) and "format" not in data and "settings" in data:
             data = {"format": cls.FORMAT, "format_version": 1, **data}
         return cls.from_dict(data, "experts.json")
-
-
-def folder_label(path: str) -> str:
-    """A folder's name for provenance: never a full path, which another machine could not use anyway."""
-    return PurePath(str(path).rstrip("/")).name

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable
 
 from torch import nn
 
+from ftd_nas.checks import is_whole
 from ftd_nas.errors import ConfigError
 from ftd_nas.models.convnet import ConvNet
 from ftd_nas.models.crossarch import VGG11, AlexNet, ResNet18
@@ -38,7 +39,7 @@ MAX_DEPTH = 8  # ConvNet blocks; with pooling a 32x32 image allows 5, `pool: non
 def whole_number(low: int, high: int | None = None) -> Check:
     """An axis check: an integer in [low, high] (no upper bound when high is None); booleans are not numbers."""
     def check(value) -> str | None:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high):
+        if is_whole(value) and value >= low and (high is None or value <= high):
             return None
         return f"must be an integer from {low} to {high}" if high is not None else "must be a positive integer"
     return check

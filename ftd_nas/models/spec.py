@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ftd_nas.checks import check_positive_int
 from ftd_nas.errors import ConfigError
 from ftd_nas.records import Part
 
@@ -35,9 +36,7 @@ class ModelSpec(Part):
                 kind = "unknown" if name in ("norm", "act", "pool") else "invalid"
                 raise ConfigError(f"{kind} --{name} {getattr(self, name)!r}: {problem}")
         for name in ("channels", "num_classes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+            check_positive_int(f"--{name.replace('_', '-')}", getattr(self, name))
         if len(self.image_size) != 2 or min(self.image_size) < 1:
             raise ConfigError(f"image size must be two positive integers, got {self.image_size!r}")
         problem = family.rule(self.to_dict())

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import DataConfig, Dataset, Split
 from ftd_nas.errors import ConfigError
 from ftd_nas.evaluation import random_subset
 from ftd_nas.proxy import Proxy
-from ftd_nas.train import ProxyTraining, TrainConfig, check_number
+from ftd_nas.train import ProxyTraining, TrainConfig
 
 
 @dataclass

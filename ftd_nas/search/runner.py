@@ -23,11 +23,12 @@ import torch
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
-from ftd_nas.records import Part, diff_settings, format_diff
+from ftd_nas.records import RUNTIME_ONLY, Part, diff_settings, format_diff
 from ftd_nas.runtime import describe_threads, environment_info, resolve_device
 from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord, in_run_folder, storage_location, storage_url
@@ -37,7 +38,7 @@ from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED
                                   crash_counts, earlier_live_trial, enqueue_missing, finished_and_running, heartbeat,
                                   make_storage, open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining,
                                   unit_of)
-from ftd_nas.train import RUNTIME_ONLY, Trainer, check_number, evaluate
+from ftd_nas.train import Trainer, evaluate
 
 log = logging.getLogger(__name__)
 CONVNET_SPACE = parse_space("axes: {depth: [3], width: [128], act: [relu], norm: [instancenorm], pool: [avgpool]}",

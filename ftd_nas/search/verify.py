@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ftd_nas.agreement import bootstrap, fisher_interval, format_interval, kendall, percentile_interval, spearman
+from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
@@ -29,7 +30,6 @@ from ftd_nas.records import Part, diff_settings, format_diff
 from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
-from ftd_nas.train import check_number
 
 
 @dataclass
