@@ -2,35 +2,30 @@
 
 experts (SGD and GSAM) -> FTD and MTT distillation -> evaluation against a random subset ->
 search of a small space on each proxy and on real data -> ranking report with figures and learning curves.
-Every stage is resumable, so re-running the demo into the same folder finishes what is missing.
+Every stage is resumable, so re-running the demo into the same folder finishes what is missing. The stages are
+the scripts' (ftd_nas/experiment.py), run by ftd_nas/stages.py; the summary is read from the files
+they write: the evaluation records, report.json and experiment.json (each stage's seconds).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftd_nas.checks import check_number
-from ftd_nas.data import DataConfig
 from ftd_nas.errors import ConfigError
-from ftd_nas.distill import distill, resolve_config
-from ftd_nas.evaluation import EvalConfig, evaluate_proxy, save_evaluation
-from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
-from ftd_nas.figures.curves import load_curves, write_curves
+from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.io import write_json
-from ftd_nas.models import ModelSpec
 from ftd_nas.proxy_methods import display_name, lookup
 from ftd_nas.records import Record
-from ftd_nas.runtime import resolve_device
-from ftd_nas.search import SearchConfig, SearchRecipe, run_search
-from ftd_nas.search.report import build_report, write_report
 from ftd_nas.search.report_record import read_report
 from ftd_nas.search.results import ByKey, from_unversioned, read_record
+from ftd_nas.stages import Main, run_stages
 
 log = logging.getLogger(__name__)
-
 
 @dataclass
 class DemoConfig:
@@ -80,74 +75,64 @@ class DemoSummary(ByKey, Record):
         return read_record(cls, Path(out) / "summary.json")
 
 
-def run_demo(cfg: DemoConfig = DemoConfig()) -> DemoSummary:
-    out, device = Path(cfg.out), resolve_device(cfg.device)
-    stages, started = {}, time.perf_counter()
-    data = DataConfig(cfg.dataset)
-    dataset = data.load(device)
-    model = ModelSpec(width=cfg.width, depth=cfg.depth)
-
-    def stage(name: str):
-        stages[name] = time.perf_counter()
-        log.info("== %s", name)
-
-    proxies = {}
+def demo_plan(cfg: DemoConfig) -> tuple[ExperimentPlan, dict[str, Path]]:
+    """The demo's stages (named as its log lines show them), and each method's evaluation record."""
+    out = Path(cfg.out)
+    # progress True cannot be asked of a command (it has only --no-progress): it means "when the terminal shows it"
+    settings = ExperimentSettings(cfg.dataset, width=cfg.width, depth=cfg.depth, device=cfg.device,
+                                  quiet=cfg.progress is False)
+    plan, proxies, evaluations = ExperimentPlan(settings, out), {}, {}
     for method in ("mtt", "ftd"):
-        optimizer = lookup(method).experts
-        stage(f"experts ({optimizer})")
-        train_experts(ExpertConfig(data=data, model=model, num_experts=cfg.experts,
-                                   train=expert_train_config(optimizer, epochs=cfg.expert_epochs, alpha=1.0,
-                                                             progress=cfg.progress)),
-                      out / "experts" / optimizer, dataset=dataset, device=str(device))
-        stage(f"distill ({method})")
-        dcfg = resolve_config(cfg.dataset, cfg.ipc, method, syn_steps=cfg.syn_steps, expert_epochs=2,
-                              max_start_epoch=cfg.expert_epochs - 2, iterations=cfg.iterations, lr_img=100.0,
-                              ema_decay=0.95, image_every=cfg.iterations)
-        proxies[method] = distill(dcfg, out / "experts" / optimizer, out / "proxies" / f"{method}.safetensors",
-                                  dataset=dataset, device=device, progress=cfg.progress)
-    stage("evaluate proxies")
-    ecfg = EvalConfig(runs=cfg.eval_runs, epochs=cfg.eval_epochs, progress=cfg.progress)
-    accuracy = {}
-    for method, proxy in proxies.items():
-        sets = ("proxy", "random") if method == "ftd" else ("proxy",)
-        record = evaluate_proxy(proxy, ecfg, dataset, sets=sets, device=device)
-        save_evaluation(record, proxy.path)
-        accuracy[display_name(method)] = record.sets["proxy"]["results"]["convnet"]
-        if "random" in record.sets:
-            accuracy[display_name("random")] = record.sets["random"]["results"]["convnet"]
+        entry = lookup(method)
+        plan.experts(entry.experts, cfg.experts, cfg.expert_epochs, 1.0, name=f"experts ({entry.experts})")
+        ema = ["--ema-decay", "0.95"] if entry.keeps_ema else []
+        proxies[method] = plan.proxy(method, cfg.ipc, name=f"distill ({method})", extra=[
+            "--syn-steps", str(cfg.syn_steps), "--expert-epochs", "2", "--max-start-epoch", str(cfg.expert_epochs - 2),
+            "--iterations", str(cfg.iterations), "--lr-img", "100.0", *ema, "--image-every", str(cfg.iterations)])
+    for method, proxy in proxies.items():  # FTD also against a random real subset of as many images
+        evaluations[method] = plan.evaluate(proxy, cfg.eval_runs, cfg.eval_epochs, name=f"evaluate ({method})",
+                                            baseline="random" if method == "ftd" else None,
+                                            json=out / "evaluations" / f"{method}.json")
     runs = {}
-    for label, proxy_arg, epochs in (("real", "real", cfg.truth_epochs),
-                                     ("ftd", str(out / "proxies" / "ftd.safetensors"), cfg.search_epochs),
-                                     ("mtt", str(out / "proxies" / "mtt.safetensors"), cfg.search_epochs),
+    for label, proxy_arg, epochs in (("real", "real", cfg.truth_epochs), ("ftd", proxies["ftd"], cfg.search_epochs),
+                                     ("mtt", proxies["mtt"], cfg.search_epochs),
                                      ("random", f"random:{cfg.ipc}", cfg.search_epochs)):
-        stage(f"search {cfg.space} on {label}")
-        runs[label] = str(out / "search" / label)
-        run_search(SearchConfig(space=cfg.space, proxy=proxy_arg, out=runs[label], dataset=cfg.dataset,
-                                recipe=SearchRecipe(epochs=epochs), device=str(device), progress=cfg.progress),
-                   dataset=dataset)
-    stage("report")
-    report = build_report([runs["ftd"], runs["mtt"], runs["random"]], runs["real"], ks=(3, 5), bootstrap=500)
-    written = write_report(report, out / "report", overwrite=True)  # the demo's own folder: refreshed each run
-    curves = [load_curves(out / "proxies" / f"{m}.safetensors", display_name(m)) for m in proxies]
-    curves += [load_curves(out / "experts" / o, f"{o.upper()} experts") for o in ("sgd", "gsam")]
-    written["figures"] += write_curves(curves, out / "report" / "curves")
-    stages["end"] = time.perf_counter()
-    names = list(stages)
-    timings = {n: stages[names[i + 1]] - stages[n] for i, n in enumerate(names[:-1])}
-    rho = {e["name"]: e["agreement"]["spearman"] for e in read_report(written["dir"]).runs}
+        runs[label] = plan.search(cfg.space, proxy_arg, epochs=epochs, name=f"search {cfg.space} on {label}", run=label)
+    report = plan.report([(runs[label], None) for label in ("ftd", "mtt", "random")], runs["real"], ks=(3, 5),
+                         bootstrap=500)
+    plan.curves([*((proxies[m], display_name(m)) for m in proxies),
+                 *((out / "experts" / o, f"{o.upper()} experts") for o in ("sgd", "gsam"))], report / "curves")
+    return plan, evaluations
+
+
+def run_demo(cfg: DemoConfig = DemoConfig(), main: Main | None = None) -> DemoSummary:
+    """Run the demo's stages (finished ones are kept), then summarise what they wrote. Given the CLI's `main`
+    (`ftd-nas demo` passes it), the stages run in this process; else each in a `python -m ftd_nas` of its own."""
+    out, started = Path(cfg.out), time.perf_counter()
+    plan, evaluations = demo_plan(cfg)
+    record = run_stages(plan.stages, out, dict(cfg.__dict__), main=main)
+    accuracy = {}
+    for method, path in evaluations.items():
+        sets = json.loads(path.read_text())["sets"]
+        accuracy[display_name(method)] = sets["proxy"]["results"]["convnet"]
+        if "random" in sets:
+            accuracy[display_name("random")] = sets["random"]["results"]["convnet"]
+    report = read_report(out / "report")
+    figures = list(report.figures) + sorted(str(path) for path in (out / "report").glob("curves-*"))
     summary = DemoSummary(
         accuracy={k: {"test_mean": v["test_mean"], "test_std": v["test_std"]} for k, v in accuracy.items()},
-        spearman=rho, report=written["dir"], figures=written["figures"], seconds=time.perf_counter() - started,
-        stage_seconds=timings, config=dict(cfg.__dict__))
+        spearman={e["name"]: e["agreement"]["spearman"] for e in report.runs}, report=str(out / "report"),
+        figures=figures, seconds=time.perf_counter() - started,
+        stage_seconds={s.name: record["stages"][s.name]["seconds"] for s in plan.stages}, config=dict(cfg.__dict__))
     write_json(out / "summary.json", summary.to_dict())
     return summary
 
 
-def format_summary(summary: DemoSummary) -> str:
+def format_summary(summary: dict) -> str:
     lines = ["", f"{'proxy':<10} {'test acc (%)':>14} {'Spearman rho vs real':>22}"]
-    for key, acc in summary.accuracy.items():  # keyed by display name, as the report's labels begin
-        rho = next((v for k, v in summary.spearman.items() if k.startswith(f"{key} IPC")), None)
+    for key, acc in summary["accuracy"].items():  # keyed by display name, as the report's labels begin
+        rho = next((v for k, v in summary["spearman"].items() if k.startswith(f"{key} IPC")), None)
         rho_text = "-" if rho is None or rho != rho else f"{rho:+.2f}"
         lines.append(f"{key:<10} {100 * acc['test_mean']:>8.1f} ± {100 * acc['test_std']:3.1f} {rho_text:>22}")
-    lines += ["", f"finished in {summary.seconds:.0f} s; report and figures in {summary.report}"]
+    lines += ["", f"finished in {summary['seconds']:.0f} s; report and figures in {summary['report']}"]
     return "\n".join(lines)

@@ -7,10 +7,16 @@ command has changed since); an interrupted stage is re-run, and the ftd-nas comm
 stage's wall time is the sum over its attempts: the running attempt's time is written to the record every `TICK`
 seconds, so even a killed attempt (SIGKILL at the end of a job's time limit) is counted up to its last tick. A
 stage's arguments may be a function of the earlier stages' record (e.g. epochs matched to a measured time budget).
+
+Given the CLI's `main` (`main=`; this module sits below the CLI and never imports it), each stage runs through it in
+this process instead (one worker), so a caller that has already paid for importing torch and friends (`ftd-nas
+demo`) does not pay for it again per stage; its output
+goes to the stage's log file the same way (its time is written when it ends: there is no one to tick meanwhile).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,13 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ftd_nas.errors import FtdNasError
+from ftd_nas.errors import EXIT_INTERRUPTED, FtdNasError
 from ftd_nas.io import write_json
 from ftd_nas.runtime import LOCAL_WORKERS_ENV
 
 log = logging.getLogger(__name__)
 
 TICK = 60.0  # seconds between writes of a running stage's time so far
+Main = Callable[[list[str]], int]  # the CLI's entry point, `ftd_nas.cli.main`: arguments -> exit code
 
 
 @dataclass
@@ -41,7 +48,27 @@ class StageFailed(FtdNasError):
     """A stage's command failed; its log says why, and running the experiment again resumes it."""
 
 
-def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys.executable) -> dict:
+def same_command(recorded: str, command: str) -> bool:
+    """Whether two commands are the same up to the order of their options: a finished stage whose command was
+    spelled with its options in another order (before ftd_nas/experiment.py spelled every command one way) did the
+    same work. Positional arguments before the first option keep their order, and so do repeated options (--label)."""
+    return _options(recorded) == _options(command)
+
+
+def _options(command: str) -> tuple:
+    head, groups = [], []
+    for token in command.split(" "):
+        if token.startswith("--"):
+            groups.append([token])
+        elif groups:
+            groups[-1].append(token)
+        else:
+            head.append(token)
+    return tuple(head), sorted(groups, key=lambda group: group[0])  # stable: repeated options keep their order
+
+
+def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys.executable,
+               main: Main | None = None) -> dict:
     """Run every unfinished stage in order; returns the record (settings, and per stage: command, seconds)."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "experiment.json"
@@ -52,7 +79,8 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
         command = "ftd-nas " + " ".join(args)
         entry = record["stages"].setdefault(stage.name, {})
         if entry.get("done"):
-            if entry.get("command", command) != command:  # kept: its time is what the work cost where it was done
+            # kept even when its command changed: its time is what the work cost where it was done
+            if not same_command(entry.get("command", command), command):
                 log.warning("stage %s finished earlier with another command (%s); kept. Delete its entry in %s "
                             "to run it again", stage.name, entry["command"], path)
             continue
@@ -65,7 +93,11 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
             write_json(path, record)
 
         try:
-            _run(python, args, command, stage.workers, out / "logs" / f"{stage.name}.log", tick)
+            log_path = out / "logs" / f"{stage.name}.log"
+            if main is not None:
+                _run_in_process(main, args, command, stage.workers, log_path)
+            else:
+                _run(python, args, command, stage.workers, log_path, tick)
         finally:
             tick()
         entry["done"] = True
@@ -86,6 +118,37 @@ def _run(python: str, args: list[str], command: str, workers: int, log_path: Pat
         codes = _wait_all(procs, tick)
     if any(codes):
         raise StageFailed(f"a stage failed (exit codes {codes}); see {log_path}. Run the experiment again to resume.")
+
+
+def _run_in_process(main: Main, args: list[str], command: str, workers: int, log_path: Path) -> None:
+    """The command through the CLI's `main` here: its printed output and its log records go to the stage's log
+    file (as a subprocess's would), its log records also wherever this process's go; its diagnostics level follows
+    this process's (the command line's -q/-v are not part of the stage's command), and is restored afterwards."""
+    if workers != 1:
+        raise ValueError(f"a stage run in this process has one worker, not {workers}")
+    logger = logging.getLogger("ftd_nas")
+    level, effective = logger.level, logger.getEffectiveLevel()
+    switches = ["-q"] if effective >= logging.WARNING else ["-vv"] if effective <= logging.DEBUG else []
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a") as fh:
+        fh.write(f"$ {command}  (in process, {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        fh.flush()
+        handler = logging.StreamHandler(fh)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._ftd_nas_cli = True  # the CLI's own handler: main() then adds no stderr handler of its own
+        logger.addHandler(handler)
+        try:
+            with contextlib.redirect_stdout(fh):
+                code = main([*switches, *args])
+        except SystemExit as exc:  # argparse's way out of a usage error: the command's, not this process's
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+    if code == EXIT_INTERRUPTED:
+        raise KeyboardInterrupt
+    if code:
+        raise StageFailed(f"a stage failed (exit code {code}); see {log_path}. Run the experiment again to resume.")
 
 
 def _wait_all(procs: list[subprocess.Popen], tick: Callable[[], None]) -> list[int]:

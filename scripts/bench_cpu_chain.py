@@ -20,12 +20,34 @@ import sys
 import time
 from pathlib import Path
 
+from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
+from ftd_nas.stages import Stage
+
 FULL = dict(dataset="npz:../shared/datasets/cifar10_subset.npz", zca=True, width=32, experts=4, expert_epochs=15,
             alpha=0.3, ipc=10, syn_steps=10, iterations=300, ema=0.99, max_start=10, eval_runs=5, eval_epochs=500,
             space="convnet-cpu", truth_epochs=5, search_epochs=100, bench_steps=[10, 20, 40])
 QUICK = dict(dataset="digits", zca=False, width=8, experts=2, expert_epochs=6, alpha=1.0, ipc=2, syn_steps=5,
              iterations=20, ema=0.9, max_start=4, eval_runs=2, eval_epochs=50, space="convnet-tiny",
              truth_epochs=2, search_epochs=20, bench_steps=[5, 10])
+
+
+def stages(s: dict, out: Path) -> list[Stage]:
+    """The ftd-nas commands of steps 3 and 4, in order; the first two (the experts) run before bench_distill.py."""
+    plan = ExperimentPlan(ExperimentSettings(s["dataset"], zca=s["zca"], width=s["width"]), out)
+    for optimizer in ("sgd", "gsam"):
+        plan.experts(optimizer, s["experts"], s["expert_epochs"], s["alpha"])
+    for method in ("ftd", "mtt"):
+        proxy = plan.proxy(method, s["ipc"], extra=[
+            "--preset", "cifar10", "--syn-steps", str(s["syn_steps"]), "--max-start-epoch", str(s["max_start"]),
+            "--lr-teacher", "0.01", "--ema-decay", str(s["ema"]), "--iterations", str(s["iterations"])])
+        plan.evaluate(proxy, s["eval_runs"], s["eval_epochs"], baseline="random" if method == "ftd" else None,
+                      json=out / f"eval_{method}.json")
+    truth = plan.search(s["space"], "real", epochs=s["truth_epochs"], run="truth")
+    runs = [plan.search(s["space"], proxy, epochs=s["search_epochs"], run=name) for name, proxy in (
+        ("ftd", out / "proxies" / "ftd.safetensors"), ("mtt", out / "proxies" / "mtt.safetensors"),
+        ("random", f"random:{s['ipc']}"))]
+    plan.report([(run, None) for run in runs], truth)
+    return plan.stages
 
 
 def sh(*cmd: str) -> None:
@@ -42,48 +64,30 @@ def main() -> None:
     out = Path(args.out or ("runs/bench_cpu_chain_quick" if args.quick else "runs/bench_cpu_chain"))
     out.mkdir(parents=True, exist_ok=True)
     ftd = [sys.executable, "-m", "ftd_nas"]
-    data = ["--dataset", s["dataset"]] + (["--zca"] if s["zca"] else [])
-    real = ["--dataset", s["dataset"]]  # commands reading a file take its preprocessing, only the data's location
+    data = ["--dataset", s["dataset"]] + (["--zca"] if s["zca"] else [])  # for the two benchmark scripts
+    plan = stages(s, out)
     started = time.perf_counter()
     result = {"settings": s}
 
     sh(sys.executable, "scripts/bench_experts.py", *data, "--width", str(s["width"]), "--reps", "2",
        "--out", str(out / "bench_experts.json"))
     result["experts"] = json.loads((out / "bench_experts.json").read_text())
-    for optimizer in ("sgd", "gsam"):
-        sh(*ftd, "experts", *data, "--width", str(s["width"]), "--num-experts", str(s["experts"]), "--epochs",
-           str(s["expert_epochs"]), "--optimizer", optimizer, "--alpha", str(s["alpha"]), "--out",
-           str(out / "experts" / optimizer), "--no-progress")
+    for stage in plan[:2]:
+        sh(*ftd, *stage.args)
     sh(sys.executable, "scripts/bench_distill.py", *data, "--width", str(s["width"]), "--ipc", str(s["ipc"]),
        "--steps", *map(str, s["bench_steps"]), "--experts", str(out / "experts" / "gsam"),
        "--out", str(out / "bench_distill.json"))
     result["distill"] = json.loads((out / "bench_distill.json").read_text())
+    for stage in plan[2:]:
+        sh(*ftd, *stage.args)
 
     accuracy = {}
-    for method, experts in (("ftd", "gsam"), ("mtt", "sgd")):
-        proxy = out / "proxies" / f"{method}.safetensors"
-        sh(*ftd, "distill", "--experts", str(out / "experts" / experts), *real, "--out", str(proxy), "--method", method,
-           "--ipc", str(s["ipc"]), "--preset", "cifar10", "--syn-steps", str(s["syn_steps"]), "--max-start-epoch",
-           str(s["max_start"]), "--lr-teacher", "0.01", "--ema-decay", str(s["ema"]), "--iterations",
-           str(s["iterations"]), "--no-progress")
-        extra = ["--baseline", "random"] if method == "ftd" else []
-        sh(*ftd, "evaluate", str(proxy), *real, "--runs", str(s["eval_runs"]), "--epochs", str(s["eval_epochs"]),
-           *extra, "--json", str(out / f"eval_{method}.json"), "--overwrite", "--no-progress")
+    for method in ("ftd", "mtt"):
         for name, ev in json.loads((out / f"eval_{method}.json").read_text())["sets"].items():
             r = ev["results"]["convnet"]
             accuracy[method.upper() if name == "proxy" else "Random"] = {"test_mean": r["test_mean"],
                                                                         "test_std": r["test_std"]}
     result["proxy_accuracy"] = accuracy
-
-    runs = {"truth": ("real", s["truth_epochs"]), "ftd": (str(out / "proxies" / "ftd.safetensors"),
-            s["search_epochs"]), "mtt": (str(out / "proxies" / "mtt.safetensors"), s["search_epochs"]),
-            "random": (f"random:{s['ipc']}", s["search_epochs"])}
-    for name, (proxy, epochs) in runs.items():
-        sh(*ftd, "search", "--space", s["space"], "--proxy", proxy, *(data if name in ("truth", "random") else real),
-           "--epochs", str(epochs),
-           "--out", str(out / "search" / name), "--no-progress")
-    sh(*ftd, "report", *(str(out / "search" / n) for n in ("ftd", "mtt", "random")), "--truth",
-       str(out / "search" / "truth"), "--out", str(out / "report"), "--overwrite")
     from ftd_nas.search.report_record import read_report
 
     report = read_report(out / "report")

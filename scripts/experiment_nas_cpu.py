@@ -24,6 +24,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
+from ftd_nas.proxy_methods import lookup
 from ftd_nas.stages import Stage, run_stages
 
 FULL = dict(dataset="npz:../shared/datasets/cifar10_subset.npz", zca=True, width=32, experts=4, expert_epochs=15,
@@ -36,44 +38,29 @@ QUICK = dict(dataset="digits", zca=False, width=8, experts=2, expert_epochs=4, a
 
 def stages(s: dict, out: Path) -> list[Stage]:
     """The experiment's stages, in order."""
-    real = ["--dataset", s["dataset"]]
-    data = real + (["--zca"] if s["zca"] else [])
-    quiet = ["--no-progress", "--device", "cpu"]
-    plan = [Stage(f"experts-{optimizer}", ["experts", *data, "--width", str(s["width"]), "--num-experts",
-                                            str(s["experts"]), "--epochs", str(s["expert_epochs"]), "--optimizer",
-                                            optimizer, "--alpha", str(s["alpha"]), "--out",
-                                            str(out / "experts" / optimizer), *quiet], workers=2)
-            for optimizer in ("gsam", "sgd")]
-    for method, experts in (("ftd", "gsam"), ("mtt", "sgd")):
-        for seed in s["seeds"]:
-            ema = ["--ema-decay", str(s["ema"])] if method == "ftd" else []
-            plan.append(Stage(f"distill-{method}-{seed}", [
-                "distill", "--experts", str(out / "experts" / experts), *real, "--method", method, "--ipc",
-                str(s["ipc"]), "--preset", "cifar10", "--syn-steps", str(s["syn_steps"]), "--max-start-epoch",
-                str(s["max_start"]), "--lr-teacher", "0.01", "--iterations", str(s["iterations"]), "--seed", str(seed),
-                "--out", str(out / "proxies" / f"{method}_s{seed}.safetensors"), *ema, *quiet]))
-    space, epochs = ["search", "--space", s["space"]], ["--epochs", str(s["search_epochs"])]
-    plan.append(Stage("truth", [*space, "--proxy", "real", *data, "--epochs", str(s["truth_epochs"]), "--repeats",
-                                str(s["repeats"]), "--out", str(out / "search" / "truth"), *quiet], workers=2))
+    plan = ExperimentPlan(ExperimentSettings(s["dataset"], zca=s["zca"], width=s["width"], device="cpu"), out)
+    for optimizer in ("gsam", "sgd"):
+        plan.experts(optimizer, s["experts"], s["expert_epochs"], s["alpha"], workers=2)
+    proxies = {}
     for method in ("ftd", "mtt"):
+        ema = ["--ema-decay", str(s["ema"])] if lookup(method).keeps_ema else []
         for seed in s["seeds"]:
-            proxy = str(out / "proxies" / f"{method}_s{seed}.safetensors")
-            plan.append(Stage(f"search-{method}-{seed}", [*space, "--proxy", proxy, *real, *epochs, "--out",
-                                                          str(out / "search" / f"{method}_s{seed}"), *quiet],
-                              workers=2))
+            proxies[method, seed] = plan.proxy(method, s["ipc"], seed=seed, name=f"distill-{method}-{seed}",
+                                               file=f"{method}_s{seed}", extra=[
+                "--preset", "cifar10", "--syn-steps", str(s["syn_steps"]), "--max-start-epoch", str(s["max_start"]),
+                "--lr-teacher", "0.01", "--iterations", str(s["iterations"]), *ema])
+    truth = plan.search(s["space"], "real", epochs=s["truth_epochs"], repeats=s["repeats"], workers=2, name="truth",
+                        run="truth")
+    runs = []
+    for label, method in (("FTD", "ftd"), ("MTT", "mtt")):
+        for seed in s["seeds"]:
+            runs.append((plan.search(s["space"], proxies[method, seed], epochs=s["search_epochs"], workers=2,
+                                     name=f"search-{method}-{seed}", run=f"{method}_s{seed}"), label))
     for seed in s["seeds"]:
-        out_dir = str(out / "search" / f"random_s{seed}")
-        plan.append(Stage(f"search-random-{seed}", [*space, "--proxy", f"random:{s['ipc']}", *data, "--seed",
-                                                    str(seed), *epochs, "--out", out_dir, *quiet], workers=2))
-    runs, labels = [], []
-    for label, prefix in (("FTD", "ftd"), ("MTT", "mtt"), ("Random", "random")):
-        for seed in s["seeds"]:
-            runs.append(str(out / "search" / f"{prefix}_s{seed}"))
-            labels += ["--label", label]
-    plan.append(Stage("report", ["report", *runs, *labels, "--truth", str(out / "search" / "truth"), "--out",
-                                 str(out / "report"), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
-                                 str(s["bootstrap"]), "--overwrite"]))
-    return plan
+        runs.append((plan.search(s["space"], f"random:{s['ipc']}", epochs=s["search_epochs"], seed=seed, workers=2,
+                                 name=f"search-random-{seed}", run=f"random_s{seed}"), "Random"))
+    plan.report(runs, truth, ks=s["ks"], bootstrap=s["bootstrap"])
+    return plan.stages
 
 
 def main() -> None:

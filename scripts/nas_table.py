@@ -30,8 +30,9 @@ import statistics
 from pathlib import Path
 
 from ftd_nas.agreement import format_interval
+from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.io import write_json
-from ftd_nas.proxy_methods import DISTILLED, SELECTED, REGISTRY, display_name, lookup
+from ftd_nas.proxy_methods import SELECTED, REGISTRY, display_name, lookup
 from ftd_nas.stages import Stage, run_stages
 
 ROWS = [(display_name(m), m) for m in ("random", "herding", "kcenter", "dsa", "dm", "mtt", "ftd")]
@@ -69,11 +70,6 @@ def tag(name: str, seed: int) -> str:
     return name if seed == 0 else f"{name}-s{seed}"
 
 
-def seed_args(seed: int) -> list[str]:
-    """Seed 0 is every command's default: leaving it out keeps the one-proxy table's commands as they were."""
-    return ["--seed", str(seed)] if seed else []
-
-
 def evaluation_path(out: Path, name: str) -> Path:
     return out / "evaluations" / f"{name}.json"
 
@@ -84,57 +80,40 @@ def report_dir(out: Path, seeds: int, kind: str = "report") -> Path:
 
 
 def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
-    real = ["--dataset", s["dataset"], "--data-root", s["data_root"]]
-    data = real + (["--zca"] if s["zca"] else [])
-    net = ["--width", str(s["width"]), "--depth", str(s["depth"])]
-    run = ["--no-progress", "--device", s["device"]]
-    proxy = {(m, k): str(out / "proxies" / f"{tag(m, k)}.safetensors") for _, m in ROWS for k in range(seeds)}
-    plan = [Stage(f"experts-{o}", ["experts", *data, *net, "--num-experts", str(s["experts"]), "--epochs",
-                                    str(s["expert_epochs"]), "--optimizer", o, "--alpha", str(s["alpha"]), "--out",
-                                    str(out / "experts" / o), *run], workers=s["workers"]) for o in ("gsam", "sgd")]
+    plan = ExperimentPlan(ExperimentSettings(s["dataset"], data_root=s["data_root"], zca=s["zca"], width=s["width"],
+                                             depth=s["depth"], device=s["device"]), out)
+    workers = s["workers"]
+    for optimizer in ("gsam", "sgd"):
+        plan.experts(optimizer, s["experts"], s["expert_epochs"], s["alpha"], workers=workers)
+    methods = [m for _, m in ROWS]
+    # selections first, then distillations from the real data, then from experts: the order the records have
+    order = sorted(methods, key=lambda m: (lookup(m).kind != SELECTED, lookup(m).experts is not None))
+    proxy = {}
+    # seed 0 (`k or None`) is every command's default: leaving it out keeps the one-proxy table's commands as they were
     for k in range(seeds):
-        seed = seed_args(k)
-        for method in (m for _, m in ROWS if lookup(m).kind == SELECTED):
-            plan.append(Stage(tag(f"select-{method}", k), ["select", "--method", method, "--ipc", str(s["ipc"]), *data,
-                                                           *net, "--epochs", str(s["select_epochs"]), *seed, "--out",
-                                                           proxy[method, k], *run]))
-        for method in (m for _, m in ROWS if lookup(m).kind == DISTILLED and not lookup(m).experts):
-            plan.append(Stage(tag(f"distill-{method}", k), ["distill", "--method", method, "--ipc", str(s["ipc"]),
-                                                            *data, *net, *s["distill"][method], *seed, "--out",
-                                                            proxy[method, k], *run]))
-        for method, experts in ((m, lookup(m).experts) for _, m in ROWS if lookup(m).experts):
-            plan.append(Stage(tag(f"distill-{method}", k), ["distill", "--method", method, "--experts",
-                                                            str(out / "experts" / experts), *real, "--ipc",
-                                                            str(s["ipc"]), *s["distill"][method], *seed, "--out",
-                                                            proxy[method, k], *run]))
+        for method in order:
+            verb = "select" if lookup(method).kind == SELECTED else "distill"
+            extra = ["--epochs", str(s["select_epochs"])] if verb == "select" else s["distill"][method]
+            proxy[method, k] = plan.proxy(method, s["ipc"], seed=k or None, extra=extra,
+                                          name=tag(f"{verb}-{method}", k), file=tag(method, k))
     for k in range(seeds):
-        for _, method in ROWS:
-            plan.append(Stage(tag(f"evaluate-{method}", k), [
-                "evaluate", proxy[method, k], *real, "--runs", str(s["eval_runs"]), "--epochs", str(s["eval_epochs"]),
-                "--json", str(evaluation_path(out, tag(method, k))), "--overwrite", *run]))
-    space = ["search", "--space", s["space"]]
-    plan.append(Stage("truth", [*space, "--proxy", "real", *data, "--epochs", str(s["truth_epochs"]), "--repeats",
-                                str(s["repeats"]), "--out", str(out / "search" / "truth"), *run], workers=s["workers"]))
+        for method in methods:
+            plan.evaluate(proxy[method, k], s["eval_runs"], s["eval_epochs"], json=evaluation_path(out, tag(method, k)),
+                          name=tag(f"evaluate-{method}", k))
+    truth = plan.search(s["space"], "real", epochs=s["truth_epochs"], repeats=s["repeats"], workers=workers,
+                        name="truth", run="truth")
     for k in range(seeds):
-        for _, method in ROWS:
-            plan.append(Stage(tag(f"search-{method}", k), [*space, "--proxy", proxy[method, k], *real, "--epochs",
-                                                           str(s["search_epochs"]), "--out",
-                                                           str(out / "search" / tag(method, k)), *run],
-                              workers=s["workers"]))
+        for method in methods:
+            plan.search(s["space"], proxy[method, k], epochs=s["search_epochs"], workers=workers,
+                        name=tag(f"search-{method}", k), run=tag(method, k))
     for k in range(seeds):  # early stopping has no proxy to vary: its seeds are the candidates' training seeds
-        plan.append(Stage(tag("search-early", k), lambda record, k=k: [
-            *space, "--proxy", "real", *data, "--epochs", str(early_epochs(out, s)), *seed_args(k), "--out",
-            str(out / "search" / tag("early", k)), *run], workers=s["workers"]))
-    runs, labels = [], []
-    for label, method in ROWS + [("Early stopping", "early")]:
-        for k in range(seeds):
-            runs.append(str(out / "search" / tag(method, k)))
-            labels += ["--label", label]
-    report = report_dir(out, seeds)
-    plan.append(Stage(report.name, ["report", *runs, *labels, "--truth", str(out / "search" / "truth"), "--out",
-                                    str(report), "--ks", ",".join(map(str, s["ks"])), "--bootstrap",
-                                    str(s["bootstrap"]), "--overwrite"]))
-    return plan
+        plan.search(s["space"], "real", epochs=lambda record: early_epochs(out, s), seed=k or None, workers=workers,
+                    name=tag("search-early", k), run=tag("early", k))
+    runs = [(out / "search" / tag(method, k), label) for label, method in ROWS + [("Early stopping", "early")]
+            for k in range(seeds)]
+    plan.report(runs, truth, ks=s["ks"], bootstrap=s["bootstrap"], name=report_dir(out, seeds).name,
+                to=report_dir(out, seeds))
+    return plan.stages
 
 
 # stage here <- (stage of scripts/experiment_nas_cpu.py, what it wrote there, where it goes here): the same

@@ -20,6 +20,8 @@ import shlex
 import subprocess
 import sys
 
+from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
+
 # name: dataset, ipc, model depth, zca, paper FTD accuracy (%) (MTT in brackets), rough GPU cost
 EXPERIMENTS = {
     "cifar10-ipc1": ("cifar10", 1, 3, True, "FTD 46.8 (MTT 46.3)", "experts ~3 h, distill ~2 h, <10 GB"),
@@ -36,35 +38,26 @@ EXPERIMENTS = {
 
 def commands(name: str, data_root: str, experts: int, unroll: str) -> list[list[str]]:
     dataset, ipc, depth, zca, _, _ = EXPERIMENTS[name]
-    alpha = "0.3" if dataset == "cifar10" and ipc in (1, 10) else "1"
-    real = ["--dataset", dataset, "--data-root", data_root]  # commands reading a file take its preprocessing
-    data = real + (["--zca"] if zca else [])
-    model = ["--depth", str(depth), "--width", "128"]
     root = f"runs/reproduce/{name}"
-    return [
-        ["ftd-nas", "experts", *data, *model, "--num-experts", str(experts), "--epochs", "50", "--optimizer", "gsam",
-         "--alpha", alpha, "--out", f"{root}/experts_gsam"],
-        ["ftd-nas", "distill", "--experts", f"{root}/experts_gsam", *real, "--ipc", str(ipc), "--method", "ftd",
-         "--unroll", unroll, "--out", f"{root}/ftd.safetensors"],
-        ["ftd-nas", "evaluate", f"{root}/ftd.safetensors", *real, "--runs", "5", "--epochs", "1000", "--baseline", "random",
-         "--models", "convnet,resnet18,vgg11,alexnet" if ipc == 50 and dataset == "cifar10" else "convnet",
-         "--json", f"{root}/evaluation.json"],
-    ]
+    plan = ExperimentPlan(ExperimentSettings(dataset, data_root=data_root, zca=zca, width=128, depth=depth,
+                                             quiet=False), root)
+    plan.experts("gsam", experts, 50, "0.3" if dataset == "cifar10" and ipc in (1, 10) else "1",
+                 to=f"{root}/experts_gsam")
+    proxy = plan.proxy("ftd", ipc, extra=["--unroll", unroll], to=f"{root}/ftd.safetensors")
+    plan.evaluate(proxy, 5, 1000, baseline="random", overwrite=False, json=f"{root}/evaluation.json",
+                  models="convnet,resnet18,vgg11,alexnet" if ipc == 50 and dataset == "cifar10" else "convnet")
+    return [["ftd-nas", *stage.args] for stage in plan.stages]
 
 
 def nas_commands(data_root: str) -> list[list[str]]:
     """FTD Table 5: 720 ConvNets, 500-image proxies (IPC 50), 200 epochs each; truth on the whole training set."""
     root = "runs/reproduce/nas720"
-    proxy = "runs/reproduce/cifar10-ipc50/ftd.safetensors"
-    return [
-        ["ftd-nas", "search", "--space", "convnet", "--proxy", "real", "--dataset", "cifar10", "--zca", "--data-root",
-         data_root, "--out", f"{root}/truth"],
-        ["ftd-nas", "search", "--space", "convnet", "--proxy", proxy, "--dataset", "cifar10", "--data-root", data_root,
-         "--out", f"{root}/ftd"],
-        ["ftd-nas", "search", "--space", "convnet", "--proxy", "random:50", "--dataset", "cifar10", "--zca",
-         "--data-root", data_root, "--out", f"{root}/random"],
-        ["ftd-nas", "report", f"{root}/ftd", f"{root}/random", "--truth", f"{root}/truth", "--out", f"{root}/report"],
-    ]
+    plan = ExperimentPlan(ExperimentSettings("cifar10", data_root=data_root, zca=True, quiet=False), root)
+    truth = plan.search("convnet", "real", to=f"{root}/truth")
+    runs = [plan.search("convnet", proxy, to=f"{root}/{run}")
+            for run, proxy in (("ftd", "runs/reproduce/cifar10-ipc50/ftd.safetensors"), ("random", "random:50"))]
+    plan.report([(run, None) for run in runs], truth, overwrite=False, to=f"{root}/report")
+    return [["ftd-nas", *stage.args] for stage in plan.stages]
 
 
 def main() -> None:

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = run_demo(DemoConfig(out=args.out, device=args.device, progress=False if args.no_progress else None))
+    from ftd_nas.cli import main  # the stages run in this process: the CLI is the one place that may call itself
+
+    summary = run_demo(DemoConfig(out=args.out, device=args.device, progress=False if args.no_progress else None),
+                       main=main)
     print(format_summary(summary))
     return 0

@@ -1,0 +1,175 @@
+"""ftd_nas/experiment.py: each step's command, and the scripts' stages as they were before the builder.
+
+tests/fixtures/stage_lists.json was taken from the scripts before they used the builder (paths under OUT). The
+nas_table commands are the same to the character; the others spell some options in another order, which
+`stages.same_command` (what decides whether a finished stage's record still holds) treats as the same command.
+"""
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from ftd_nas.cli import main
+from ftd_nas.errors import ConfigError
+from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
+from ftd_nas.stages import Stage, StageFailed, run_stages, same_command
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import bench_cpu_chain  # noqa: E402
+import experiment_nas_cpu  # noqa: E402
+import nas_table  # noqa: E402
+import reproduce  # noqa: E402
+
+SNAPSHOT = json.loads((REPO / "tests" / "fixtures" / "stage_lists.json").read_text())
+OUT = Path("OUT")
+
+
+def rows(stages: list[Stage]) -> list[list]:
+    return [[s.name, shlex.join(s.args({}) if callable(s.args) else s.args), s.workers] for s in stages]
+
+
+def plan(**settings) -> ExperimentPlan:
+    return ExperimentPlan(ExperimentSettings(**{"dataset": "digits", "zca": True, "width": 8, "depth": 2,
+                                                "device": "cpu", **settings}), OUT)
+
+
+def test_a_method_is_distilled_or_selected_as_the_registry_says():
+    p = plan()
+    gsam = p.experts("gsam", 2, 4, 0.3, workers=2)
+    ftd = p.proxy("ftd", 2, seed=1, extra=["--iterations", "3"])
+    assert gsam == OUT / "experts" / "gsam" and ftd == OUT / "proxies" / "ftd.safetensors"
+    # trajectory matching reads its experts' folder, which supplies the network and preprocessing
+    assert p.stages[1].args == ["distill", "--method", "ftd", "--experts", "OUT/experts/gsam", "--dataset", "digits",
+                                "--ipc", "2", "--iterations", "3", "--seed", "1", "--out", str(ftd), "--no-progress",
+                                "--device", "cpu"]
+    p.proxy("dm", 2, file="dm_s0")
+    assert p.stages[2].args == ["distill", "--method", "dm", "--ipc", "2", "--dataset", "digits", "--zca", "--width",
+                                "8", "--depth", "2", "--out", "OUT/proxies/dm_s0.safetensors", "--no-progress",
+                                "--device", "cpu"]
+    p.proxy("herding", 2, extra=["--epochs", "1"])
+    assert p.stages[3].args[:2] == ["select", "--method"] and p.stages[3].name == "select-herding"
+    assert p.stages[0].args[:4] == ["experts", "--dataset", "digits", "--zca"] and p.stages[0].workers == 2
+    with pytest.raises(ConfigError, match="--method"):
+        p.proxy("nonsense", 2)
+
+
+def test_experts_of_the_plan_are_where_their_method_reads_them():
+    p = plan()
+    p.experts("sgd", 2, 4, 1.0, to="elsewhere/sgd")
+    p.proxy("mtt", 2)
+    assert p.stages[1].args[3:5] == ["--experts", "elsewhere/sgd"]
+
+
+def test_a_proxy_file_search_takes_only_the_datas_location_real_and_random_take_its_preprocessing():
+    p = plan(data_root="data")
+    p.search("convnet-tiny", OUT / "proxies" / "ftd.safetensors", epochs=3, name="search-ftd")
+    p.search("convnet-tiny", "real", epochs=2, repeats=2, workers=2, name="truth", run="truth")
+    p.search("convnet-tiny", "random:2", epochs=3, seed=1, name="search-random", run="random")
+    file, real, random = (stage.args for stage in p.stages)
+    assert "--zca" not in file and file[5:9] == ["--dataset", "digits", "--data-root", "data"]
+    assert real[5:10] == ["--dataset", "digits", "--data-root", "data", "--zca"] and "--repeats" in real
+    assert "--zca" in random and random[random.index("--seed") + 1] == "1"
+    assert "--width" not in file + real + random  # the space says the networks
+    assert [s.workers for s in p.stages] == [1, 2, 1]
+
+
+def test_search_epochs_may_depend_on_the_record():
+    p = plan()
+    p.search("convnet-tiny", "real", epochs=lambda record: record["epochs"], name="early", run="early")
+    args = p.stages[0].args
+    assert callable(args) and args({"epochs": 5})[args({"epochs": 5}).index("--epochs") + 1] == "5"
+
+
+def test_report_and_curves_commands():
+    p = plan()
+    p.report([("a", "FTD"), ("b", "FTD")], "truth", ks=(3, 5), bootstrap=100)
+    assert p.stages[0].args == ["report", "a", "b", "--label", "FTD", "--label", "FTD", "--truth", "truth", "--out",
+                                "OUT/report", "--ks", "3,5", "--bootstrap", "100", "--overwrite"]
+    with pytest.raises(ConfigError, match="label every run"):
+        p.report([("a", "FTD"), ("b", None)], "truth", name="other")
+    p.curves([("x.safetensors", "FTD"), ("experts/sgd", "SGD experts")], "OUT/report/curves")
+    assert p.stages[-1].args == ["curves", "x.safetensors", "experts/sgd", "--label", "FTD", "--label", "SGD experts",
+                                 "--out", "OUT/report/curves", "--overwrite"]
+    with pytest.raises(ConfigError, match="two stages named"):
+        p.report([("a", None)], "truth")
+
+
+def test_settings_are_checked():
+    with pytest.raises(ConfigError, match="dataset"):
+        ExperimentSettings("")
+    with pytest.raises(ConfigError, match="width"):
+        ExperimentSettings("digits", width=0)
+    s = ExperimentSettings("digits", quiet=False)
+    assert s.run() == [] and s.net() == [] and s.data() == ["--dataset", "digits"]
+
+
+def test_same_command_ignores_the_order_of_options_only():
+    assert same_command("report a b --label X --label Y --ks 3 --out o",
+                        "report a b --out o --ks 3 --label X --label Y")
+    assert not same_command("report a b --label X --label Y", "report a b --label Y --label X")
+    assert not same_command("report a b --out o", "report b a --out o")
+    assert not same_command("search --epochs 5 --seed 0", "search --epochs 5 --seed 1")
+
+
+@pytest.mark.parametrize("key", SNAPSHOT["nas_table"])
+def test_nas_table_stages_are_as_before(key):
+    scale, seeds = key.rsplit("-", 1)
+    with mock.patch.object(nas_table, "early_epochs", lambda out, s: 7):
+        assert rows(nas_table.stages(nas_table.SCALES[scale], OUT, int(seeds))) == SNAPSHOT["nas_table"][key]
+
+
+def assert_same_commands(after: list[list], before: list[list]) -> None:
+    assert [[name, workers] for name, _, workers in after] == [[name, workers] for name, _, workers in before]
+    for (name, new, _), (_, old, _) in zip(after, before):
+        assert same_command(old, new), name
+
+
+@pytest.mark.parametrize("scale", ["quick", "full"])
+def test_experiment_nas_cpu_stages_are_as_before(scale):
+    s = experiment_nas_cpu.QUICK if scale == "quick" else experiment_nas_cpu.FULL
+    assert_same_commands(rows(experiment_nas_cpu.stages(s, OUT)), SNAPSHOT["experiment_nas_cpu"][scale])
+
+
+@pytest.mark.parametrize("scale", ["quick", "full"])
+def test_bench_cpu_chain_commands_are_as_before(scale):
+    s = bench_cpu_chain.QUICK if scale == "quick" else bench_cpu_chain.FULL
+    before = [c.removeprefix("PYTHON -m ftd_nas ") for c in SNAPSHOT["bench_cpu_chain"][scale] if " -m ftd_nas " in c]
+    after = [shlex.join(stage.args) for stage in bench_cpu_chain.stages(s, OUT)]
+    assert len(after) == len(before) and all(same_command(b, a) for a, b in zip(after, before))
+
+
+@pytest.mark.parametrize("name", SNAPSHOT["reproduce"])
+def test_reproduce_commands_are_as_before(name):
+    after = reproduce.nas_commands("DATA") if name == "nas720" else reproduce.commands(name, "DATA", 100, "checkpoint")
+    before = SNAPSHOT["reproduce"][name]
+    assert len(after) == len(before) and all(same_command(b, shlex.join(a)) for a, b in zip(after, before))
+
+
+def test_the_committed_records_still_hold_for_the_scripts_commands():
+    # docs/*/experiment.json: finished runs of both scripts (in /work/main/runs); none of their stages would warn
+    table = json.loads((REPO / "docs" / "nas_table" / "experiment.json").read_text())["stages"]
+    with mock.patch.object(nas_table, "early_epochs", lambda out, s: 1):  # what that run measured
+        stages = nas_table.stages(nas_table.SCALES["cpu"], Path("/work/main/runs/nas_table_cpu"))
+        commands = {s.name: "ftd-nas " + " ".join(s.args({}) if callable(s.args) else s.args) for s in stages}
+    assert commands == {name: entry["command"] for name, entry in table.items()}
+    nas_cpu = json.loads((REPO / "docs" / "experiment_nas_cpu" / "experiment.json").read_text())["stages"]
+    stages = experiment_nas_cpu.stages(experiment_nas_cpu.FULL, Path("/work/main/runs/nas_cpu"))
+    assert [s.name for s in stages] == list(nas_cpu)
+    assert all(same_command(nas_cpu[s.name]["command"], "ftd-nas " + " ".join(s.args)) for s in stages)
+
+
+def test_an_in_process_stage_writes_its_output_to_its_log_and_fails_like_a_subprocess(tmp_path):
+    run_stages([Stage("spaces", ["search", "--list-spaces"])], tmp_path, {}, main=main)
+    assert "convnet-tiny" in (tmp_path / "logs" / "spaces.log").read_text()
+    with pytest.raises(StageFailed, match="exit code"):
+        run_stages([Stage("bad", ["evaluate", str(tmp_path / "missing.safetensors"), "--dataset", "digits"])],
+                   tmp_path, {}, main=main)
+    with pytest.raises(StageFailed, match="exit code 2"):  # a usage error does not end this process
+        run_stages([Stage("usage", ["search", "--no-such-option"])], tmp_path, {}, main=main)
+    with pytest.raises(ValueError, match="one worker"):
+        run_stages([Stage("two", ["search", "--list-spaces"], workers=2)], tmp_path, {}, main=main)
