@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
 import torch
 
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ModelSpec, build_model
@@ -24,7 +27,7 @@ from ftd_nas.models.families import require_embedding
 from ftd_nas.proxy_methods import SELECTED, lookup
 from ftd_nas.records import Part
 from ftd_nas.runtime import environment_info
-from ftd_nas.train import RUNTIME_ONLY, TrainConfig, check_number, train
+from ftd_nas.train import RUNTIME_ONLY, TrainConfig, train
 
 
 # Every selector takes (embeddings, k, gen) so its registry entry is all that names it; the greedy ones are
@@ -78,7 +81,7 @@ class SelectConfig(Part):
         check_number("--ipc", self.ipc, 1, integer=True)
         check_number("--epochs", self.epochs, 1, integer=True)
         check_number("--lr", self.lr, 0, low_open=True)
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--seed", self.seed)
 
 
 @torch.no_grad()
@@ -116,3 +119,19 @@ def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device 
                          environment=environment_info(torch.device(device)),
                          created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     return Proxy(dataset.train.x[idx].detach().cpu(), dataset.train.y[idx].cpu(), config.lr, record)
+
+
+def existing_selection(out: str | Path, config: SelectConfig, dataset: Dataset, overwrite: bool = False):
+    """The proxy already at `out` when it holds this selection of this data (nothing left to do), else None
+    (no file, or `overwrite`); a file another run wrote is refused, never replaced unasked."""
+    from ftd_nas.proxy import Proxy
+
+    if overwrite or not Path(out).exists():
+        return None
+    existing = Proxy.load(out)
+    same = existing.record.selection is not None and existing.record.selection.to_dict() == config.to_dict() \
+        and not existing.record.data.mismatches(dataset.fingerprint())
+    if not same:
+        raise ConfigError(f"{str(out)!r} exists and was not made by this selection; pass --overwrite to replace "
+                          "it, or choose another --out")
+    return existing

@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 
 import torch
 
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset, Split
 from ftd_nas.data.fingerprint import DataFingerprint
 from ftd_nas.errors import ConfigError
@@ -29,7 +30,7 @@ from ftd_nas.io import write_json
 from ftd_nas.models import ARCHITECTURES, ModelSpec, build_model
 from ftd_nas.records import Record, RecordError
 from ftd_nas.runtime import environment_info
-from ftd_nas.train import RUNTIME_ONLY, ProxyTraining, check_number, evaluate, train
+from ftd_nas.train import RUNTIME_ONLY, ProxyTraining, evaluate, train
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class EvalConfig(ProxyTraining):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_number("--runs", self.runs, 1, integer=True)
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--seed", self.seed)
         if self.eval_every is not None:
             check_number("--eval-every", self.eval_every, 1, integer=True)
         if not self.models:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ftd_nas.augment import DEFAULT_STRATEGY, dsa, parse_strategy
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Split
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
@@ -27,16 +28,7 @@ from ftd_nas.runtime import host_to_device
 RUNTIME_ONLY = {"stored": False}  # field metadata: not part of a stored record (display, not results)
 
 
-def check_number(name: str, value, low: float | None = None, high: float | None = None, *,
-                 low_open: bool = False, integer: bool = False) -> None:
-    """Refuse a non-number, a non-finite number or one outside [low, high] (low excluded when low_open)."""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if not ok_type or isinstance(value, bool) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite {'integer' if integer else 'number'}, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ConfigError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value!r}")
-    if high is not None and value > high:
-        raise ConfigError(f"{name} must be <= {high:g}, got {value!r}")
+MAX_MOMENTUM = 1.0  # SGD momentum beyond 1 makes the velocity grow without bound
 
 
 @dataclass
@@ -67,12 +59,12 @@ class TrainConfig(Part):
         check_number("sync_every", self.sync_every, 1, integer=True)
         check_number("batch size", self.batch_size, 1, integer=True)
         check_number("learning rate", self.lr, 0, low_open=True)
-        check_number("momentum", self.momentum, 0)
+        check_number("momentum", self.momentum, 0, MAX_MOMENTUM)
         check_number("weight decay", self.weight_decay, 0)
         check_number("rho", self.rho, 0)
         check_number("alpha", self.alpha)
         check_number("eval_every", self.eval_every, 0, integer=True)
-        check_number("seed", self.seed, integer=True)
+        check_seed("seed", self.seed)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
         parse_strategy(self.dsa)

@@ -6,11 +6,13 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from ftd_nas.augment import DEFAULT_STRATEGY, parse_strategy
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.distill.presets import preset
 from ftd_nas.errors import ConfigError
 from ftd_nas.proxy_methods import DISTILLED, lookup, names
 from ftd_nas.records import Part
-from ftd_nas.train import check_number
+
+MAX_EMA_DECAY = 0.999999  # an EMA decay of 1 would never move from the initial images
 
 
 @dataclass
@@ -66,9 +68,11 @@ class DistillConfig(Part):
         for name in ("batch_real", "outer_loop", "inner_loop"):
             check_number(f"--{name.replace('_', '-')}", getattr(self, name), 1, integer=True)
         check_number("--momentum", self.momentum, 0, 1)
-        check_number("--seed", self.seed, integer=True)
-        if method.keeps_ema and not (self.ema_decay is not None and 0 <= self.ema_decay < 1):
-            raise ConfigError(f"{method.display} needs --ema-decay in [0, 1), got {self.ema_decay}")
+        check_seed("--seed", self.seed)
+        if method.keeps_ema:
+            if self.ema_decay is None:
+                raise ConfigError(f"{method.display} needs --ema-decay in [0, {MAX_EMA_DECAY:g}], got None")
+            check_number("--ema-decay", self.ema_decay, 0, MAX_EMA_DECAY)
         if not method.keeps_ema and self.ema_decay is not None:
             with_ema = " or ".join(n for n in names(DISTILLED) if lookup(n).keeps_ema)
             raise ConfigError(f"{method.display} keeps no EMA of the images: drop --ema-decay, or use --method "

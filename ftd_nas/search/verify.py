@@ -22,14 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from ftd_nas.agreement import bootstrap, fisher_interval, format_interval, kendall, percentile_interval, spearman
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
-from ftd_nas.records import Part, diff_settings, format_diff
+from ftd_nas.records import Part
 from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
-from ftd_nas.train import check_number
+
+
+MAX_UNTIL_WIDTH = 2.0  # the widest interval a correlation in [-1, 1] can have
 
 
 @dataclass
@@ -45,10 +48,10 @@ class VerifyConfig(Part):
     def __post_init__(self) -> None:
         check_number("--top", self.top, 1, integer=True)
         check_number("--sample", self.sample, 0, integer=True)
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--sample-seed", self.seed)
         check_number("level", self.level, 0.5, 0.999)
         if self.until_width is not None:
-            check_number("--until-width", self.until_width, 0, 2, low_open=True)
+            check_number("--until-width", self.until_width, 0, MAX_UNTIL_WIDTH, low_open=True)
             if self.budget is None:
                 raise ConfigError("--until-width adds candidates in rounds: give a --budget of candidate-epochs too")
         if self.budget is not None:
@@ -196,10 +199,7 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
     out = Path(out)
     run = load_run(search_dir)
     identity = run.record.identity
-    diff = diff_settings(identity.data.settings(), dataset.fingerprint().settings())
-    if diff:
-        raise ConfigError(f"{search_dir!r} scored its candidates on other data than {dataset.name!r} given here "
-                          f"({format_diff(diff)}; run vs given): verify on the data the search used")
+    identity.data.check(dataset.fingerprint(), f"the search run {search_dir!r}")  # verify on the data it scored on
     ranking = proxy_ranking(run)
     if not ranking:
         raise ConfigError(f"{search_dir!r} has no finished candidates: finish the search first")
