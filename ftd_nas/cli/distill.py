@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+
 from ftd_nas.cli.common import (IMAGE_SIZE, POSITIVE, RATE, SEED, VAL_FRACTION, add_dsa_arg, add_overwrite_arg,
                                 add_real_data_args, number, whole)
 from ftd_nas.data import DataConfig, Dataset
@@ -96,9 +98,12 @@ def _model(args: argparse.Namespace) -> ModelSpec | None:
     return ModelSpec(**given) if given or lookup(args.method).experts is None else None
 
 
-def _real_data(args: argparse.Namespace, device) -> tuple[Dataset, str]:
-    """The real data and the name presets are chosen by: the experts' (their preprocessing, checked), or the
-    data the options describe."""
+def _data_and_model(args: argparse.Namespace, device: torch.device | str = "cpu") -> tuple[Dataset, str,
+                                                                                     ModelSpec | None]:
+    """The real data (the experts', with their preprocessing, checked; or the data the options describe), the
+    name presets are chosen by, and the matching network (None: the experts')."""
+    model = _model(args)
+    check_inputs(args.method, args.experts, model)  # before anything is loaded
     if lookup(args.method).experts is not None:
         # the library takes a loaded dataset, so these options exist only here; the experts fix them
         given = [f"--{k.replace('_', '-')}" for k, default in DATA_OPTIONS.items() if getattr(args, k) != default]
@@ -107,18 +112,17 @@ def _real_data(args: argparse.Namespace, device) -> tuple[Dataset, str]:
                               f"{', '.join(given)}")
         experts = ExpertDirectory(args.experts)
         return real_data_for(experts, args.dataset, args.data_root, device,
-                             what=f"the experts in {args.experts!r}"), experts.record.data.name
+                             what=f"the experts in {args.experts!r}"), experts.record.data.name, model
     if args.dataset is None:
         raise ConfigError(f"--method {args.method} distils from the real data: name it with --dataset")
     chosen = {k: v for k, v in vars(args).items() if k in DATA_OPTIONS and v not in (None, False)}
-    return DataConfig(name=args.dataset, data_root=args.data_root, **chosen).load(device), dataset_label(args.dataset)
+    return DataConfig(name=args.dataset, data_root=args.data_root, **chosen).load(device), \
+        dataset_label(args.dataset), model
 
 
 def run(args: argparse.Namespace) -> int:
-    model = _model(args)
-    check_inputs(args.method, args.experts, model)  # before anything is loaded
     device = resolve_device(args.device)
-    dataset, preset_name = _real_data(args, device)
+    dataset, preset_name, model = _data_and_model(args, device)
     overrides = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in OVERRIDES}
     config = resolve_config(preset_name, args.ipc, args.method, args.preset, init=args.init, dsa=args.dsa,
                             unroll=args.unroll, checkpoint_every=args.checkpoint_every, image_every=args.image_every,

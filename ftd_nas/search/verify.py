@@ -26,7 +26,7 @@ from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
-from ftd_nas.records import Part
+from ftd_nas.records import Part, diff_settings, format_diff
 from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
@@ -199,7 +199,10 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
     out = Path(out)
     run = load_run(search_dir)
     identity = run.record.identity
-    identity.data.check(dataset.fingerprint(), f"the search run {search_dir!r}")  # verify on the data it scored on
+    diff = diff_settings(identity.data.settings(), dataset.fingerprint().settings())
+    if diff:
+        raise ConfigError(f"{search_dir!r} scored its candidates on other data than {dataset.name!r} given here "
+                          f"({format_diff(diff)}; run vs given): verify on the data the search used")
     ranking = proxy_ranking(run)
     if not ranking:
         raise ConfigError(f"{search_dir!r} has no finished candidates: finish the search first")
