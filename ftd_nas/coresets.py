@@ -14,6 +14,7 @@ The result is an ordinary proxy file (method random | herding | kcenter), usable
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 
@@ -97,3 +98,17 @@ def select_coreset(config: SelectConfig, dataset: Dataset, device: torch.device 
                          environment=environment_info(torch.device(device)),
                          created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     return Proxy(dataset.train.x[idx].detach().cpu(), dataset.train.y[idx].cpu(), config.lr, record)
+
+
+def existing_selection(out: str | Path, config: SelectConfig, dataset: Dataset, overwrite: bool = False):
+    """The proxy already at `out` when it holds this selection of this data (nothing left to do), else None
+    (no file, or `overwrite`); a file another run wrote is refused, never replaced unasked."""
+    if overwrite or not Path(out).exists():
+        return None
+    existing = Proxy.load(out)
+    same = existing.record.selection is not None and existing.record.selection.to_dict() == config.to_dict() \
+        and not existing.record.data.mismatches(dataset.fingerprint())
+    if not same:
+        raise ConfigError(f"{str(out)!r} exists and was not made by this selection; pass --overwrite to replace "
+                          "it, or choose another --out")
+    return existing

@@ -22,7 +22,7 @@ from pathlib import Path, PurePath
 
 import torch
 
-from ftd_nas.checks import check_number
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset, Split
 from ftd_nas.data.fingerprint import DataFingerprint
 from ftd_nas.errors import ConfigError
@@ -46,7 +46,7 @@ class EvalConfig(ProxyTraining):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_number("--runs", self.runs, 1, integer=True)
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--seed", self.seed)
         if self.eval_every is not None:
             check_number("--eval-every", self.eval_every, 1, integer=True)
         if not self.models:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ftd_nas.augment import DEFAULT_STRATEGY, parse_strategy
-from ftd_nas.checks import check_number
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import ModelSpec
 from ftd_nas.proxy_methods import DISTILLED, SELECTED, lookup, names
 from ftd_nas.records import RUNTIME_ONLY, Part
 
+MAX_EMA_DECAY = 0.999999  # an EMA decay of 1 would never move from the initial images
 SOFT_LABELS = ("auto", "probabilities", "logits")
 
 
@@ -74,9 +75,11 @@ class DistillConfig(Part):
         for name in ("batch_real", "outer_loop", "inner_loop"):
             check_number(f"--{name.replace('_', '-')}", getattr(self, name), 1, integer=True)
         check_number("--momentum", self.momentum, 0, 1)
-        check_number("--seed", self.seed, integer=True)
-        if method.keeps_ema and not (self.ema_decay is not None and 0 <= self.ema_decay < 1):
-            raise ConfigError(f"{method.display} needs --ema-decay in [0, 1), got {self.ema_decay}")
+        check_seed("--seed", self.seed)
+        if method.keeps_ema:
+            if self.ema_decay is None:
+                raise ConfigError(f"{method.display} needs --ema-decay in [0, {MAX_EMA_DECAY:g}], got None")
+            check_number("--ema-decay", self.ema_decay, 0, MAX_EMA_DECAY)
         if not method.keeps_ema and self.ema_decay is not None:
             with_ema = " or ".join(n for n in names(DISTILLED) if lookup(n).keeps_ema)
             raise ConfigError(f"{method.display} keeps no EMA of the images: drop --ema-decay, or use --method "
@@ -110,7 +113,7 @@ class SelectConfig(Part):
         check_number("--ipc", self.ipc, 1, integer=True)
         check_number("--epochs", self.epochs, 1, integer=True)
         check_number("--lr", self.lr, 0, low_open=True)
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--seed", self.seed)
 
 
 @dataclass

@@ -17,13 +17,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from ftd_nas.augment import DEFAULT_STRATEGY, dsa, parse_strategy
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Split, hard_labels
-from ftd_nas.checks import check_number
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
 from ftd_nas.progress import progress
 from ftd_nas.records import RUNTIME_ONLY, Part
 from ftd_nas.runtime import host_to_device
+
+MAX_MOMENTUM = 1.0  # SGD momentum beyond 1 makes the velocity grow without bound
+
 
 @dataclass
 class TrainConfig(Part):
@@ -53,12 +56,12 @@ class TrainConfig(Part):
         check_number("sync_every", self.sync_every, 1, integer=True)
         check_number("batch size", self.batch_size, 1, integer=True)
         check_number("learning rate", self.lr, 0, low_open=True)
-        check_number("momentum", self.momentum, 0)
+        check_number("momentum", self.momentum, 0, MAX_MOMENTUM)
         check_number("weight decay", self.weight_decay, 0)
         check_number("rho", self.rho, 0)
         check_number("alpha", self.alpha)
         check_number("eval_every", self.eval_every, 0, integer=True)
-        check_number("seed", self.seed, integer=True)
+        check_seed("seed", self.seed)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
         parse_strategy(self.dsa)

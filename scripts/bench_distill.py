@@ -38,6 +38,7 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     from ftd_nas.data import DataConfig
+    from ftd_nas.data.for_file import real_data_for
     from ftd_nas.distill import Distiller, resolve_config
     from ftd_nas.experts import ExpertDirectory
     from ftd_nas.models import ModelSpec
@@ -47,7 +48,8 @@ def child(args: argparse.Namespace) -> None:
     if args.method == "ftd":
         cfg = resolve_config(args.dataset, args.ipc, "ftd", syn_steps=args.syn_steps, unroll=args.unroll,
                              max_start_epoch=1, expert_epochs=2, iterations=args.iters + 1, batch_syn=args.batch_syn)
-        dataset = ExpertDirectory(args.experts).record.data.data_config(args.dataset).load(device)
+        dataset = real_data_for(ExpertDirectory(args.experts), args.dataset, device=device,
+                                what=f"the experts in {args.experts!r}")
         experts, model = args.experts, None
     else:
         cfg = resolve_config(args.dataset, args.ipc, args.method, iterations=args.iters + 1)

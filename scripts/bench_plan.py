@@ -22,7 +22,7 @@ import optuna
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.plan import plan_search
-from ftd_nas.search.recipe import data_config_for
+from ftd_nas.search.recipe import search_data, source_proxy
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
     device = resolve_device(args.device)
     config = SearchConfig(space=args.space, proxy=args.proxy, dataset=args.dataset, device=args.device,
                           recipe=SearchRecipe(epochs=args.epochs), progress=False)
-    dataset = data_config_for(args.proxy, args.dataset).load(device)
+    dataset = search_data(args.proxy, source_proxy(args.proxy), args.dataset, device=device)
     plan = plan_search(config, sample=args.sample, epochs=args.plan_epochs, workers=(1,), dataset=dataset)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

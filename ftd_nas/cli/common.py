@@ -8,7 +8,9 @@ import math
 from typing import Callable
 
 from ftd_nas.augment import DEFAULT_STRATEGY
+from ftd_nas.checks import MAX_SEED
 from ftd_nas.data import DataConfig, known_datasets
+from ftd_nas.data.loader import MAX_IMAGE_SIZE, MAX_VAL_FRACTION, MIN_IMAGE_SIZE
 from ftd_nas.models import ACT_LAYERS, ARCHITECTURES, NORM_LAYERS, POOL_LAYERS, ModelSpec
 from ftd_nas.models.families import MAX_DEPTH
 
@@ -48,8 +50,9 @@ def number(low: float | None = None, high: float | None = None, low_open: bool =
     return parse
 
 
-POSITIVE, NONNEGATIVE, SEED = whole(1), whole(0), whole(0, 2**63 - 1)
+POSITIVE, NONNEGATIVE, SEED = whole(1), whole(0), whole(0, MAX_SEED)
 RATE = number(0, low_open=True)  # learning rates and other strictly positive numbers
+VAL_FRACTION, IMAGE_SIZE = number(0, MAX_VAL_FRACTION), whole(MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)  # DataConfig's bounds
 
 
 def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> None:
@@ -58,12 +61,12 @@ def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> N
                    help=f"dataset name or npz:PATH / folder:PATH (default {default}); known: "
                         + ", ".join(known_datasets()))
     g.add_argument("--data-root", default="data", help="folder holding downloaded datasets (default ./data)")
-    g.add_argument("--val-fraction", type=number(0, 0.95), default=0.1,
+    g.add_argument("--val-fraction", type=VAL_FRACTION, default=0.1,
                    help="fraction of each class held out of training for validation (default 0.1)")
     g.add_argument("--split-seed", type=SEED, default=0, help="seed of the validation split (default 0)")
     g.add_argument("--zca", action="store_true", help="ZCA-whiten images (fitted on the training split)")
     g.add_argument("--zca-eps", type=RATE, default=0.1, help="ZCA regulariser (default 0.1)")
-    g.add_argument("--image-size", type=whole(4, 1024), default=None,
+    g.add_argument("--image-size", type=IMAGE_SIZE, default=None,
                    help="resize side for image-folder datasets (default: 32, tiny-imagenet 64, ImageNet subsets 128)")
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_dsa_arg, add_overwrite_arg, add_real_data_args, number,
-                                whole)
-from ftd_nas.data import DataConfig
+import torch
+
+from ftd_nas.cli.common import (IMAGE_SIZE, POSITIVE, RATE, SEED, VAL_FRACTION, add_dsa_arg, add_overwrite_arg,
+                                add_real_data_args, number, whole)
+from ftd_nas.data import DataConfig, Dataset
 from ftd_nas.data.fingerprint import dataset_label
+from ftd_nas.data.for_file import real_data_for
 from ftd_nas.distill import Distiller, resolve_config
+from ftd_nas.origins import MAX_EMA_DECAY
+from ftd_nas.distill.methods import MODEL_OPTIONS, check_inputs
 from ftd_nas.errors import ConfigError
 from ftd_nas.experts import ExpertDirectory
 from ftd_nas.models import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS, ModelSpec
@@ -36,14 +41,13 @@ OVERRIDES = [("syn-steps", POSITIVE, "unrolled student steps N"),
              ("batch-syn", POSITIVE, "synthetic images per student step (default: all)"),
              ("lr-img", RATE, "learning rate of the images"), ("lr-lr", RATE, "learning rate of syn_lr"),
              ("lr-teacher", RATE, "initial syn_lr"),
-             ("ema-decay", number(0, 0.999999), "FTD's EMA decay of the images"),
+             ("ema-decay", number(0, MAX_EMA_DECAY), "FTD's EMA decay of the images"),
              ("iterations", POSITIVE, "distillation iterations (FTD/MTT 5000, DSA 1000, DM 20000)"),
              ("lr-net", RATE, "dsa: lr of the network trained on the synthetic set; dsa, dm: the proxy's lr"),
              ("batch-real", POSITIVE, "dsa, dm: real images per class per matching step"),
              ("outer-loop", POSITIVE, "dsa: matching steps per fresh network"),
              ("inner-loop", POSITIVE, "dsa: epochs of network training on the synthetic set between them")]
 DATA_OPTIONS = {"zca": False, "zca_eps": None, "val_fraction": None, "split_seed": None, "image_size": None}
-MODEL_OPTIONS = ("width", "depth", "norm", "act", "pool")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,9 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     f = p.add_argument_group("data and network of dsa and dm (ftd and mtt take them from the experts)")
     f.add_argument("--zca", action="store_true", help="ZCA-whiten the real data (fitted on the training split)")
     f.add_argument("--zca-eps", type=RATE, default=None, help="ZCA regulariser (default 0.1)")
-    f.add_argument("--val-fraction", type=number(0, 0.95), default=None, help="validation fraction (default 0.1)")
+    f.add_argument("--val-fraction", type=VAL_FRACTION, default=None, help="validation fraction (default 0.1)")
     f.add_argument("--split-seed", type=SEED, default=None, help="seed of the validation split (default 0)")
-    f.add_argument("--image-size", type=whole(4, 1024), default=None, help="resize side for image folders")
+    f.add_argument("--image-size", type=IMAGE_SIZE, default=None, help="resize side for image folders")
     d = ModelSpec()
     f.add_argument("--width", type=POSITIVE, default=None, help=f"ConvNet width (default {d.width})")
     f.add_argument("--depth", type=whole(1, MAX_DEPTH), default=None, help=f"ConvNet depth (default {d.depth})")
@@ -88,35 +92,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _data_and_model(args: argparse.Namespace) -> tuple[DataConfig, str, ModelSpec | None]:
-    """The real data, the name presets are chosen by, and the matching network (None: the experts')."""
-    given = [f"--{k.replace('_', '-')}" for k, default in DATA_OPTIONS.items() if getattr(args, k) != default]
-    given += [f"--{k}" for k in MODEL_OPTIONS if getattr(args, k) is not None]
+def _model(args: argparse.Namespace) -> ModelSpec | None:
+    """The matching network the options describe; None when none is given to a method that uses its experts'."""
+    given = {k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None}
+    return ModelSpec(**given) if given or lookup(args.method).experts is None else None
+
+
+def _data_and_model(args: argparse.Namespace, device: torch.device | str = "cpu") -> tuple[Dataset, str,
+                                                                                     ModelSpec | None]:
+    """The real data (the experts', with their preprocessing, checked; or the data the options describe), the
+    name presets are chosen by, and the matching network (None: the experts')."""
+    model = _model(args)
+    check_inputs(args.method, args.experts, model)  # before anything is loaded
     if lookup(args.method).experts is not None:
+        # the library takes a loaded dataset, so these options exist only here; the experts fix them
+        given = [f"--{k.replace('_', '-')}" for k, default in DATA_OPTIONS.items() if getattr(args, k) != default]
         if given:
-            raise ConfigError(f"--method {args.method} takes the network and the preprocessing from its experts: "
-                              f"drop {', '.join(given)}")
-        if args.experts is None:
-            raise ConfigError(f"--method {args.method} matches expert trajectories: give --experts DIR")
-        expected = ExpertDirectory(args.experts).record.data
-        return expected.data_config(args.dataset, args.data_root, f"the experts in {args.experts!r}"), \
-            expected.name, None
+            raise ConfigError(f"--method {args.method} takes the preprocessing from its experts: drop "
+                              f"{', '.join(given)}")
+        experts = ExpertDirectory(args.experts)
+        return real_data_for(experts, args.dataset, args.data_root, device,
+                             what=f"the experts in {args.experts!r}"), experts.record.data.name, model
     if args.dataset is None:
         raise ConfigError(f"--method {args.method} distils from the real data: name it with --dataset")
     chosen = {k: v for k, v in vars(args).items() if k in DATA_OPTIONS and v not in (None, False)}
-    data = DataConfig(name=args.dataset, data_root=args.data_root, **chosen)
-    model = ModelSpec(**{k: getattr(args, k) for k in MODEL_OPTIONS if getattr(args, k) is not None})
-    return data, dataset_label(args.dataset), model
+    return DataConfig(name=args.dataset, data_root=args.data_root, **chosen).load(device), \
+        dataset_label(args.dataset), model
 
 
 def run(args: argparse.Namespace) -> int:
-    data, preset_name, model = _data_and_model(args)
+    device = resolve_device(args.device)
+    dataset, preset_name, model = _data_and_model(args, device)
     overrides = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in OVERRIDES}
     config = resolve_config(preset_name, args.ipc, args.method, args.preset, init=args.init, dsa=args.dsa,
                             unroll=args.unroll, checkpoint_every=args.checkpoint_every, image_every=args.image_every,
                             seed=args.seed, **overrides)
-    device = resolve_device(args.device)
-    distiller = Distiller(config, args.experts, args.out, dataset=data.load(device), model=model, device=device,
+    distiller = Distiller(config, args.experts, args.out, dataset=dataset, model=model, device=device,
                           work_dir=args.work_dir, progress=False if args.no_progress else None,
                           overwrite=args.overwrite)
     print(f"preset: {config.preset}")

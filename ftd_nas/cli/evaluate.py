@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_overwrite_arg, add_real_data_args
+from ftd_nas.data.for_file import real_data_for
 from ftd_nas.evaluation import EvalConfig, evaluate_proxy, load_evaluations, save_evaluation
 from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.proxy import Proxy
@@ -57,13 +58,13 @@ def run(args: argparse.Namespace) -> int:
             _print_record(record, args.proxy)
         print(f"{len(records)} evaluations of {args.proxy}")
         return 0
-    data = proxy.record.data.data_config(args.dataset, args.data_root, f"the proxy {args.proxy!r}")
     config = EvalConfig(models=[m.strip() for m in args.models.split(",") if m.strip()], runs=args.runs,
                         epochs=args.epochs, lr=args.lr, eval_every=args.eval_every, seed=args.seed,
                         progress=False if args.no_progress else None)
     device = resolve_device(args.device)
+    data = real_data_for(proxy, args.dataset, args.data_root, device, what=f"the proxy {args.proxy!r}")
     sets = ("proxy",) + (("raw",) if args.raw else ()) + (("random",) if args.baseline else ())
-    record = evaluate_proxy(proxy, config, data.load(device), sets=sets, device=device, baseline_lr=args.baseline_lr)
+    record = evaluate_proxy(proxy, config, data, sets=sets, device=device, baseline_lr=args.baseline_lr)
     _print_record(record, args.proxy)
     print(f"kept in {save_evaluation(record, args.proxy)}")
     if args.json:

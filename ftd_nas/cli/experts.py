@@ -6,10 +6,12 @@ import argparse
 
 from ftd_nas.cli.common import (POSITIVE, RATE, add_data_args, add_dsa_arg, add_model_args, add_overwrite_arg,
                                 add_runtime_args, data_config, model_spec, number, progress_flag)
+from ftd_nas.data.for_file import real_data_for
 from ftd_nas.experts import ExpertConfig, ExpertDirectory, expert_train_config, parse_shard, train_experts
 from ftd_nas.experts.flatness import FlatnessConfig, directory_flatness, format_flatness
 from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.runtime import resolve_device
+from ftd_nas.train import MAX_MOMENTUM
 
 HELP = "train expert trajectories on real data (sgd = MTT, gsam = FTD's flat experts)"
 DESCRIPTION = """\
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--rho", type=number(0), default=d.rho, help=f"GSAM perturbation radius (default {d.rho})")
     t.add_argument("--alpha", type=number(), default=d.alpha, help=f"GSAM alpha; 0 = SAM (default {d.alpha})")
     t.add_argument("--lr", type=RATE, default=d.lr, help=f"learning rate (default {d.lr})")
-    t.add_argument("--momentum", type=number(0, 1), default=d.momentum, help=f"(default {d.momentum})")
+    t.add_argument("--momentum", type=number(0, MAX_MOMENTUM), default=d.momentum, help=f"(default {d.momentum})")
     t.add_argument("--weight-decay", type=number(0), default=d.weight_decay, help=f"(default {d.weight_decay})")
     t.add_argument("--batch-size", type=POSITIVE, default=d.batch_size, help=f"(default {d.batch_size})")
     add_dsa_arg(t)
@@ -92,12 +94,10 @@ def _flatness(args: argparse.Namespace) -> int:
     cfg = FlatnessConfig(sigma=args.sigma, directions=args.directions, samples=args.samples, seed=args.seed)
     device = resolve_device(args.device)
     results, loaded = [], {}
-    for directory in args.flatness:
-        data = ExpertDirectory(directory).record.data.data_config(args.dataset, args.data_root,
-                                                                  f"the experts in {directory!r}")
-        if data not in loaded:  # directories trained on the same data share one load
-            loaded[data] = data.load(device)
-        results.append(directory_flatness(directory, cfg, loaded[data], device=device))
+    for directory in args.flatness:  # directories trained on the same data share one load
+        data = real_data_for(ExpertDirectory(directory), args.dataset, args.data_root, device,
+                             what=f"the experts in {directory!r}", loaded=loaded)
+        results.append(directory_flatness(directory, cfg, data, device=device))
     print(format_flatness(results))
     if args.json:
         write_result_json(args.json, {"flatness": results}, args.overwrite)

@@ -8,8 +8,8 @@ import signal
 from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, number, whole
 from ftd_nas.errors import ConfigError
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
-from ftd_nas.search.recipe import parse_source
 from ftd_nas.search.results import FAIL
+from ftd_nas.train import MAX_MOMENTUM
 
 HELP = "train each candidate ConvNet of a search space on a proxy (or real data) and score it"
 DESCRIPTION = """\
@@ -85,7 +85,7 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
     r = p.add_argument_group("candidate training recipe")
     r.add_argument("--epochs", type=POSITIVE, default=d.epochs, help=f"(default {d.epochs})")
     r.add_argument("--lr", type=RATE, default=None, help="(default: the proxy's learned lr; 0.01 on real data)")
-    r.add_argument("--momentum", type=number(0, 1), default=d.momentum, help=f"(default {d.momentum})")
+    r.add_argument("--momentum", type=number(0, MAX_MOMENTUM), default=d.momentum, help=f"(default {d.momentum})")
     r.add_argument("--weight-decay", type=number(0), default=d.weight_decay, help=f"(default {d.weight_decay})")
     r.add_argument("--batch-size", type=POSITIVE, default=d.batch_size, help=f"(default {d.batch_size})")
     add_dsa_arg(r)
@@ -176,9 +176,6 @@ def run(args: argparse.Namespace) -> int:
         return _show(args)
     if args.proxy is None or (args.out is None and not args.plan):
         raise ConfigError("a search needs --proxy (a proxy file, real, or random:K) and --out RUN")
-    if args.zca and parse_source(args.proxy)[0] == "proxy":
-        raise ConfigError("--zca applies to --proxy real / random:K; a proxy file fixes its own preprocessing "
-                          "(drop --zca)")
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out or "", dataset=args.dataset,
                           data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
                           sampler=args.sampler, n_trials=args.n_trials, recipe=recipe_from(args), repeats=args.repeats,

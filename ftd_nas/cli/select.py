@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_data_args, add_model_args, add_overwrite_arg, data_config,
                                 model_spec)
-from ftd_nas.coresets import select_coreset
-from ftd_nas.errors import ConfigError
+from ftd_nas.coresets import existing_selection, select_coreset
 from ftd_nas.origins import SelectConfig
-from ftd_nas.proxy import Proxy
 from ftd_nas.proxy_methods import SELECTED, names
 from ftd_nas.runtime import resolve_device
 
@@ -45,13 +42,8 @@ def run(args: argparse.Namespace) -> int:
                           seed=args.seed, progress=False if args.no_progress else None)
     device = resolve_device(args.device)
     dataset = data_config(args).load(device)
-    if Path(args.out).exists() and not args.overwrite:
-        existing = Proxy.load(args.out)
-        same = existing.record.selection is not None and existing.record.selection.to_dict() == config.to_dict() \
-            and not existing.record.data.mismatches(dataset.fingerprint())
-        if not same:
-            raise ConfigError(f"{args.out!r} exists and was not made by this selection; pass --overwrite to replace "
-                              "it, or choose another --out")
+    existing = existing_selection(args.out, config, dataset, args.overwrite)
+    if existing is not None:
         print(f"{args.out} already holds this selection ({existing.record.seconds:.0f} s); nothing to do")
         return 0
     proxy = select_coreset(config, dataset, device)

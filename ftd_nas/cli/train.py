@@ -10,7 +10,7 @@ from ftd_nas.cli.common import (NONNEGATIVE, POSITIVE, RATE, add_data_args, add_
                                 add_overwrite_arg, add_runtime_args, data_config, model_spec, number, progress_flag)
 from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.search.architecture import ArchitectureRecord
-from ftd_nas.train import TrainConfig
+from ftd_nas.train import MAX_MOMENTUM, TrainConfig
 
 HELP = "train one network on the real training split (the whole-dataset baseline)"
 
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=POSITIVE, default=50)
     t.add_argument("--lr", type=RATE, default=0.01)
-    t.add_argument("--momentum", type=number(0, 1), default=0.9)
+    t.add_argument("--momentum", type=number(0, MAX_MOMENTUM), default=0.9)
     t.add_argument("--weight-decay", type=number(0), default=5e-4)
     t.add_argument("--batch-size", type=POSITIVE, default=256)
     t.add_argument("--no-decay", action="store_true", help="keep the lr constant (default: x0.1 at the midpoint)")

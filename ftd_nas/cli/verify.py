@@ -8,11 +8,10 @@ from pathlib import Path
 
 from ftd_nas.cli.common import POSITIVE, SEED, add_overwrite_arg, number, whole
 from ftd_nas.cli.search import add_recipe_args, add_worker_args, recipe_from
-from ftd_nas.data.fingerprint import DataFingerprint
-from ftd_nas.errors import ConfigError
+from ftd_nas.data.for_file import fingerprint_of, real_data_for
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search.runner import SearchConfig, load_run
-from ftd_nas.search.verify import VerifyConfig, run_verify
+from ftd_nas.search.verify import MAX_UNTIL_WIDTH, VerifyConfig, run_verify
 
 HELP = "verify a proxy search on real data: its top K and a stratified random sample; the pick and the trust"
 DESCRIPTION = """\
@@ -39,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=POSITIVE, default=5, help="K: the proxy's best candidates to verify (default 5)")
     p.add_argument("--sample", type=whole(0), default=10, help="N: stratified random candidates (default 10)")
     p.add_argument("--sample-seed", type=SEED, default=0, help="seed of the sample (default 0)")
-    p.add_argument("--until-width", type=number(0, 2, low_open=True), default=None,
+    p.add_argument("--until-width", type=number(0, MAX_UNTIL_WIDTH, low_open=True), default=None,
                    help="add rounds of N samples until the interval of rho is narrower than this (needs --budget)")
     p.add_argument("--budget", type=POSITIVE, default=None, help="real-data candidate-epochs the rounds may spend")
     p.add_argument("--repeats", type=POSITIVE, default=1, help="real-data trainings per candidate (default 1)")
@@ -54,11 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.dataset is None:
-        raise ConfigError("name the real data the search scored on with --dataset")
     record = load_run(args.run).record
-    expected: DataFingerprint = record.identity.data
-    data = expected.data_config(args.dataset, args.data_root, f"the search run {args.run!r}")
+    expected = fingerprint_of(record)
     real_run = args.real_run or str(Path(args.out) / "real")
     real = SearchConfig(space=record.identity.space["name"], proxy="real", out=real_run, dataset=args.dataset,
                         data_root=args.data_root, zca=expected.zca,
@@ -68,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
                         progress=False if args.no_progress else None)
     config = VerifyConfig(top=args.top, sample=args.sample, seed=args.sample_seed, until_width=args.until_width,
                           budget=args.budget)
-    summary = run_verify(args.run, config, real, args.out, data.load(resolve_device(args.device)), args.overwrite)
+    data = real_data_for(record, args.dataset, args.data_root, resolve_device(args.device),
+                         what=f"the search run {args.run!r}")
+    summary = run_verify(args.run, config, real, args.out, data, args.overwrite)
     print((Path(args.out) / "verify.md").read_text())
     print(f"written: {Path(args.out) / 'verify.json'}, verify.md, verified.png, pick.json "
           f"(train it: ftd-nas train --spec {Path(args.out) / 'pick.json'} --dataset {args.dataset} ...)")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data.fingerprint import DataFingerprint, content_hash, dataset_label
 from ftd_nas.data.readers import DATASET_READERS, PATH_READERS, RawData
 from ftd_nas.data.split import stratified_split
@@ -75,6 +76,14 @@ class Dataset:
         return (x * std + mean).clamp(0, 1)
 
 
+MAX_VAL_FRACTION = 0.95  # at most this fraction of each class is held out: the rest must still train
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 4, 1024  # resize side of image folders: ConvNets need 4 pixels; beyond 1024, memory
+
+
+def check_val_fraction(val_fraction: float) -> None:
+    check_number("--val-fraction", val_fraction, 0, MAX_VAL_FRACTION)
+
+
 @dataclass(frozen=True)
 class DataConfig(Part):
     """Which dataset to load (a location, always given by the user) and how to preprocess it."""
@@ -90,12 +99,11 @@ class DataConfig(Part):
     def __post_init__(self) -> None:
         if not self.name:
             raise ConfigError("--dataset must name a dataset, e.g. digits, cifar10 or npz:PATH")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ConfigError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
-        if not self.zca_eps > 0:
-            raise ConfigError(f"--zca-eps must be positive, got {self.zca_eps}")
-        if self.image_size is not None and self.image_size < 1:
-            raise ConfigError(f"--image-size must be a positive number of pixels, got {self.image_size}")
+        check_val_fraction(self.val_fraction)
+        check_seed("--split-seed", self.split_seed)
+        check_number("--zca-eps", self.zca_eps, 0, low_open=True)
+        if self.image_size is not None:
+            check_number("--image-size", self.image_size, MIN_IMAGE_SIZE, MAX_IMAGE_SIZE, integer=True)
 
     def load(self, device: torch.device | str = "cpu") -> "Dataset":
         kwargs = asdict(self)
@@ -162,8 +170,7 @@ def load_dataset(name: str = "digits", data_root: str | Path = "data", *, device
     >>> ds.train.x.shape[1:], ds.num_classes
     (torch.Size([1, 16, 16]), 10)
     """
-    if not 0.0 <= val_fraction < 1.0:
-        raise DatasetError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    check_val_fraction(val_fraction)
     raw = read_raw(name, data_root, image_size)
     _check_arrays(raw, name)
     y_train = raw.y_train.astype(np.int64)

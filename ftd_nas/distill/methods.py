@@ -37,6 +37,23 @@ if TYPE_CHECKING:
 BN_IMAGES_PER_CLASS = 16  # real images per class that fix BatchNorm statistics before gradient matching (DC)
 
 
+MODEL_OPTIONS = ("width", "depth", "norm", "act", "pool")  # what a ConvNet ModelSpec sets (the CLI's options)
+
+
+def check_inputs(method: str, experts: str | Path | None, model: ModelSpec | None) -> None:
+    """What a method takes: experts (ftd, mtt), whose network it uses, or a network of its own (dsa, dm) and no
+    experts. `Distiller` and the CLI both ask here, the CLI before it loads anything."""
+    needed = lookup(method, DISTILLED).experts
+    if needed is not None and experts is None:
+        raise ConfigError(f"--method {method} matches expert trajectories: give --experts DIR (trained with "
+                          f"`ftd-nas experts --optimizer {needed}`)")
+    if needed is not None and model is not None:
+        raise ConfigError(f"--method {method} takes the network from its experts: drop the network options "
+                          f"({', '.join('--' + o for o in MODEL_OPTIONS)})")
+    if needed is None and experts is not None:
+        raise ConfigError(f"--method {method} matches fresh networks and uses no experts: drop --experts")
+
+
 def _seed(gen: torch.Generator) -> int:
     return int(torch.randint(0, 2**62, (1,), generator=gen))
 
@@ -49,9 +66,7 @@ class TrajectoryMatching:
     def __init__(self, d: "Distiller", experts: str | Path | None, model: ModelSpec | None):
         cfg = d.config
         needed = lookup(cfg.method).experts
-        if experts is None:
-            raise ConfigError(f"--method {cfg.method} matches expert trajectories: give --experts DIR (trained with "
-                              f"`ftd-nas experts --optimizer {needed}`)")
+        check_inputs(cfg.method, experts, model)
         self.experts = ExpertDirectory(experts)
         record = self.experts.record
         got = record.train.optimizer
@@ -110,8 +125,7 @@ class FreshNetworkMatching:
     learns_lr = False  # the proxy is trained with lr_net, as the DC/DSA/DM code evaluates its sets
 
     def __init__(self, d: "Distiller", experts: str | Path | None, model: ModelSpec | None):
-        if experts is not None:
-            raise ConfigError(f"--method {d.config.method} matches fresh networks and uses no experts: drop --experts")
+        check_inputs(d.config.method, experts, model)
         ds = d.dataset
         self.spec = (model or ModelSpec()).for_data(ds.channels, ds.image_size, ds.num_classes)
         self.by_class = [(ds.train.y.cpu() == c).nonzero().flatten() for c in range(ds.num_classes)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ftd_nas.checks import check_number
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.experts.storage import ExpertDirectory, TrajectoryError
 from ftd_nas.models import ParamLayout, build_model, functional_forward
@@ -32,7 +32,7 @@ class FlatnessConfig(Part):
         check_number("--sigma", self.sigma, 0)
         check_number("--directions", self.directions, 1, integer=True)
         check_number("--samples", self.samples, 1, integer=True)
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--seed", self.seed)
 
 
 @torch.no_grad()

@@ -16,15 +16,14 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
+from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models.cost import training_memory_estimate
-from ftd_nas.runtime import resolve_device
-from ftd_nas.search.factories import admissible, build_candidate, cost
-from ftd_nas.search.recipe import data_config_for, training_source
-from ftd_nas.search.runner import SearchConfig
-from ftd_nas.search.space import candidate_id, load_space
-from ftd_nas.train import Trainer, evaluate
+from ftd_nas.search.factories import build_candidate, cost
+from ftd_nas.search.runner import SearchConfig, fit_candidate
+from ftd_nas.search.setup import SearchSetup
+from ftd_nas.search.space import candidate_id
 
 log = logging.getLogger(__name__)
 
@@ -88,57 +87,39 @@ def makespan(unit_seconds: list[float], workers: int) -> float:
     return max(loads)
 
 
-def _time_candidate(params, space, source, dataset: Dataset, config: SearchConfig, epochs: int,
-                    device: torch.device) -> SampleTiming:
-    shape = (dataset.channels, dataset.image_size, dataset.num_classes)
-    recipe = replace(config.recipe, epochs=epochs)
+def _time_candidate(params: dict, setup: SearchSetup, epochs: int) -> SampleTiming:
+    """Train one candidate as the search would (`fit_candidate`), for `epochs` epochs, and time it."""
+    device, shape = setup.device, setup.shape
+    recipe = replace(setup.config.recipe, epochs=epochs)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    started = time.perf_counter()
-    net = build_candidate(space, params, shape, seed=recipe.seed, device=device)
-    lr = recipe.lr if recipe.lr is not None else source.default_lr
-    trainer = Trainer(net, source.split, recipe.candidate_config(lr))
-    built = time.perf_counter()
-    trainer.fit()
-    trained = time.perf_counter()
-    evaluate(net, dataset.val), evaluate(net, dataset.test)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    fixed = (built - started) + (time.perf_counter() - trained)
-    steady = trainer.epoch_seconds[1:] or trainer.epoch_seconds  # the first epoch warms caches and kernels up
+    fit = fit_candidate(params, setup.source, setup.dataset, recipe, device, space=setup.space)
+    steady = fit.epoch_seconds[1:] or fit.epoch_seconds  # the first epoch warms caches and kernels up
     measured = device.type == "cuda"
     memory = torch.cuda.max_memory_allocated(device) if measured else \
-        training_memory_estimate(net, (shape[0], *shape[1]), recipe.batch_size)
-    measured_cost = cost(net, shape)
+        training_memory_estimate(fit.net, (shape[0], *shape[1]), recipe.batch_size)
+    measured_cost = cost(fit.net, shape)
     return SampleTiming(candidate_id(params), measured_cost["macs"], measured_cost["num_params"],
-                        sum(steady) / len(steady), fixed, int(memory), measured)
+                        sum(steady) / len(steady), fit.fixed_seconds, int(memory), measured)
 
 
 def plan_search(config: SearchConfig, sample: int = 6, epochs: int = 3, workers: tuple[int, ...] = (1, 2, 4, 8, 16),
                 dataset: Dataset | None = None) -> Plan:
     """Project the search `config` describes; trains `sample` candidates for `epochs` epochs, writes nothing."""
-    if sample < 1 or epochs < 1:
-        raise ConfigError(f"--plan needs at least one sampled candidate and one epoch, got {sample} and {epochs}")
+    check_number("--plan-sample", sample, 1, integer=True)
+    check_number("--plan-epochs", epochs, 1, integer=True)
     started = time.perf_counter()
-    device = resolve_device(config.device)
-    space = load_space(config.space)
-    if dataset is None:
-        dataset = data_config_for(config.proxy, config.dataset, config.data_root, config.zca, config.val_fraction,
-                                  config.split_seed).load(device)
-    source = training_source(config.proxy, dataset, config.recipe.seed)
-    shape = (dataset.channels, dataset.image_size, dataset.num_classes)
-    candidates = admissible(space, shape)
-    if config.only is not None:
-        candidates = [p for p in candidates if candidate_id(p) in set(config.only)]
+    setup = SearchSetup.prepare(config, dataset)  # the search's own setup, without its run folder and study
+    candidates = setup.candidates()
     if not candidates:
-        raise ConfigError(f"space {space.name!r} has no candidate to plan for")
-    costs = [(p, cost(build_candidate(space, p, shape), shape)) for p in candidates]
+        raise ConfigError(f"space {setup.space.name!r} has no candidate to plan for")
+    costs = [(p, cost(build_candidate(setup.space, p, setup.shape), setup.shape)) for p in candidates]
     timings = []
     for params, _ in spread_sample(costs, sample):
-        timings.append(_time_candidate(params, space, source, dataset, config, epochs, device))
+        timings.append(_time_candidate(params, setup, epochs))
         log.info("plan: %s trains an epoch in %.2f s", timings[-1].candidate, timings[-1].epoch_seconds)
     plan = project(timings, [c for _, c in costs], config, workers)
-    plan.device, plan.plan_seconds = str(device), time.perf_counter() - started
+    plan.device, plan.plan_seconds = str(setup.device), time.perf_counter() - started
     return plan
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftd_nas.checks import check_number
+import torch
+
+from ftd_nas.checks import check_seed
 from ftd_nas.data import DataConfig, Dataset, Split
+from ftd_nas.data.for_file import real_data_for
 from ftd_nas.errors import ConfigError
 from ftd_nas.evaluation import random_subset
 from ftd_nas.proxy import Proxy
@@ -22,7 +25,7 @@ class SearchRecipe(ProxyTraining):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--seed", self.seed)
 
     def candidate_config(self, lr: float) -> TrainConfig:
         return self.train_config(lr, self.seed, progress=False,
@@ -53,26 +56,33 @@ def parse_source(proxy_arg: str) -> tuple[str, int | None]:
     return "proxy", None
 
 
-def data_config_for(proxy_arg: str, dataset: str | None, data_root: str = "data", zca: bool = False,
-                    val_fraction: float = 0.1, split_seed: int = 0) -> DataConfig:
-    """The real data a search scores on: always named by the caller; a proxy file fixes its preprocessing."""
-    kind, _ = parse_source(proxy_arg)
-    if kind != "proxy":
-        if dataset is None:
-            raise ConfigError(f"--proxy {proxy_arg} trains on real data: say which with --dataset")
-        return DataConfig(dataset, data_root=data_root, zca=zca, val_fraction=val_fraction, split_seed=split_seed)
-    return Proxy.load(proxy_arg).record.data.data_config(dataset, data_root, f"the proxy {proxy_arg!r}")
+def source_proxy(proxy_arg: str) -> Proxy | None:
+    """The proxy file a search trains on, loaded once (None for real / random:K)."""
+    return Proxy.load(Path(proxy_arg)) if parse_source(proxy_arg)[0] == "proxy" else None
 
 
-def training_source(proxy_arg: str, dataset: Dataset, seed: int = 0) -> TrainingSource:
-    """`real`, `random:K` (K real images per class) or a proxy file (identified by its tensors and settings)."""
+def search_data(proxy_arg: str, proxy: Proxy | None, dataset: str | None, data_root: str = "data", zca: bool = False,
+                val_fraction: float = 0.1, split_seed: int = 0, device: torch.device | str = "cpu") -> Dataset:
+    """The real data a search scores on: always named by the caller; a proxy file (`proxy`, loaded from
+    `proxy_arg`) fixes its preprocessing and is checked against it."""
+    if proxy is not None:
+        return real_data_for(proxy, dataset, data_root, device, what=f"the proxy {proxy_arg!r}")
+    if dataset is None:
+        raise ConfigError(f"--proxy {proxy_arg} trains on real data: say which with --dataset")
+    return DataConfig(dataset, data_root=data_root, zca=zca, val_fraction=val_fraction,
+                      split_seed=split_seed).load(device)
+
+
+def training_source(proxy_arg: str, dataset: Dataset, seed: int = 0, proxy: Proxy | None = None) -> TrainingSource:
+    """`real`, `random:K` (K real images per class) or a proxy file (identified by its tensors and settings;
+    `proxy`: the file already loaded)."""
     kind, ipc = parse_source(proxy_arg)
     if kind == "real":
         return TrainingSource("real", dataset.train, 0.01, {"kind": "real"}, "real")
     if kind == "random":
         return TrainingSource("random", random_subset(dataset, ipc, seed), 0.01,
                               {"kind": "random", "ipc": ipc, "seed": seed}, f"random{ipc}-seed{seed}")
-    proxy = Proxy.load(Path(proxy_arg))
+    proxy = proxy if proxy is not None else Proxy.load(Path(proxy_arg))
     proxy.check_dataset(dataset)
     digest = proxy.digest()
     method, iterations = proxy.record.method, proxy.record.iterations

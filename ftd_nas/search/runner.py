@@ -29,17 +29,18 @@ from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
 from ftd_nas.records import RUNTIME_ONLY, Part, diff_settings, format_diff
-from ftd_nas.runtime import describe_threads, environment_info, resolve_device
-from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
+from ftd_nas.runtime import describe_threads, environment_info
+from ftd_nas.search.recipe import SearchRecipe, TrainingSource, parse_source
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord, in_run_folder, storage_location, storage_url
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
 from ftd_nas.search.results import COMPLETE, FAIL, PRUNED, CandidateResult, SearchSummary
-from ftd_nas.search.space import SearchSpace, candidate_id, load_space, parse_space
+from ftd_nas.search.setup import SearchSetup
+from ftd_nas.search.space import SearchSpace, candidate_id, parse_space
 from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, backend_of,
                                   crash_counts, earlier_live_trial, enqueue_missing, finished_and_running, heartbeat,
                                   make_storage, open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining,
                                   unit_of)
-from ftd_nas.train import Trainer, evaluate
+from ftd_nas.train import Trainer, TrainResult, evaluate
 
 log = logging.getLogger(__name__)
 CONVNET_SPACE = parse_space("axes: {depth: [3], width: [128], act: [relu], norm: [instancenorm], pool: [avgpool]}",
@@ -84,7 +85,10 @@ class SearchConfig(Part):
     progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
 
     def __post_init__(self) -> None:
-        parse_source(self.proxy)
+        kind, _ = parse_source(self.proxy)
+        if self.zca and kind == "proxy":
+            raise ConfigError("--zca applies to --proxy real / random:K; a proxy file fixes its own preprocessing "
+                              "(drop --zca)")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {self.sampler!r}; choose {', '.join(SAMPLERS)}")
         if self.sampler != "grid" and self.n_trials is None:
@@ -124,14 +128,29 @@ def worker_name(device: torch.device | str) -> str:
     return name
 
 
-def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
-                    device: torch.device, repeat: int = 0, space: SearchSpace | None = None,
-                    report: Callable[[int, float], None] | None = None, report_every: int | None = None) -> dict:
+@dataclass
+class CandidateFit:
+    """One trained repeat of a candidate and what its training took (the plan times candidates with this)."""
+
+    net: torch.nn.Module
+    lr: float
+    epochs: int
+    result: TrainResult
+    epoch_seconds: list[float]  # of every training epoch
+    fixed_seconds: float  # building the network and scoring it on validation and test
+    val_acc: float
+    test_acc: float
+
+
+def fit_candidate(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
+                  device: torch.device, repeat: int = 0, space: SearchSpace | None = None,
+                  report: Callable[[int, float], None] | None = None, report_every: int | None = None) -> CandidateFit:
     """Train one repeat of a candidate on the source and score it on the real validation and test splits.
 
     With `report`, the validation accuracy is passed to it every `report_every` epochs (a pruner's evidence);
     it may raise optuna.TrialPruned to stop the candidate.
     """
+    started = time.perf_counter()
     shape = (dataset.channels, dataset.image_size, dataset.num_classes)
     recipe = replace(recipe, seed=repeat_seed(recipe.seed, repeat))  # initialisation, data order, augmentation
     net = build_candidate(space or CONVNET_SPACE, params, shape, seed=recipe.seed, device=device)
@@ -143,10 +162,25 @@ def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, reci
         if report is not None and trainer.epoch % every == 0 and trainer.epoch < config.epochs:
             report(trainer.epoch, evaluate(net, dataset.val)[1])
 
-    result = Trainer(net, source.split, config).fit(on_epoch_end)
-    return {"val_acc": evaluate(net, dataset.val)[1], "test_acc": evaluate(net, dataset.test)[1],
-            "train_acc": result.train_acc, "seconds": result.seconds, **cost(net, shape), "lr": lr,
-            EPOCHS_TRAINED: config.epochs}
+    trainer = Trainer(net, source.split, config)
+    built = time.perf_counter()
+    result = trainer.fit(on_epoch_end)
+    trained = time.perf_counter()
+    val_acc, test_acc = evaluate(net, dataset.val)[1], evaluate(net, dataset.test)[1]
+    if torch.device(device).type == "cuda":  # the scoring's kernels finish inside the timed span
+        torch.cuda.synchronize(device)
+    return CandidateFit(net, lr, config.epochs, result, list(trainer.epoch_seconds),
+                        (built - started) + (time.perf_counter() - trained), val_acc, test_acc)
+
+
+def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
+                    device: torch.device, repeat: int = 0, space: SearchSpace | None = None,
+                    report: Callable[[int, float], None] | None = None, report_every: int | None = None) -> dict:
+    """`fit_candidate`'s scores, training time and cost: what a trial records."""
+    fit = fit_candidate(params, source, dataset, recipe, device, repeat, space, report, report_every)
+    shape = (dataset.channels, dataset.image_size, dataset.num_classes)
+    return {"val_acc": fit.val_acc, "test_acc": fit.test_acc, "train_acc": fit.result.train_acc,
+            "seconds": fit.result.seconds, **cost(fit.net, shape), "lr": fit.lr, EPOCHS_TRAINED: fit.epochs}
 
 
 def _file_sha256(path: str) -> str:
@@ -161,25 +195,14 @@ def _file_sha256(path: str) -> str:
 class Search:
     def __init__(self, config: SearchConfig, dataset: Dataset | None = None, space: SearchSpace | None = None):
         self.config = config
-        self.space = space if space is not None else load_space(config.space)
-        self.device = resolve_device(config.device)
-        if dataset is None:
-            dataset = data_config_for(config.proxy, config.dataset, config.data_root, config.zca,
-                                      config.val_fraction, config.split_seed).load(self.device)
-        self.dataset = dataset
-        self.source = training_source(config.proxy, self.dataset, config.recipe.seed)
+        setup = SearchSetup.prepare(config, dataset, space)  # shared with the plan (`plan.py`)
+        self.space, self.device, self.dataset, self.source = setup.space, setup.device, setup.dataset, setup.source
         self.out = Path(config.out)
         self.identity = SearchIdentity(space=self.space.to_dict(), source=self.source.identity,
                                        data=self.dataset.fingerprint(), recipe=config.recipe)
-        self.shape = (self.dataset.channels, self.dataset.image_size, self.dataset.num_classes)
+        self.shape = setup.shape
         # the space for this data: exclusions and parameter / multiply-add limits applied (the grid's queue)
-        self.candidates = admissible(self.space, self.shape) if config.sampler == "grid" else None
-        if config.only is not None and self.candidates is not None:
-            chosen = set(config.only)
-            unknown = chosen - {candidate_id(p) for p in self.candidates}
-            if unknown:
-                raise ConfigError(f"candidates {sorted(unknown)[:3]} are not in space {self.space.name!r}")
-            self.candidates = [p for p in self.candidates if candidate_id(p) in chosen]
+        self.candidates = setup.candidates() if config.sampler == "grid" else None
         self.out.mkdir(parents=True, exist_ok=True)
         previous = self._check_run_folder()
         url = config.storage

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ftd_nas.agreement import bootstrap, fisher_interval, format_interval, kendall, percentile_interval, spearman
-from ftd_nas.checks import check_number
+from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
@@ -31,6 +31,9 @@ from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.search.results import ByKey, CandidateResult, from_unversioned, read_record
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
+
+
+MAX_UNTIL_WIDTH = 2.0  # the widest interval a correlation in [-1, 1] can have
 
 
 @dataclass
@@ -46,10 +49,10 @@ class VerifyConfig(Part):
     def __post_init__(self) -> None:
         check_number("--top", self.top, 1, integer=True)
         check_number("--sample", self.sample, 0, integer=True)
-        check_number("--seed", self.seed, integer=True)
+        check_seed("--sample-seed", self.seed)
         check_number("level", self.level, 0.5, 0.999)
         if self.until_width is not None:
-            check_number("--until-width", self.until_width, 0, 2, low_open=True)
+            check_number("--until-width", self.until_width, 0, MAX_UNTIL_WIDTH, low_open=True)
             if self.budget is None:
                 raise ConfigError("--until-width adds candidates in rounds: give a --budget of candidate-epochs too")
         if self.budget is not None:

@@ -1,0 +1,61 @@
+"""What a search and its plan (`--plan`) share before any candidate trains: the space, the device, the real data,
+what candidates train on, and the candidates of the space for this data.
+
+The proxy file is read once here and handed on: its fingerprint fixes the real data's preprocessing, and its
+tensors are what candidates train on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from ftd_nas.data import Dataset
+from ftd_nas.errors import ConfigError
+from ftd_nas.runtime import resolve_device
+from ftd_nas.search.factories import admissible
+from ftd_nas.search.recipe import TrainingSource, search_data, source_proxy, training_source
+from ftd_nas.search.space import SearchSpace, candidate_id, load_space
+
+if TYPE_CHECKING:
+    from ftd_nas.search.runner import SearchConfig
+
+
+@dataclass
+class SearchSetup:
+    config: "SearchConfig"
+    space: SearchSpace
+    device: torch.device
+    dataset: Dataset
+    source: TrainingSource
+
+    @classmethod
+    def prepare(cls, config: "SearchConfig", dataset: Dataset | None = None,
+                space: SearchSpace | None = None) -> "SearchSetup":
+        """Load what `config` names (the real data only when `dataset` is not given)."""
+        space = space if space is not None else load_space(config.space)
+        device = resolve_device(config.device)
+        proxy = source_proxy(config.proxy)
+        if dataset is None:
+            dataset = search_data(config.proxy, proxy, config.dataset, config.data_root, config.zca,
+                                  config.val_fraction, config.split_seed, device)
+        source = training_source(config.proxy, dataset, config.recipe.seed, proxy)
+        return cls(config, space, device, dataset, source)
+
+    @property
+    def shape(self) -> tuple[int, tuple[int, int], int]:
+        return self.dataset.channels, self.dataset.image_size, self.dataset.num_classes
+
+    def candidates(self) -> list[dict]:
+        """The space for this data (exclusions and parameter / multiply-add limits applied), restricted to
+        `config.only` when given (ids outside it refused)."""
+        candidates = admissible(self.space, self.shape)
+        if self.config.only is not None:
+            chosen = set(self.config.only)
+            unknown = chosen - {candidate_id(p) for p in candidates}
+            if unknown:
+                raise ConfigError(f"candidates {sorted(unknown)[:3]} are not in space {self.space.name!r}")
+            candidates = [p for p in candidates if candidate_id(p) in chosen]
+        return candidates
