@@ -9,17 +9,17 @@ import pytest
 import torch
 
 from ftd_nas.errors import ConfigError
-from ftd_nas.experts import (ExpertConfig, ExpertDirectory, ExpertTrainer, TrajectoryFile, expert_train_config,
-                             parse_shard, train_experts)
+from ftd_nas.experts import (ExpertDirectory, ExpertTrainer, TrajectoryFile, expert_train_config, parse_shard,
+                             train_experts)
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 from ftd_nas.train import Trainer
+from tests.conftest import tiny_expert_config
 
 SMALL = ModelSpec(width=8, depth=2)
 
 
 def _config(optimizer="gsam", epochs=3, num_experts=2, **kw):
-    return ExpertConfig(model=SMALL, num_experts=num_experts,
-                        train=expert_train_config(optimizer, epochs=epochs, progress=False, alpha=0.5, **kw))
+    return tiny_expert_config(optimizer, epochs=epochs, num_experts=num_experts, alpha=0.5, **kw)
 
 
 def test_trajectory_holds_init_and_every_epoch_of_the_real_run(tmp_path, digits):
