@@ -35,6 +35,7 @@ def test_cross_architecture_models_are_sized_for_the_data(digits):
         evaluate_images(random_subset(digits, 2), digits, 0.01, BASE, EvalConfig(models=["lenet"], runs=1))
 
 
+@pytest.mark.slow
 def test_concurrent_evaluations_keep_the_proxy_and_all_results_and_a_search_resumes(gsam_experts, digits, tmp_path):
     import subprocess
     import sys

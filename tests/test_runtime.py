@@ -36,6 +36,7 @@ def _recorded_threads(run):
     return json.loads((run / "run.json").read_text())["environment"]["torch_threads"]
 
 
+@pytest.mark.slow
 def test_a_worker_takes_the_cpus_of_its_affinity_mask(space_file, tmp_path):
     one = _search(space_file, tmp_path / "one", cpus={sorted(os.sched_getaffinity(0))[0]})
     assert one.returncode == 0, one.stderr
@@ -43,6 +44,7 @@ def test_a_worker_takes_the_cpus_of_its_affinity_mask(space_file, tmp_path):
     assert _recorded_threads(tmp_path / "one") == 1
 
 
+@pytest.mark.slow
 def test_workers_started_together_split_the_cpus(space_file, tmp_path):
     cpus = set(sorted(os.sched_getaffinity(0))[:2])
     if len(cpus) < 2:

@@ -351,6 +351,7 @@ def test_the_table_covers_every_subcommand_with_sixty_cases():
     assert commands >= set(sub.choices) and len(CASES) >= 60
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_gets_a_clear_error_of_its_class(outcomes, name):
     _, code, text = CASES[name]

@@ -86,6 +86,7 @@ def _cli(out, *extra, epochs=3, experts=2):
             "--no-progress", *extra]
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_to_the_same_trajectory(tmp_path):
     subprocess.run(_cli(tmp_path / "ref", epochs=40, experts=1), check=True, capture_output=True)
     out = tmp_path / "killed"
@@ -104,6 +105,7 @@ def test_killed_process_resumes_to_the_same_trajectory(tmp_path):
     assert all(torch.equal(a.snapshot(e), b.snapshot(e)) for e in range(41))
 
 
+@pytest.mark.slow
 def test_concurrent_processes_train_each_expert_once(tmp_path):
     out = tmp_path / "shared"
     procs = [subprocess.Popen(_cli(out, "--json", str(tmp_path / f"w{i}.json"), experts=6),
@@ -177,6 +179,7 @@ def test_a_failed_first_run_does_not_lock_the_folder_but_a_finished_expert_does(
         train_experts(_config("gsam", num_experts=2, epochs=3), tmp_path, dataset=digits, device="cpu")
 
 
+@pytest.mark.slow
 def test_processes_with_different_settings_never_mix_one_folder(tmp_path):
     out = tmp_path / "shared"
     procs = [subprocess.Popen(_cli(out, "--optimizer", optimizer, experts=4), stdout=subprocess.DEVNULL,

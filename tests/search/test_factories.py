@@ -97,6 +97,7 @@ axes:
 """.format(widths=", ".join(str(w) for w in range(4, 1004)))
 
 
+@pytest.mark.slow
 def test_pruned_budgeted_search_over_a_large_space_trains_fewer_epochs(tmp_path, digits):
     path = tmp_path / "large.yaml"
     path.write_text(LARGE_SPACE)

@@ -63,6 +63,7 @@ def test_staleness_never_compares_two_machines_clocks(tmp_path, monkeypatch):
     assert storage._get_stale_trial_ids(study._study_id) == [trial._trial_id]  # silent for 2.5 s of our clock
 
 
+@pytest.mark.slow
 def test_dead_workers_trial_is_retried_from_a_journal(space_file, tmp_path, digits):
     cfg = search_config(space_file, tmp_path / "run", storage=f"journal:{tmp_path / 'run' / 'study.journal'}",
                         heartbeat=1, grace=2)

@@ -62,6 +62,7 @@ def _snapshot(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_plan_leaves_the_run_folder_untouched(space_file, tmp_path, digits):
     run = tmp_path / "run"
     run_search(search_config(space_file, run, epochs=1, only=["d1-w4-relu-none-avgpool"]), dataset=digits)

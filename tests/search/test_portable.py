@@ -24,6 +24,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_copied_and_moved_runs_report_their_own_data(space_file, tmp_path, digits, interrupt_after):
     restore = interrupt_after(runner_module, "train_candidate", 3)
     with pytest.raises(KeyboardInterrupt):
@@ -41,6 +42,7 @@ def test_copied_and_moved_runs_report_their_own_data(space_file, tmp_path, digit
     assert len(load_run(tmp_path / "copy").rows) == 8
 
 
+@pytest.mark.slow
 def test_report_reads_without_writing_and_refuses_a_location_outside_the_run(space_file, tmp_path, digits):
     for name, proxy in (("truth", "real"), ("run", "random:3")):
         run_search(search_config(space_file, tmp_path / name, proxy=proxy, epochs=1), dataset=digits)

@@ -49,6 +49,7 @@ def test_report_cli(runs, tmp_path, capsys):
     assert main(["report", str(tmp_path), "--truth", runs["truth"]]) == 3  # not a run folder: an input error
 
 
+@pytest.mark.slow
 def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_replaced(runs, tmp_path, capsys):
     import shutil
 
@@ -69,6 +70,7 @@ def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_rep
     assert (tmp_path / "rep" / "scatter_r1.png").exists() and len(replaced["figures"]) == 10
 
 
+@pytest.mark.slow
 def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(runs, tmp_path, digits,
                                                                            interrupt_after):
     from ftd_nas.search import runner
@@ -93,6 +95,7 @@ def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(run
     assert "3 / 0 / 9" in written["table"]
 
 
+@pytest.mark.slow
 def test_truth_over_other_data_or_split_is_refused_naming_the_fields(runs, tmp_path, digits):
     from ftd_nas.data import load_dataset
 
@@ -103,6 +106,7 @@ def test_truth_over_other_data_or_split_is_refused_naming_the_fields(runs, tmp_p
         build_report([str(tmp_path / "r")], runs["truth"], ks=(3,), bootstrap=10)
 
 
+@pytest.mark.slow
 def test_repeated_truth_gives_a_ceiling_and_labelled_runs_form_compared_groups(tmp_path, digits):
     space = rep_space(tmp_path)
     out = {}
@@ -133,6 +137,7 @@ def test_repeated_truth_gives_a_ceiling_and_labelled_runs_form_compared_groups(t
         build_report([out["a0"], out["a1"], out["b0"]], out["truth"], labels=["A", "B"])
 
 
+@pytest.mark.slow
 def test_real_data_trained_for_fewer_epochs_is_the_early_stopping_proxy(runs, tmp_path, digits):
     run_search(search_config(rep_space(tmp_path), tmp_path / "early", proxy="real", epochs=1), dataset=digits)
     report = build_report([str(tmp_path / "early")], runs["truth"], ks=(3,), bootstrap=10)

@@ -52,6 +52,7 @@ def test_interrupted_candidate_is_requeued_and_finished_once(space_file, tmp_pat
         sorted(r["candidate"] for r in summary["rows"])
 
 
+@pytest.mark.slow
 def test_dead_workers_trial_is_retried_after_its_heartbeat_stops(space_file, tmp_path, digits):
     cfg = search_config(space_file, tmp_path / "run", heartbeat=1, grace=2)
     search = runner_module.Search(cfg, dataset=digits)
@@ -85,6 +86,7 @@ def test_bad_storage_url_is_a_clear_error(space_file, tmp_path, digits):
         make_storage("nosuchdb://x/y", tmp_path)
 
 
+@pytest.mark.slow
 def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "ftd_nas", "search", "--space", space_file, "--proxy", "random:3", "--dataset",
@@ -126,6 +128,7 @@ def test_postgres_urls_are_normalised_to_the_installed_driver(monkeypatch):
         study.normalise_url("postgresql://u@h/db")
 
 
+@pytest.mark.slow
 def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space_file, tmp_path, digits,
                                                                            interrupt_after):
     from collections import Counter

@@ -46,6 +46,7 @@ def test_throughput_and_time_to_finish_follow_the_window(space_file, tmp_path, d
     assert "unknown" in format_status(later)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "journal", "postgres"])
 def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_path, storage, request):
     run = tmp_path / "run"

@@ -68,6 +68,7 @@ def test_a_second_verify_with_larger_k_and_n_trains_only_the_new_candidates(runs
     assert second["cost"]["candidates"] == 7 and second["cost"]["full_truth_candidate_epochs"] == 12 * 3
 
 
+@pytest.mark.slow
 def test_rounds_until_the_interval_is_narrow_or_the_budget_is_spent(runs, digits, tmp_path):
     summary = run_verify(str(runs / "proxy"), VerifyConfig(top=2, sample=3, until_width=0.01, budget=24),
                          _real(tmp_path / "real"), tmp_path / "v", digits)
