@@ -1,9 +1,56 @@
+"""Fixtures and builders shared by the whole suite: the digits data, tiny experts, tiny search spaces and search
+configurations, and a simulated crash. Builders are plain functions (import them with `from tests.conftest import
+...`); fixtures need no import."""
+
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CIFAR_SUBSET = REPO.parent / "shared" / "datasets" / "cifar10_subset.npz"
+
+# The unit space: 8 ConvNets, three axes varied; shared by the search, runner, PostgreSQL and runtime tests.
+SPACE = """\
+name: unit
+axes:
+  depth: [1, 2]
+  width: [4, 8]
+  norm: [instancenorm, none]
+fixed:
+  act: relu
+  pool: avgpool
+"""
+
+
+def write_space(folder: Path, text: str = SPACE, name: str = "unit.yaml") -> Path:
+    """A search-space file `name` holding `text` in `folder`."""
+    path = Path(folder) / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def space_file(tmp_path) -> str:
+    """The unit space (8 candidates) as a file in the test's folder."""
+    return str(write_space(tmp_path))
+
+
+def search_config(space, out, proxy: str = "random:3", epochs: int = 2, seed: int = 0, **kw):
+    """A search of `space` into `out` on digits, on the CPU, without DSA or progress bars; `kw` sets any other
+    SearchConfig field (storage, repeats, sampler, heartbeat...)."""
+    from ftd_nas.search import SearchConfig, SearchRecipe
+
+    return SearchConfig(space=str(space), proxy=proxy, out=str(out), dataset="digits", device="cpu",
+                        recipe=SearchRecipe(epochs=epochs, dsa=None, seed=seed), progress=False, **kw)
+
+
+def tiny_expert_config(optimizer: str = "sgd", epochs: int = 4, num_experts: int = 2, **train):
+    """Experts of a width-8 ConvNet-2 without progress bars; `train` sets any other expert_train_config option."""
+    from ftd_nas.experts import ExpertConfig, expert_train_config
+    from ftd_nas.models import ModelSpec
+
+    return ExpertConfig(model=ModelSpec(width=8, depth=2), num_experts=num_experts,
+                        train=expert_train_config(optimizer, epochs=epochs, progress=False, **train))
 
 
 @pytest.fixture(scope="session")
@@ -21,12 +68,9 @@ def digits():
 
 
 def _tiny_experts(root, digits, optimizer):
-    from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
-    from ftd_nas.models import ModelSpec
+    from ftd_nas.experts import train_experts
 
-    cfg = ExpertConfig(model=ModelSpec(width=8, depth=2), num_experts=2,
-                       train=expert_train_config(optimizer, epochs=4, progress=False))
-    train_experts(cfg, root, dataset=digits, device="cpu")
+    train_experts(tiny_expert_config(optimizer, epochs=4), root, dataset=digits, device="cpu")
     return root
 
 

@@ -1,6 +1,10 @@
 import json
 
+import pytest
+
 from ftd_nas.demo import DemoConfig, format_summary, run_demo
+
+pytestmark = pytest.mark.slow  # the whole chain: experts, distillation, evaluation, searches, report
 
 
 def test_demo_chain_produces_accuracies_rho_and_figures(tmp_path):

@@ -35,6 +35,7 @@ def test_cross_architecture_models_are_sized_for_the_data(digits):
         evaluate_images(random_subset(digits, 2), digits, 0.01, BASE, EvalConfig(models=["lenet"], runs=1))
 
 
+@pytest.mark.slow
 def test_concurrent_evaluations_keep_the_proxy_and_all_results_and_a_search_resumes(gsam_experts, digits, tmp_path):
     import subprocess
     import sys
@@ -43,14 +44,14 @@ def test_concurrent_evaluations_keep_the_proxy_and_all_results_and_a_search_resu
     from ftd_nas.distill import distill, resolve_config
     from ftd_nas.evaluation import load_evaluations
     from ftd_nas.proxy import Proxy
-    from ftd_nas.search import SearchConfig, SearchRecipe, run_search
+    from ftd_nas.search import run_search
+    from tests.conftest import search_config
 
     path = tmp_path / "p.safetensors"
     cfg = resolve_config("digits", 1, "ftd", syn_steps=2, max_start_epoch=2, iterations=1)
     distill(cfg, gsam_experts, path, dataset=digits, progress=False)
     space = Path(__file__).parent / "fixtures" / "v1" / "two.yaml"
-    search = SearchConfig(space=str(space), proxy=str(path), out=str(tmp_path / "run"), dataset="digits",
-                          device="cpu", recipe=SearchRecipe(epochs=1, dsa=None), progress=False)
+    search = search_config(space, tmp_path / "run", proxy=str(path), epochs=1)
     assert run_search(search, dataset=digits)["trained"] == 2
     before = path.read_bytes()
     cmd = [sys.executable, "-m", "ftd_nas", "evaluate", str(path), "--dataset", "digits", "--runs", "1",

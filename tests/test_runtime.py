@@ -36,28 +36,24 @@ def _recorded_threads(run):
     return json.loads((run / "run.json").read_text())["environment"]["torch_threads"]
 
 
-def test_a_worker_takes_the_cpus_of_its_affinity_mask(tmp_path):
-    from tests.search.conftest import SPACE
-
-    (tmp_path / "unit.yaml").write_text(SPACE)
-    one = _search(str(tmp_path / "unit.yaml"), tmp_path / "one", cpus={sorted(os.sched_getaffinity(0))[0]})
+@pytest.mark.slow
+def test_a_worker_takes_the_cpus_of_its_affinity_mask(space_file, tmp_path):
+    one = _search(space_file, tmp_path / "one", cpus={sorted(os.sched_getaffinity(0))[0]})
     assert one.returncode == 0, one.stderr
     assert "with 1 torch threads (1 CPUs allotted / 1 worker on this machine)" in one.stderr
     assert _recorded_threads(tmp_path / "one") == 1
 
 
-def test_workers_started_together_split_the_cpus(tmp_path):
+@pytest.mark.slow
+def test_workers_started_together_split_the_cpus(space_file, tmp_path):
     cpus = set(sorted(os.sched_getaffinity(0))[:2])
     if len(cpus) < 2:
         pytest.skip("needs two CPUs")
-    from tests.search.conftest import SPACE
-
-    (tmp_path / "unit.yaml").write_text(SPACE)
-    alone = _search(str(tmp_path / "unit.yaml"), tmp_path / "alone", cpus=cpus)
+    alone = _search(space_file, tmp_path / "alone", cpus=cpus)
     assert "with 2 torch threads (2 CPUs allotted / 1 worker on this machine)" in alone.stderr
-    pair = _search(str(tmp_path / "unit.yaml"), tmp_path / "pair", "--workers", "2", cpus=cpus)
+    pair = _search(space_file, tmp_path / "pair", "--workers", "2", cpus=cpus)
     assert pair.returncode == 0, pair.stderr
     assert pair.stderr.count("with 1 torch threads (2 CPUs allotted / 2 workers on this machine)") == 2
     assert _recorded_threads(tmp_path / "pair") == 1
-    given = _search(str(tmp_path / "unit.yaml"), tmp_path / "given", "--threads", "2", "--workers", "2", cpus=cpus)
+    given = _search(space_file, tmp_path / "given", "--threads", "2", "--workers", "2", cpus=cpus)
     assert given.stderr.count("with 2 torch threads (--threads)") == 2

@@ -237,7 +237,8 @@ def workspace(tmp_path_factory, digits):
     from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
     from ftd_nas.figures.curves import load_curves, write_curves
     from ftd_nas.models import ModelSpec
-    from ftd_nas.search import SearchConfig, SearchRecipe, run_search
+    from ftd_nas.search import run_search
+    from tests.conftest import search_config
 
     ws = tmp_path_factory.mktemp("workspace")
     train_experts(ExpertConfig(model=ModelSpec(width=4, depth=1), num_experts=2,
@@ -247,9 +248,7 @@ def workspace(tmp_path_factory, digits):
                     ws / "experts", ws / "proxy.safetensors", dataset=digits, progress=False)
     (ws / "space.yaml").write_text(SPACE)
     for name, source in (("truth", "real"), ("run", str(ws / "proxy.safetensors"))):
-        run_search(SearchConfig(space=str(ws / "space.yaml"), proxy=source, out=str(ws / name), dataset="digits",
-                                device="cpu", recipe=SearchRecipe(epochs=1, dsa=None), progress=False),
-                   dataset=digits)
+        run_search(search_config(ws / "space.yaml", ws / name, proxy=source, epochs=1), dataset=digits)
     # a run that finished one candidate of four
     from ftd_nas.search import runner
 
@@ -263,9 +262,7 @@ def workspace(tmp_path_factory, digits):
 
     runner.train_candidate = once
     try:
-        run_search(SearchConfig(space=str(ws / "space.yaml"), proxy="random:2", out=str(ws / "partial"),
-                                dataset="digits", device="cpu", recipe=SearchRecipe(epochs=1, dsa=None),
-                                progress=False), dataset=digits)
+        run_search(search_config(ws / "space.yaml", ws / "partial", proxy="random:2", epochs=1), dataset=digits)
     except KeyboardInterrupt:
         pass
     finally:
@@ -354,6 +351,7 @@ def test_the_table_covers_every_subcommand_with_sixty_cases():
     assert commands >= set(sub.choices) and len(CASES) >= 60
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_gets_a_clear_error_of_its_class(outcomes, name):
     _, code, text = CASES[name]

@@ -65,6 +65,7 @@ def test_json_results_are_not_replaced_without_overwrite(tmp_path, capsys):
     assert main(args + ["--overwrite"]) == 0
 
 
+@pytest.mark.slow
 def test_importing_ftd_nas_changes_no_global_settings():
     code = """
 import logging, matplotlib, optuna
@@ -78,6 +79,7 @@ assert before == after, (before, after)
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_diagnostics_go_to_stderr_results_to_stdout_and_quiet_silences_them(tmp_path):
     space = tmp_path / "s.yaml"
     space.write_text("axes:\n  depth: [1]\n  width: [4]\n  norm: [none]\n  act: [relu]\n  pool: [none]\n")

@@ -20,6 +20,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "v1"
+SLOW = pytest.mark.slow  # each command is a fresh process (5-10 s); one per test stays in the fast loop
 
 
 class _MakesMarker:
@@ -87,7 +88,8 @@ def _commands(p):
     }
 
 
-@pytest.mark.parametrize("command", ["evaluate", "search", "distill", "flatness"])
+@pytest.mark.parametrize("command", ["evaluate", *(pytest.param(c, marks=SLOW) for c in ("search", "distill",
+                                                                                      "flatness"))])
 def test_poisoned_file_without_dataset_stops_naming_the_option(poison, command):
     out = _cli(*_commands(poison)[command])
     assert out.returncode != 0 and "Traceback" not in out.stderr
@@ -95,7 +97,8 @@ def test_poisoned_file_without_dataset_stops_naming_the_option(poison, command):
     assert not poison["marker"].exists()
 
 
-@pytest.mark.parametrize("command", ["evaluate", "search", "distill", "flatness"])
+@pytest.mark.parametrize("command", [*(pytest.param(c, marks=SLOW) for c in ("evaluate", "search", "distill")),
+                                     "flatness"])
 def test_poisoned_file_uses_the_data_named_on_the_command_line(poison, command):
     out = _cli(*_commands(poison)[command], "--dataset", "digits")
     assert out.returncode == 0, out.stderr[-2000:]

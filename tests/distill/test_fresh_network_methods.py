@@ -54,6 +54,7 @@ def test_dm_loss_is_zero_for_identical_sets_and_grows_with_their_difference():
 
 @pytest.mark.parametrize("method, iterations, extra", [("dm", 60, {}), ("dsa", 12, {"outer_loop": 4,
                                                                                      "inner_loop": 4})])
+@pytest.mark.slow
 def test_each_method_beats_its_own_real_image_initialisation(digits, tmp_path, method, iterations, extra):
     cfg = resolve_config("digits", 1, method, iterations=iterations, **extra)
     d = Distiller(cfg, None, tmp_path / "p", dataset=digits, model=SMALL)
@@ -66,7 +67,7 @@ def test_each_method_beats_its_own_real_image_initialisation(digits, tmp_path, m
     assert after > before + 0.05, (before, after)
 
 
-@pytest.mark.parametrize("method", ["dsa", "dm"])
+@pytest.mark.parametrize("method", [pytest.param("dsa", marks=pytest.mark.slow), "dm"])
 def test_resumed_run_equals_uninterrupted_run_and_the_proxy_says_what_it_is(digits, tmp_path, interrupt_after,
                                                                             method):
     cfg = resolve_config("digits", 1, method, iterations=4, checkpoint_every=2, outer_loop=2, inner_loop=2)

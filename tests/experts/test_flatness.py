@@ -1,16 +1,14 @@
 import pytest
 
-from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
+from ftd_nas.experts import train_experts
 from ftd_nas.experts.flatness import FlatnessConfig, directory_flatness, format_flatness
-from ftd_nas.models import ModelSpec
+from tests.conftest import tiny_expert_config
 
 
 @pytest.fixture(scope="module")
 def expert_dir(tmp_path_factory, digits):
     out = tmp_path_factory.mktemp("experts")
-    cfg = ExpertConfig(model=ModelSpec(width=8, depth=2), num_experts=2,
-                       train=expert_train_config("sgd", epochs=2, progress=False))
-    train_experts(cfg, out, dataset=digits, device="cpu")
+    train_experts(tiny_expert_config("sgd", epochs=2), out, dataset=digits, device="cpu")
     return out
 
 

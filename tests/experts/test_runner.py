@@ -9,17 +9,17 @@ import pytest
 import torch
 
 from ftd_nas.errors import ConfigError
-from ftd_nas.experts import (ExpertConfig, ExpertDirectory, ExpertTrainer, TrajectoryFile, expert_train_config,
-                             parse_shard, train_experts)
+from ftd_nas.experts import (ExpertDirectory, ExpertTrainer, TrajectoryFile, expert_train_config, parse_shard,
+                             train_experts)
 from ftd_nas.models import ModelSpec, ParamLayout, build_model
 from ftd_nas.train import Trainer
+from tests.conftest import tiny_expert_config
 
 SMALL = ModelSpec(width=8, depth=2)
 
 
 def _config(optimizer="gsam", epochs=3, num_experts=2, **kw):
-    return ExpertConfig(model=SMALL, num_experts=num_experts,
-                        train=expert_train_config(optimizer, epochs=epochs, progress=False, alpha=0.5, **kw))
+    return tiny_expert_config(optimizer, epochs=epochs, num_experts=num_experts, alpha=0.5, **kw)
 
 
 def test_trajectory_holds_init_and_every_epoch_of_the_real_run(tmp_path, digits):
@@ -86,6 +86,7 @@ def _cli(out, *extra, epochs=3, experts=2):
             "--no-progress", *extra]
 
 
+@pytest.mark.slow
 def test_killed_process_resumes_to_the_same_trajectory(tmp_path):
     subprocess.run(_cli(tmp_path / "ref", epochs=40, experts=1), check=True, capture_output=True)
     out = tmp_path / "killed"
@@ -104,6 +105,7 @@ def test_killed_process_resumes_to_the_same_trajectory(tmp_path):
     assert all(torch.equal(a.snapshot(e), b.snapshot(e)) for e in range(41))
 
 
+@pytest.mark.slow
 def test_concurrent_processes_train_each_expert_once(tmp_path):
     out = tmp_path / "shared"
     procs = [subprocess.Popen(_cli(out, "--json", str(tmp_path / f"w{i}.json"), experts=6),
@@ -177,6 +179,7 @@ def test_a_failed_first_run_does_not_lock_the_folder_but_a_finished_expert_does(
         train_experts(_config("gsam", num_experts=2, epochs=3), tmp_path, dataset=digits, device="cpu")
 
 
+@pytest.mark.slow
 def test_processes_with_different_settings_never_mix_one_folder(tmp_path):
     out = tmp_path / "shared"
     procs = [subprocess.Popen(_cli(out, "--optimizer", optimizer, experts=4), stdout=subprocess.DEVNULL,

@@ -1,7 +1,10 @@
-"""A real PostgreSQL server for the scale-out tests: started on a free loopback port in a temporary
-directory, stopped afterwards. Skips (saying why) only where no server binaries exist; .ci/run installs them."""
+"""Builders for the search tests (the 12-candidate space, a run's finished trials, a search worker's command) and
+a real PostgreSQL server for the scale-out tests: started on a free loopback port in a temporary directory,
+stopped afterwards. Skips (saying why) only where no server binaries exist; .ci/run installs them. The unit
+space, `space_file` and `search_config` are in tests/conftest.py."""
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -9,27 +12,30 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
-# A small space shared by the runner and PostgreSQL tests: 8 ConvNets, three axes varied.
-SPACE = """\
-name: unit
-axes:
-  depth: [1, 2]
-  width: [4, 8]
-  norm: [instancenorm, none]
-fixed:
-  act: relu
-  pool: avgpool
-"""
+from tests.conftest import SPACE, write_space  # noqa: F401 (SPACE: the unit space, for the tests here)
+
+# A 12-candidate space for the report and verify tests.
+REP_SPACE = "name: rep\naxes:\n  depth: [1, 2]\n  width: [4, 8, 16]\n  norm: [instancenorm, none]\n" \
+            "fixed:\n  act: relu\n  pool: avgpool\n"
 
 
-@pytest.fixture
-def space_file(tmp_path):
-    path = tmp_path / "unit.yaml"
-    path.write_text(SPACE)
-    return str(path)
+def rep_space(folder) -> Path:
+    """The 12-candidate space as rep.yaml in `folder`."""
+    return write_space(folder, REP_SPACE, "rep.yaml")
+
+
+def complete_trials(run_dir: Path) -> list:
+    """The finished trials of a run with the default SQLite study (duplicates left out)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    info = json.loads((run_dir / "run.json").read_text())
+    study = optuna.load_study(study_name=info["study_name"], storage=f"sqlite:///{run_dir / info['storage']}")
+    return [t for t in study.get_trials() if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
 
 
 def _pg_bin(name: str) -> str | None:

@@ -5,8 +5,9 @@ import pytest
 
 from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError, InputError
-from ftd_nas.search import SearchConfig, SearchRecipe, parse_space, run_search
+from ftd_nas.search import parse_space, run_search
 from ftd_nas.search.factories import admissible, build_candidate, cost
+from tests.conftest import search_config
 
 USER_SPACE = """\
 name: mlp
@@ -51,9 +52,7 @@ def test_conditions_exclusions_and_limits_shape_the_space(tmp_path, capsys):
 def test_a_user_factory_space_runs_and_records_each_candidates_cost(tmp_path, digits):
     path = tmp_path / "mlp.yaml"
     path.write_text(USER_SPACE)
-    summary = run_search(SearchConfig(space=str(path), proxy="random:2", out=str(tmp_path / "run"), dataset="digits",
-                                      device="cpu", recipe=SearchRecipe(epochs=2, dsa=None), progress=False),
-                         dataset=digits)
+    summary = run_search(search_config(path, tmp_path / "run", proxy="random:2", epochs=2), dataset=digits)
     assert summary["complete"] == 4 == summary["candidates"]
     for row in summary["rows"]:
         assert row["num_params"] <= 5000 and row["macs"] > 0
@@ -98,15 +97,14 @@ axes:
 """.format(widths=", ".join(str(w) for w in range(4, 1004)))
 
 
+@pytest.mark.slow
 def test_pruned_budgeted_search_over_a_large_space_trains_fewer_epochs(tmp_path, digits):
     path = tmp_path / "large.yaml"
     path.write_text(LARGE_SPACE)
     assert len(parse_space(path.read_text())) == 24000
     epochs, trials = 6, 10
-    summary = run_search(SearchConfig(space=str(path), proxy="random:2", out=str(tmp_path / "run"), dataset="digits",
-                                      device="cpu", sampler="tpe", n_trials=trials, pruner="median",
-                                      report_every=1, recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False),
-                         dataset=digits)
+    summary = run_search(search_config(path, tmp_path / "run", proxy="random:2", epochs=epochs, sampler="tpe",
+                                       n_trials=trials, pruner="median", report_every=1), dataset=digits)
     assert summary["trained"] + summary["pruned"] + summary["duplicate"] == trials and summary["pruned"] > 0
     trained_epochs = sum(r["epochs_trained"] for r in summary["rows"])
     assert trained_epochs < trials * epochs  # the same trials unpruned would train every epoch

@@ -10,16 +10,12 @@ from optuna.trial import TrialState
 
 from ftd_nas.errors import StorageError
 from ftd_nas.records import RecordError
-from ftd_nas.search import SearchConfig, SearchRecipe, load_run, run_search
+from ftd_nas.search import load_run, run_search
 from ftd_nas.search import runner as runner_module
 from ftd_nas.search.journal import HEARTBEAT_ATTR, HeartbeatJournalStorage
 from ftd_nas.search.record import in_run_folder, storage_location, storage_url
 from ftd_nas.search.study import enqueue_missing, make_storage, open_storage_readonly, pop_waiting
-
-
-def _config(space_file, out, storage, **kw):
-    return SearchConfig(space=space_file, proxy="random:3", out=str(out), dataset="digits", device="cpu",
-                        storage=storage, recipe=SearchRecipe(epochs=2, dsa=None), progress=False, **kw)
+from tests.conftest import search_config
 
 
 def test_a_trial_is_stale_only_after_grace_seconds_without_its_own_heartbeat(tmp_path):
@@ -67,8 +63,10 @@ def test_staleness_never_compares_two_machines_clocks(tmp_path, monkeypatch):
     assert storage._get_stale_trial_ids(study._study_id) == [trial._trial_id]  # silent for 2.5 s of our clock
 
 
+@pytest.mark.slow
 def test_dead_workers_trial_is_retried_from_a_journal(space_file, tmp_path, digits):
-    cfg = _config(space_file, tmp_path / "run", f"journal:{tmp_path / 'run' / 'study.journal'}", heartbeat=1, grace=2)
+    cfg = search_config(space_file, tmp_path / "run", storage=f"journal:{tmp_path / 'run' / 'study.journal'}",
+                        heartbeat=1, grace=2)
     search = runner_module.Search(cfg, dataset=digits)
     enqueue_missing(search.study, search.candidates)
     orphan = pop_waiting(search.study)  # claimed by a "worker" that then dies without a word
@@ -82,13 +80,13 @@ def test_dead_workers_trial_is_retried_from_a_journal(space_file, tmp_path, digi
 
 def test_journal_in_the_run_folder_is_recorded_relative_and_the_run_moves_with_it(space_file, tmp_path, digits):
     run = tmp_path / "run"
-    first = run_search(_config(space_file, run, f"journal:{run / 'study.journal'}"), dataset=digits)
+    first = run_search(search_config(space_file, run, storage=f"journal:{run / 'study.journal'}"), dataset=digits)
     assert json.loads((run / "run.json").read_text())["storage"] == "journal:study.journal"
     moved = tmp_path / "moved"
     shutil.move(run, moved)
     assert [r["val_acc"] for r in load_run(moved).rows] == [r["val_acc"] for r in first["rows"]]
     # resuming without --storage uses the run's own journal: nothing is trained again, no SQLite appears
-    again = run_search(_config(space_file, moved, None), dataset=digits)
+    again = run_search(search_config(space_file, moved, storage=None), dataset=digits)
     assert again["trained"] == 0 and not (moved / "study.db").exists()
 
 
@@ -96,7 +94,7 @@ def test_journal_outside_the_run_folder_is_never_opened_from_run_json(space_file
     outside = tmp_path / "shared" / "s.journal"
     outside.parent.mkdir()
     run = tmp_path / "run"
-    run_search(_config(space_file, run, f"journal:{outside}"), dataset=digits)
+    run_search(search_config(space_file, run, storage=f"journal:{outside}"), dataset=digits)
     location = json.loads((run / "run.json").read_text())["storage"]
     assert location == f"journal:{outside}" and not in_run_folder(location)
     with pytest.raises(RecordError, match="--storage journal:PATH"):
@@ -137,7 +135,7 @@ def test_a_worker_beside_the_creator_waits_for_the_whole_identity(space_file, tm
 
     from ftd_nas.search import study as study_module
 
-    identity = runner_module.Search(_config(space_file, tmp_path / "run", None), dataset=digits).identity
+    identity = runner_module.Search(search_config(space_file, tmp_path / "run", storage=None), dataset=digits).identity
     storage = HeartbeatJournalStorage(tmp_path / "shared.journal")
     creator = optuna.create_study(storage=storage, study_name="s", direction="maximize")
     attrs = identity.to_dict()
@@ -164,7 +162,7 @@ def test_a_worker_declared_dead_while_training_drops_its_result_and_goes_on(spac
     # the candidate is retried; finishing the failed trial must not crash this worker (it did: "Cannot tell a
     # FAIL trial"), and the candidate must still be trained once
     journal = tmp_path / "run" / "study.journal"
-    cfg = _config(space_file, tmp_path / "run", f"journal:{journal}", heartbeat=1, grace=2, pruner=pruner)
+    cfg = search_config(space_file, tmp_path / "run", storage=f"journal:{journal}", heartbeat=1, grace=2, pruner=pruner)
     real_train, declared = runner_module.train_candidate, []
 
     def train_while_declared_dead(*args, **kwargs):

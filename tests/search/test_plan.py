@@ -10,6 +10,7 @@ import pytest
 
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
 from ftd_nas.search.plan import SampleTiming, fit_line, makespan, plan_search, project, spread_sample
+from tests.conftest import search_config
 
 
 def test_longest_first_schedule_by_hand():
@@ -33,8 +34,7 @@ def test_sample_spans_the_sizes():
 
 
 def test_plan_projects_every_unit(space_file, digits):
-    config = SearchConfig(space=space_file, proxy="random:3", out="unused", dataset="digits", device="cpu",
-                          recipe=SearchRecipe(epochs=50, dsa=None), repeats=3, progress=False)
+    config = search_config(space_file, "unused", epochs=50, repeats=3)
     plan = plan_search(config, sample=3, epochs=2, workers=(1, 2, 4), dataset=digits)
     macs = sorted(t.macs for t in plan.sample)
     assert plan.units == 24 and len(plan.unit_seconds) == 24 and len(plan.sample) == 3
@@ -62,11 +62,10 @@ def _snapshot(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_plan_leaves_the_run_folder_untouched(space_file, tmp_path, digits):
     run = tmp_path / "run"
-    run_search(SearchConfig(space=space_file, proxy="random:3", out=str(run), dataset="digits", device="cpu",
-                            recipe=SearchRecipe(epochs=1, dsa=None), progress=False, only=["d1-w4-relu-none-avgpool"]),
-               dataset=digits)
+    run_search(search_config(space_file, run, epochs=1, only=["d1-w4-relu-none-avgpool"]), dataset=digits)
     before = _snapshot(run)
     out = subprocess.run([sys.executable, "-m", "ftd_nas", "search", "--space", space_file, "--proxy", "random:3",
                           "--dataset", "digits", "--epochs", "5", "--dsa", "none", "--device", "cpu", "--out", str(run),

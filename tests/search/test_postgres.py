@@ -4,7 +4,11 @@ guarantees, exactly-once training and dead-worker retry, are in test_scale_out.p
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import completed_once, worker_command as _worker
+
+pytestmark = pytest.mark.slow  # PostgreSQL server and search processes
 
 
 def test_unreachable_database_is_a_clear_error(space_file, tmp_path):

@@ -4,23 +4,20 @@ import pytest
 
 from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError
-from ftd_nas.search import SearchConfig, SearchRecipe, run_search
+from ftd_nas.search import run_search
 from ftd_nas.search.report import build_report, write_report
+from tests.conftest import search_config
 
-SPACE = "name: rep\naxes:\n  depth: [1, 2]\n  width: [4, 8, 16]\n  norm: [instancenorm, none]\n" \
-        "fixed:\n  act: relu\n  pool: avgpool\n"
+from .conftest import rep_space
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, digits):
     root = tmp_path_factory.mktemp("runs")
-    space = root / "rep.yaml"
-    space.write_text(SPACE)
+    space = rep_space(root)
     out = {}
     for name, proxy, epochs in (("truth", "real", 2), ("r3", "random:3", 20), ("r1", "random:1", 20)):
-        cfg = SearchConfig(space=str(space), proxy=proxy, out=str(root / name), dataset="digits", device="cpu",
-                           recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False)
-        run_search(cfg, dataset=digits)
+        run_search(search_config(space, root / name, proxy=proxy, epochs=epochs), dataset=digits)
         out[name] = str(root / name)
     return out
 
@@ -52,6 +49,7 @@ def test_report_cli(runs, tmp_path, capsys):
     assert main(["report", str(tmp_path), "--truth", runs["truth"]]) == 3  # not a run folder: an input error
 
 
+@pytest.mark.slow
 def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_replaced(runs, tmp_path, capsys):
     import shutil
 
@@ -72,15 +70,13 @@ def test_runs_with_the_same_label_keep_their_own_figures_and_reports_are_not_rep
     assert (tmp_path / "rep" / "scatter_r1.png").exists() and len(replaced["figures"]) == 10
 
 
+@pytest.mark.slow
 def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(runs, tmp_path, digits,
                                                                            interrupt_after):
     from ftd_nas.search import runner
 
-    space = tmp_path / "rep.yaml"
-    space.write_text(SPACE)
     interrupt_after(runner, "train_candidate", 3)
-    cfg = SearchConfig(space=str(space), proxy="random:2", out=str(tmp_path / "partial"), dataset="digits",
-                       device="cpu", recipe=SearchRecipe(epochs=5, dsa=None), progress=False)
+    cfg = search_config(rep_space(tmp_path), tmp_path / "partial", proxy="random:2", epochs=5)
     with pytest.raises(KeyboardInterrupt):
         run_search(cfg, dataset=digits)
     with pytest.raises(ConfigError, match=r"3 candidates in common.*3 finished, 0 failed or pruned, 9 missing of 12"
@@ -99,27 +95,24 @@ def test_a_partial_run_is_refused_unless_allowed_and_then_says_so_everywhere(run
     assert "3 / 0 / 9" in written["table"]
 
 
+@pytest.mark.slow
 def test_truth_over_other_data_or_split_is_refused_naming_the_fields(runs, tmp_path, digits):
     from ftd_nas.data import load_dataset
 
-    space = tmp_path / "rep.yaml"
-    space.write_text(SPACE)
     other_split = load_dataset("digits", split_seed=1)
-    run_search(SearchConfig(space=str(space), proxy="random:3", out=str(tmp_path / "r"), dataset="digits",
-                            split_seed=1, device="cpu", recipe=SearchRecipe(epochs=2, dsa=None), progress=False),
+    run_search(search_config(rep_space(tmp_path), tmp_path / "r", proxy="random:3", epochs=2, split_seed=1),
                dataset=other_split)
     with pytest.raises(ConfigError, match=r"differ in their space or real data \(.*split_seed: 0 vs 1"):
         build_report([str(tmp_path / "r")], runs["truth"], ks=(3,), bootstrap=10)
 
 
+@pytest.mark.slow
 def test_repeated_truth_gives_a_ceiling_and_labelled_runs_form_compared_groups(tmp_path, digits):
-    space = tmp_path / "rep.yaml"
-    space.write_text(SPACE)
+    space = rep_space(tmp_path)
     out = {}
     for name, proxy, epochs, seed, repeats in (("truth", "real", 2, 0, 2), ("a0", "random:3", 10, 0, 1),
                                                ("a1", "random:3", 10, 1, 1), ("b0", "random:1", 10, 0, 1)):
-        cfg = SearchConfig(space=str(space), proxy=proxy, out=str(tmp_path / name), dataset="digits", device="cpu",
-                           recipe=SearchRecipe(epochs=epochs, dsa=None, seed=seed), repeats=repeats, progress=False)
+        cfg = search_config(space, tmp_path / name, proxy=proxy, epochs=epochs, seed=seed, repeats=repeats)
         run_search(cfg, dataset=digits)
         out[name] = str(tmp_path / name)
     report = build_report([out["a0"], out["a1"], out["b0"]], out["truth"], ks=(3, 5), bootstrap=50,
@@ -144,11 +137,9 @@ def test_repeated_truth_gives_a_ceiling_and_labelled_runs_form_compared_groups(t
         build_report([out["a0"], out["a1"], out["b0"]], out["truth"], labels=["A", "B"])
 
 
+@pytest.mark.slow
 def test_real_data_trained_for_fewer_epochs_is_the_early_stopping_proxy(runs, tmp_path, digits):
-    space = tmp_path / "rep.yaml"
-    space.write_text(SPACE)
-    run_search(SearchConfig(space=str(space), proxy="real", out=str(tmp_path / "early"), dataset="digits",
-                            device="cpu", recipe=SearchRecipe(epochs=1, dsa=None), progress=False), dataset=digits)
+    run_search(search_config(rep_space(tmp_path), tmp_path / "early", proxy="real", epochs=1), dataset=digits)
     report = build_report([str(tmp_path / "early")], runs["truth"], ks=(3,), bootstrap=10)
     (run,) = report["runs"]
     assert run["label"] == "Early stopping (1 epochs)" and run["train_images"] == len(digits.train)

@@ -1,38 +1,27 @@
-import json
 import re
 import subprocess
 import sys
 import time
 
-import optuna
 import pytest
 from optuna.trial import TrialState
 
 from ftd_nas.errors import ConfigError, StorageError
-from ftd_nas.search import SearchConfig, SearchRecipe, load_run, run_search
+from ftd_nas.search import SearchConfig, load_run, run_search
 from ftd_nas.search import runner as runner_module
 from ftd_nas.search.study import CANDIDATE, make_storage, pop_waiting
 
-from .conftest import SPACE
+from tests.conftest import search_config
 
-
-def _config(space_file, out, proxy="random:3", epochs=2, **kw):
-    return SearchConfig(space=space_file, proxy=proxy, out=str(out), dataset="digits", device="cpu",
-                        recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False, **kw)
-
-
-def _complete_trials(out):
-    info = json.loads((out / "run.json").read_text())
-    study = optuna.load_study(study_name=info["study_name"], storage=f"sqlite:///{out / info['storage']}")
-    return [t for t in study.get_trials() if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
+from .conftest import SPACE, complete_trials
 
 
 def test_every_candidate_once_and_rerun_trains_nothing(space_file, tmp_path, digits):
-    first = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+    first = run_search(search_config(space_file, tmp_path / "run"), dataset=digits)
     assert first["trained"] == 8 and first["complete"] == 8
     rows = load_run(tmp_path / "run").rows
     assert len(rows) == 8 and all(0 <= r["val_acc"] <= 1 and r["test_acc"] is not None for r in rows)
-    second = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+    second = run_search(search_config(space_file, tmp_path / "run"), dataset=digits)
     assert second["trained"] == 0 and second["queued"] == 0
     assert load_run(tmp_path / "run").rows == rows
     assert (tmp_path / "run" / "results.csv").read_text().count("\n") == 9
@@ -41,29 +30,31 @@ def test_every_candidate_once_and_rerun_trains_nothing(space_file, tmp_path, dig
 def test_invalid_candidate_is_recorded_as_failed_with_its_reason(tmp_path, digits):
     space = tmp_path / "deep.yaml"
     space.write_text(SPACE.replace("depth: [1, 2]", "depth: [4, 5]"))  # depth 5 cannot pool 16x16 images
-    summary = run_search(_config(str(space), tmp_path / "run", epochs=1), dataset=digits)
+    summary = run_search(search_config(str(space), tmp_path / "run", epochs=1), dataset=digits)
     failed = [r for r in summary["rows"] if r["state"] == "FAIL"]
     assert len(failed) == 4 and all("too small" in r["fail_reason"] for r in failed)
     assert summary["complete"] == 4
-    assert run_search(_config(str(space), tmp_path / "run", epochs=1), dataset=digits)["trained"] == 0
+    assert run_search(search_config(str(space), tmp_path / "run", epochs=1), dataset=digits)["trained"] == 0
 
 
 def test_interrupted_candidate_is_requeued_and_finished_once(space_file, tmp_path, digits, interrupt_after):
     restore = interrupt_after(runner_module, "train_candidate", 2)
     with pytest.raises(KeyboardInterrupt):
-        run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+        run_search(search_config(space_file, tmp_path / "run"), dataset=digits)
     restore()
-    summary = run_search(_config(space_file, tmp_path / "run"), dataset=digits)
+    summary = run_search(search_config(space_file, tmp_path / "run"), dataset=digits)
     assert summary["complete"] == 8 and summary["trained"] == 6  # 2 done before, 6 left (incl. the interrupted)
     from ftd_nas.search.study import crash_counts
 
-    assert not crash_counts(runner_module.Search(_config(space_file, tmp_path / "run"), digits).study.get_trials())
-    assert sorted(t.user_attrs[CANDIDATE] for t in _complete_trials(tmp_path / "run")) == \
+    assert not crash_counts(runner_module.Search(search_config(space_file, tmp_path / "run"),
+                                                 digits).study.get_trials())
+    assert sorted(t.user_attrs[CANDIDATE] for t in complete_trials(tmp_path / "run")) == \
         sorted(r["candidate"] for r in summary["rows"])
 
 
+@pytest.mark.slow
 def test_dead_workers_trial_is_retried_after_its_heartbeat_stops(space_file, tmp_path, digits):
-    cfg = _config(space_file, tmp_path / "run", heartbeat=1, grace=2)
+    cfg = search_config(space_file, tmp_path / "run", heartbeat=1, grace=2)
     search = runner_module.Search(cfg, dataset=digits)
     from ftd_nas.search.study import enqueue_missing
 
@@ -78,13 +69,14 @@ def test_dead_workers_trial_is_retried_after_its_heartbeat_stops(space_file, tmp
 
 
 def test_study_refuses_a_different_recipe(space_file, tmp_path, digits):
-    run_search(_config(space_file, tmp_path / "run", epochs=1), dataset=digits)
+    run_search(search_config(space_file, tmp_path / "run", epochs=1), dataset=digits)
     with pytest.raises(ConfigError, match="holds a search with other settings.*recipe.epochs: 1 vs 3"):
-        run_search(_config(space_file, tmp_path / "run", epochs=3), dataset=digits)
+        run_search(search_config(space_file, tmp_path / "run", epochs=3), dataset=digits)
 
 
 def test_budgeted_tpe_search_never_trains_a_candidate_twice(space_file, tmp_path, digits):
-    summary = run_search(_config(space_file, tmp_path / "run", epochs=1, sampler="tpe", n_trials=12), dataset=digits)
+    summary = run_search(search_config(space_file, tmp_path / "run", epochs=1, sampler="tpe", n_trials=12),
+                         dataset=digits)
     assert summary["trained"] + summary["duplicate"] == 12
     assert summary["trained"] == len(summary["rows"]) <= 8
 
@@ -94,6 +86,7 @@ def test_bad_storage_url_is_a_clear_error(space_file, tmp_path, digits):
         make_storage("nosuchdb://x/y", tmp_path)
 
 
+@pytest.mark.slow
 def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "ftd_nas", "search", "--space", space_file, "--proxy", "random:3", "--dataset",
@@ -103,7 +96,7 @@ def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outputs]
     trained = [int(re.search(r"this worker trained (\d+)", o[0]).group(1)) for o in outputs]
     assert sum(trained) == 8
-    candidates = [t.user_attrs[CANDIDATE] for t in _complete_trials(out)]
+    candidates = [t.user_attrs[CANDIDATE] for t in complete_trials(out)]
     assert sorted(candidates) == sorted(set(candidates)) and len(candidates) == 8
 
 
@@ -135,29 +128,30 @@ def test_postgres_urls_are_normalised_to_the_installed_driver(monkeypatch):
         study.normalise_url("postgresql://u@h/db")
 
 
+@pytest.mark.slow
 def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space_file, tmp_path, digits,
                                                                            interrupt_after):
     from collections import Counter
 
     from ftd_nas.search.study import unit_of
 
-    single = {r["candidate"]: r["val_acc"] for r in run_search(_config(space_file, tmp_path / "one"),
+    single = {r["candidate"]: r["val_acc"] for r in run_search(search_config(space_file, tmp_path / "one"),
                                                                  dataset=digits)["rows"]}
-    two = run_search(_config(space_file, tmp_path / "run", repeats=2), dataset=digits)
+    two = run_search(search_config(space_file, tmp_path / "run", repeats=2), dataset=digits)
     assert two["trained"] == 16 and all(r["repeats"] == 2 and r["val_std"] is not None for r in two["rows"])
     for r in two["rows"]:  # repeat 0 is the run without repeats; the score is the mean over repeats
         assert r["val_accs"][0] == single[r["candidate"]]
         assert r["val_acc"] == pytest.approx(sum(r["val_accs"]) / 2)
     assert any(r["val_accs"][0] != r["val_accs"][1] for r in two["rows"])  # other seeds, other results
-    assert run_search(_config(space_file, tmp_path / "run", repeats=2), dataset=digits)["trained"] == 0
-    assert run_search(_config(space_file, tmp_path / "run", repeats=3), dataset=digits)["trained"] == 8
+    assert run_search(search_config(space_file, tmp_path / "run", repeats=2), dataset=digits)["trained"] == 0
+    assert run_search(search_config(space_file, tmp_path / "run", repeats=3), dataset=digits)["trained"] == 8
     restore = interrupt_after(runner_module, "train_candidate", 3)
     with pytest.raises(KeyboardInterrupt):
-        run_search(_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
+        run_search(search_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
     restore()
-    resumed = run_search(_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
+    resumed = run_search(search_config(space_file, tmp_path / "run", repeats=4), dataset=digits)
     assert resumed["trained"] == 5 and all(r["repeats"] == 4 for r in resumed["rows"])
-    units = Counter(unit_of(t) for t in _complete_trials(tmp_path / "run"))
+    units = Counter(unit_of(t) for t in complete_trials(tmp_path / "run"))
     assert len(units) == 32 and set(units.values()) == {1}  # every (candidate, repeat) trained exactly once
 
 

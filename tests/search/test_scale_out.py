@@ -1,6 +1,7 @@
-"""The guarantees of the storages several machines share, a journal file and PostgreSQL: each candidate trained
-exactly once by workers in separate processes, a worker killed with SIGKILL loses nothing (its candidate is
-retried once its heartbeat stops), and a late worker exits at once when the space is done."""
+"""The guarantees every storage gives workers in separate processes, for SQLite (workers on one machine), a
+journal file and PostgreSQL (workers on several machines): each candidate trained exactly once, a worker killed
+with SIGKILL loses nothing (its candidate is retried once its heartbeat stops), and a late worker exits at once
+when the space is done. Every test here starts several search processes: all are marked slow."""
 
 import os
 import signal
@@ -13,8 +14,15 @@ from optuna.trial import TrialState
 from .conftest import completed_once, study_trials, worker_command
 
 
-@pytest.fixture(params=["journal", "postgres"])
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["sqlite", "journal", "postgres"])
 def shared_storage(request, tmp_path):
+    """One storage all the workers of a test share: a SQLite file (the default storage, one machine), a journal
+    file or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.db'}"
     if request.param == "journal":
         return f"journal:{tmp_path / 'shared.journal'}"
     return request.getfixturevalue("db")

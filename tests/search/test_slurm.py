@@ -36,6 +36,7 @@ def _task(script, task, **env):
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_the_script_parses_and_its_tasks_share_the_search(space_file, tmp_path):
     run = tmp_path / "run"
     script = _write_script(space_file, run)
@@ -55,6 +56,7 @@ def test_the_script_parses_and_its_tasks_share_the_search(space_file, tmp_path):
     assert all("with 1 torch threads (1 CPUs allotted" in err for _, err in outs)  # SLURM_CPUS_PER_TASK=1
 
 
+@pytest.mark.slow
 def test_sigterm_requeues_the_running_candidate_and_a_requeued_task_finishes(space_file, tmp_path):
     run = tmp_path / "run"
     # candidates long enough that the signal lands inside the search even when the test polls late on a busy

@@ -11,17 +11,17 @@ import time
 
 import pytest
 
-from ftd_nas.search import SearchConfig, SearchRecipe, run_search
+from ftd_nas.search import run_search
 from ftd_nas.search.runner import open_run_study
 from ftd_nas.search.status import format_status, run_status, study_status
+from tests.conftest import search_config
 
 from .conftest import worker_command
 
 
 def test_finished_run_has_nothing_left(space_file, tmp_path, digits):
     run = tmp_path / "run"
-    run_search(SearchConfig(space=space_file, proxy="random:3", out=str(run), dataset="digits", device="cpu",
-                            recipe=SearchRecipe(epochs=1, dsa=None), repeats=2, progress=False), dataset=digits)
+    run_search(search_config(space_file, run, epochs=1, repeats=2), dataset=digits)
     status = run_status(run)
     assert (status.units, status.finished, status.waiting, status.not_queued) == (16, 16, 0, 0)
     assert status.running == [] and status.eta_seconds == 0 and len(status.workers) == 1
@@ -30,8 +30,7 @@ def test_finished_run_has_nothing_left(space_file, tmp_path, digits):
 
 def test_throughput_and_time_to_finish_follow_the_window(space_file, tmp_path, digits):
     run = tmp_path / "run"
-    run_search(SearchConfig(space=space_file, proxy="random:3", out=str(run), dataset="digits", device="cpu",
-                            recipe=SearchRecipe(epochs=1, dsa=None), progress=False), dataset=digits)
+    run_search(search_config(space_file, run, epochs=1), dataset=digits)
     record, study = open_run_study(run)
     record = type(record).from_dict({**record.to_dict(), "space_size": 12})  # pretend 4 more are to come
     trials = study.get_trials()
@@ -47,6 +46,7 @@ def test_throughput_and_time_to_finish_follow_the_window(space_file, tmp_path, d
     assert "unknown" in format_status(later)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "journal", "postgres"])
 def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_path, storage, request):
     run = tmp_path / "run"

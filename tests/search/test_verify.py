@@ -3,42 +3,34 @@ trained in full."""
 
 import json
 
-import optuna
 import pytest
-from optuna.trial import TrialState
 
 from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError, InputError
-from ftd_nas.search import SearchConfig, SearchRecipe, load_run, run_search
+from ftd_nas.search import load_run, run_search
 from ftd_nas.search.architecture import ArchitectureRecord, load_weights
 from ftd_nas.search.verify import VerifyConfig, coverage_check, run_verify, stratified_sample
 
-SPACE = "name: rep\naxes:\n  depth: [1, 2]\n  width: [4, 8, 16]\n  norm: [instancenorm, none]\n" \
-        "fixed:\n  act: relu\n  pool: avgpool\n"
-RECIPE = SearchRecipe(epochs=3, dsa=None)
+from tests.conftest import search_config
+
+from .conftest import complete_trials, rep_space
 
 
 def _real(out):
-    return SearchConfig(space="rep", proxy="real", out=str(out), dataset="digits", device="cpu", recipe=RECIPE,
-                        progress=False)
+    return search_config("rep", out, proxy="real", epochs=3)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, digits):
     root = tmp_path_factory.mktemp("verify")
-    (root / "rep.yaml").write_text(SPACE)
+    space = rep_space(root)
     for name, proxy, epochs in (("truth", "real", 3), ("proxy", "random:2", 15)):
-        run_search(SearchConfig(space=str(root / "rep.yaml"), proxy=proxy, out=str(root / name), dataset="digits",
-                                device="cpu", recipe=SearchRecipe(epochs=epochs, dsa=None), progress=False),
-                   dataset=digits)
+        run_search(search_config(space, root / name, proxy=proxy, epochs=epochs), dataset=digits)
     return root
 
 
 def _complete(run_dir):
-    info = json.loads((run_dir / "run.json").read_text())
-    study = optuna.load_study(study_name=info["study_name"], storage=f"sqlite:///{run_dir / info['storage']}")
-    return [t.user_attrs["candidate"] for t in study.trials
-            if t.state == TrialState.COMPLETE and "duplicate_of" not in t.user_attrs]
+    return [t.user_attrs["candidate"] for t in complete_trials(run_dir)]
 
 
 def test_a_proxy_equal_to_the_truth_picks_the_true_best_and_reuses_every_training(runs, digits, tmp_path):
@@ -76,6 +68,7 @@ def test_a_second_verify_with_larger_k_and_n_trains_only_the_new_candidates(runs
     assert second["cost"]["candidates"] == 7 and second["cost"]["full_truth_candidate_epochs"] == 12 * 3
 
 
+@pytest.mark.slow
 def test_rounds_until_the_interval_is_narrow_or_the_budget_is_spent(runs, digits, tmp_path):
     summary = run_verify(str(runs / "proxy"), VerifyConfig(top=2, sample=3, until_width=0.01, budget=24),
                          _real(tmp_path / "real"), tmp_path / "v", digits)
