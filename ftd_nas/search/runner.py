@@ -27,13 +27,13 @@ from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
-from ftd_nas.records import Part, diff_settings, format_diff
-from ftd_nas.runtime import describe_threads, environment_info, resolve_device
-from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
 from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, crash_counts,
                            earlier_live_trial, finished_and_running, heartbeat, in_run_folder, is_finished, make_storage,
                            open_storage_readonly, pop_waiting, quiet_optuna, remaining, storage_location, storage_url,
                            unit_of)
+from ftd_nas.records import Part, diff_settings, format_diff
+from ftd_nas.runtime import describe_threads, environment_info, resolve_device
+from ftd_nas.search.recipe import SearchRecipe, TrainingSource, data_config_for, parse_source, training_source
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
 from ftd_nas.search.space import SearchSpace, candidate_id, load_space, parse_space
