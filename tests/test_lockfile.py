@@ -8,8 +8,8 @@ import threading
 import pytest
 from optuna.storages.journal import JournalFileBackend
 
-from ftd_nas.search.journal import HeartbeatJournalStorage
 from ftd_nas.lockfile import TokenSymlinkLock
+from ftd_nas.queue.journal import HeartbeatJournalStorage
 
 
 def _appenders(journal, lock_file, threads=4, entries=20, grace=1.0):

@@ -86,7 +86,7 @@ def _os_error_message(exc: OSError) -> str:
 
 def classify(exc: BaseException) -> tuple[int, str] | None:
     """(exit code, message) of an expected failure; None for a bug."""
-    from ftd_nas.search.record import redact
+    from ftd_nas.queue.urls import redact
 
     if isinstance(exc, FtdNasError):
         return exc.exit_code, redact(str(exc))

@@ -156,7 +156,7 @@ def _plan(args: argparse.Namespace, config: SearchConfig) -> int:
 def _slurm(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ftd_nas.search.slurm import SlurmConfig, write_slurm_script
+    from ftd_nas.queue.slurm import SlurmConfig, write_slurm_script
 
     slurm = SlurmConfig(tasks=args.slurm_script, time=args.slurm_time, cpus=args.slurm_cpus, gpus=args.slurm_gpus,
                         options=args.slurm_option)
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     if args.slurm_script:
         return _slurm(args)
     if args.devices or (args.workers or 1) > 1:
-        from ftd_nas.search.workers import spawn_workers, worker_commands
+        from ftd_nas.queue.workers import spawn_workers, worker_commands
 
         return spawn_workers(worker_commands(args.argv, args.workers, args.devices))
     # SLURM preemption / requeue: re-queue the running candidate now; once the search is over, the default again

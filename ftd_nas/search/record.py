@@ -1,23 +1,20 @@
-"""The record of a search run (`RUN/run.json`) and where its study lives.
+"""The record of a search run (`RUN/run.json`): its study, where that lives, and the search's identity.
 
-A run folder is portable: the default SQLite study is recorded as `study.db`, relative to the folder, so a
-moved or copied run opens its own database. A storage URL given on the command line is recorded as given,
-without its password. A stored location never leaves the run folder, and whatever storage `report` opens,
-it opens read-only and checks that the study there is the one the record describes.
+Where a study lives is recorded as `ftd_nas/queue/urls.py` writes it (relative to the run folder, without a
+password). Whatever storage `report` opens, it opens read-only and checks that the study there is the one the
+record describes.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
 from ftd_nas.errors import InputError
 from ftd_nas.records import Part, Record, RecordError
+from ftd_nas.queue.urls import recorded_v1
 from ftd_nas.search.recipe import SearchRecipe
-
-DEFAULT_DB = "study.db"
 
 
 @dataclass(frozen=True)
@@ -54,59 +51,8 @@ def upgrade_v1_identity(old: dict) -> dict:
             "recipe": old["recipe"]}
 
 
-_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):[^@/\s]*@")
-
-
-def redact(text: str) -> str:
-    """A URL, or any text quoting URLs, without their passwords: never written to a file or a message."""
-    return _PASSWORD.sub(r"\1@", text)
-
-
-JOURNAL = "journal:"
-
-
-def storage_location(url: str | None, run_dir: Path) -> str:
-    """What run.json records: a file inside the run folder relative to it (`study.db`, `journal:NAME`),
-    a journal elsewhere by its absolute path, a server's URL without its password."""
-    if url is None:
-        return DEFAULT_DB
-    for prefix, recorded in (("sqlite:///", ""), (JOURNAL, JOURNAL)):
-        if url.startswith(prefix):
-            path = Path(url[len(prefix):]).resolve()
-            try:
-                return recorded + path.relative_to(run_dir.resolve()).as_posix()
-            except ValueError:
-                return recorded + str(path) if prefix == JOURNAL else redact(url)
-    return redact(url)
-
-
-def in_run_folder(location: str) -> bool:
-    """Does a recorded location name a file of the run folder itself (opened from run.json without asking)?"""
-    path = location[len(JOURNAL):] if location.startswith(JOURNAL) else location
-    return "://" not in location and not PurePosixPath(path).is_absolute()
-
-
-def storage_url(location: str, run_dir: Path) -> str:
-    """The URL to open for a recorded location. A file must be inside the run folder: a journal elsewhere is
-    opened only when the user names it again (--storage), never by following run.json."""
-    if "://" in location:
-        return location
-    prefix = JOURNAL if location.startswith(JOURNAL) else ""
-    path = PurePosixPath(location[len(prefix):])
-    if prefix and path.is_absolute():
-        raise RecordError(f"run.json of {str(run_dir)!r} says its study is in the journal file {str(path)!r}, "
-                          f"outside the run folder; ftd-nas does not follow such a path: give it with --storage "
-                          f"journal:PATH")
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise RecordError(f"run.json of {str(run_dir)!r} names the study file {location!r}, which is not a path "
-                          "inside the run folder; ftd-nas opens only the run's own study.db (or a --storage URL)")
-    return f"{prefix or 'sqlite:///'}{(run_dir / path).resolve()}"
-
-
 def _run_v1_to_v2(old: dict) -> dict:
-    url = old["storage"]
-    # v1 stored the absolute path of the default database: a moved or copied run opened the original's
-    location = PurePosixPath(url[len("sqlite:///"):]).name if url.startswith("sqlite:///") else redact(url)
+    location = recorded_v1(old["storage"])
     config = old.get("config", {})
     source = old["identity"]["source"]
     return {"study_name": old["study_name"], "storage": location, "identity": upgrade_v1_identity(old["identity"]),

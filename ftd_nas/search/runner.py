@@ -28,18 +28,19 @@ from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
+from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, crash_counts,
+                           earlier_live_trial, finished_and_running, heartbeat, in_run_folder, is_finished, make_storage,
+                           open_storage_readonly, pop_waiting, quiet_optuna, remaining, storage_location, storage_url,
+                           unit_of)
 from ftd_nas.records import RUNTIME_ONLY, Part, diff_settings, format_diff
 from ftd_nas.runtime import describe_threads, environment_info
-from ftd_nas.search.recipe import SearchRecipe, TrainingSource, parse_source
-from ftd_nas.search.record import SearchIdentity, SearchRunRecord, in_run_folder, storage_location, storage_url
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
+from ftd_nas.search.recipe import SearchRecipe, TrainingSource, parse_source
+from ftd_nas.search.record import SearchIdentity, SearchRunRecord
 from ftd_nas.search.results import COMPLETE, FAIL, PRUNED, CandidateResult, SearchSummary
 from ftd_nas.search.setup import SearchSetup
 from ftd_nas.search.space import SearchSpace, candidate_id, parse_space
-from ftd_nas.search.study import (CANDIDATE, DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, backend_of,
-                                  crash_counts, earlier_live_trial, enqueue_missing, finished_and_running, heartbeat,
-                                  make_storage, open_storage_readonly, open_study, pop_waiting, quiet_optuna, remaining,
-                                  unit_of)
+from ftd_nas.search.study import enqueue_missing, open_study
 from ftd_nas.train import Trainer, TrainResult, evaluate
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ class Search:
         params = self.space.suggest(trial)
         cid = candidate_id(params)
         repeat = int(trial.user_attrs.get(REPEAT, 0))  # set when the unit was queued; budgeted samplers: 0
-        trial.set_user_attr(CANDIDATE, cid)
+        trial.set_user_attr(UNIT_KEY, cid)
         trial.set_user_attr(REPEAT, repeat)
         trial.set_user_attr(WORKER, worker_name(self.device))
         earlier = earlier_live_trial(self.study, trial.number, (cid, repeat))
@@ -303,12 +304,12 @@ class Search:
             self.study.tell(trial, value, state=state)
             return True
         except (UpdateFinishedTrialError, ValueError):
-            if not backend_of(self.study).get_trial(trial._trial_id).state.is_finished():
+            if not is_finished(self.study, trial):
                 raise
         log.warning("trial %d (%s) was declared dead by another worker while this one trained it (no heartbeat "
                     "reached the storage for --grace = %d s; raise --grace if the storage or machine is slow): its "
                     "result is dropped, the candidate's retry counts", trial.number,
-                    trial.user_attrs.get(CANDIDATE), self.config.grace)
+                    trial.user_attrs.get(UNIT_KEY), self.config.grace)
         return False
 
     # ------------------------------------------------------------------ the worker loop

@@ -14,10 +14,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ftd_nas.search.journal import HeartbeatJournalStorage
+from ftd_nas.queue import DUPLICATE, FAIL_REASON, MAX_CRASHES, crash_counts, heartbeat_ages, unit_of
 from ftd_nas.search.record import SearchRunRecord
 from ftd_nas.search.runner import EXCLUDED, WORKER, open_run_study
-from ftd_nas.search.study import DUPLICATE, FAIL_REASON, MAX_CRASHES, backend_of, crash_counts, unit_of
 
 
 @dataclass
@@ -49,33 +48,6 @@ class RunStatus:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _rdb_heartbeats(study: optuna.Study) -> dict[int, float]:
-    """Seconds since each running trial's heartbeat, by the database server's clock (as optuna judges them)."""
-    import sqlalchemy
-
-    storage = backend_of(study)
-    with storage.engine.connect() as conn:
-        now = conn.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar()
-        rows = conn.exec_driver_sql("SELECT trial_id, heartbeat FROM trial_heartbeats").all()
-    now = now.replace(tzinfo=None) if isinstance(now, dt.datetime) else dt.datetime.fromisoformat(str(now))
-    ages = {}
-    for trial_id, beat in rows:
-        beat = beat if isinstance(beat, dt.datetime) else dt.datetime.fromisoformat(str(beat))
-        ages[trial_id] = (now - beat.replace(tzinfo=None)).total_seconds()
-    return ages
-
-
-def heartbeat_ages(study: optuna.Study, running: list[FrozenTrial]) -> dict[int, float | None]:
-    storage = backend_of(study)
-    if isinstance(storage, HeartbeatJournalStorage):
-        return {t._trial_id: storage.heartbeat_age(t) for t in running}
-    try:
-        ages = _rdb_heartbeats(study)
-    except Exception:  # an RDB without the heartbeat table (never run with heartbeats): ages unknown
-        ages = {}
-    return {t._trial_id: ages.get(t._trial_id) for t in running}
 
 
 def _ended(t: FrozenTrial) -> str | None:
@@ -120,7 +92,7 @@ def study_status(study: optuna.Study, record: SearchRunRecord, run: str, window_
         run=run, study=study.study_name, storage=record.storage, units=units, waiting=waiting, not_queued=not_queued,
         running=[RunningUnit(t.number, unit_of(t)[0], unit_of(t)[1], t.user_attrs.get(WORKER),
                              t.datetime_start.isoformat(timespec="seconds") if t.datetime_start else None,
-                             ages.get(t._trial_id)) for t in running],
+                             ages.get(t.number)) for t in running],
         window_minutes=span, per_minute=per_minute, eta_seconds=eta,
         workers=sorted({t.user_attrs[WORKER] for t in recent if WORKER in t.user_attrs}), **counts)
 

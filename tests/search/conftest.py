@@ -108,7 +108,7 @@ def worker_command(space, url, out, epochs=40, *extra):
 def study_trials(url, study=STUDY):
     import optuna
 
-    from ftd_nas.search.study import open_storage_readonly
+    from ftd_nas.queue import open_storage_readonly
 
     return optuna.load_study(study_name=study, storage=open_storage_readonly(url)).get_trials()
 

@@ -8,59 +8,15 @@ import time
 import pytest
 from optuna.trial import TrialState
 
-from ftd_nas.errors import StorageError
 from ftd_nas.records import RecordError
 from ftd_nas.search import load_run, run_search
 from ftd_nas.search import runner as runner_module
-from ftd_nas.search.journal import HEARTBEAT_ATTR, HeartbeatJournalStorage
-from ftd_nas.search.record import in_run_folder, storage_location, storage_url
-from ftd_nas.search.study import enqueue_missing, make_storage, open_storage_readonly, pop_waiting
+from ftd_nas.queue import make_storage, open_storage_readonly, pop_waiting
+from ftd_nas.queue import study as queue_study
+from ftd_nas.queue.journal import HeartbeatJournalStorage
+from ftd_nas.queue.urls import in_run_folder
+from ftd_nas.search.study import enqueue_missing
 from tests.conftest import search_config
-
-
-def test_a_trial_is_stale_only_after_grace_seconds_without_its_own_heartbeat(tmp_path):
-    import optuna
-
-    storage = HeartbeatJournalStorage(tmp_path / "j.journal", heartbeat=1, grace=2)
-    study = optuna.create_study(storage=storage, study_name="s")
-    study.enqueue_trial({"x": 1.0})
-    trial = pop_waiting(study)
-    study_id = study._study_id
-    assert storage._get_stale_trial_ids(study_id) == []  # claimed and beating at once
-    beat = storage.get_trial(trial._trial_id).system_attrs[HEARTBEAT_ATTR]
-    assert beat["trial"] == trial._trial_id and abs(beat["at"] - time.time()) < 60
-    time.sleep(2.5)
-    assert storage._get_stale_trial_ids(study_id) == [trial._trial_id]
-    storage.record_heartbeat(trial._trial_id)
-    assert storage._get_stale_trial_ids(study_id) == []
-    # a retried copy inherits the dead trial's attributes: an old beat naming another trial is not its own
-    frozen = storage.get_trial(trial._trial_id)
-    assert storage.heartbeat_age(frozen) is not None
-    frozen._trial_id += 1000
-    assert storage.heartbeat_age(frozen) is None
-
-
-def test_staleness_never_compares_two_machines_clocks(tmp_path, monkeypatch):
-    import optuna
-
-    storage = HeartbeatJournalStorage(tmp_path / "j.journal", heartbeat=1, grace=2)
-    study = optuna.create_study(storage=storage, study_name="s")
-    study.enqueue_trial({"x": 1.0})
-    trial = pop_waiting(study)
-    wall = time.time
-
-    def beat_from_a_machine_an_hour_behind():
-        monkeypatch.setattr(time, "time", lambda: wall() - 3600)
-        storage.record_heartbeat(trial._trial_id)
-        monkeypatch.setattr(time, "time", wall)
-
-    beat_from_a_machine_an_hour_behind()
-    assert storage._get_stale_trial_ids(study._study_id) == []  # before: an hour old by our clock, so dead
-    time.sleep(2.5)
-    beat_from_a_machine_an_hour_behind()
-    assert storage._get_stale_trial_ids(study._study_id) == []  # a new beat since our last look
-    time.sleep(2.5)
-    assert storage._get_stale_trial_ids(study._study_id) == [trial._trial_id]  # silent for 2.5 s of our clock
 
 
 @pytest.mark.slow
@@ -102,32 +58,6 @@ def test_journal_outside_the_run_folder_is_never_opened_from_run_json(space_file
     assert len(load_run(run, storage=f"journal:{outside}").rows) == 8
 
 
-@pytest.mark.parametrize("location", ["journal:../x.journal", "journal:sub/../../x.journal"])
-def test_a_recorded_journal_cannot_leave_the_run_folder(tmp_path, location):
-    with pytest.raises(RecordError, match="not a path inside the run folder"):
-        storage_url(location, tmp_path)
-
-
-def test_journal_locations(tmp_path):
-    assert storage_location(f"journal:{tmp_path}/sub/s.journal", tmp_path) == "journal:sub/s.journal"
-    assert storage_url("journal:sub/s.journal", tmp_path) == f"journal:{(tmp_path / 'sub/s.journal').resolve()}"
-    assert in_run_folder("study.db") and in_run_folder("journal:a.journal")
-    assert not in_run_folder("postgresql://u@h/db")
-
-
-def test_missing_or_unusable_journal_files_are_clear_errors(tmp_path):
-    with pytest.raises(StorageError, match="does not exist"):
-        open_storage_readonly(f"journal:{tmp_path / 'none.journal'}")
-    with pytest.raises(StorageError, match="folder of the journal file"):
-        make_storage(f"journal:{tmp_path / 'no' / 'dir.journal'}", tmp_path)
-    assert not (tmp_path / "no").exists()
-    garbage = tmp_path / "notes.journal"
-    garbage.write_text("these are my notes\nnot a journal\n")
-    for open_it in (lambda: make_storage(f"journal:{garbage}", tmp_path), lambda: open_storage_readonly(f"journal:{garbage}")):
-        with pytest.raises(StorageError, match="cannot use .* as a journal storage"):
-            open_it()
-
-
 def test_a_worker_beside_the_creator_waits_for_the_whole_identity(space_file, tmp_path, digits, monkeypatch):
     import threading
 
@@ -147,7 +77,7 @@ def test_a_worker_beside_the_creator_waits_for_the_whole_identity(space_file, tm
     late.join()
     assert study.user_attrs == attrs
     # a creator that died while labelling: after the wait the study is completed with the same identity
-    monkeypatch.setattr(study_module, "IDENTITY_WAIT_S", 0.2)
+    monkeypatch.setattr(queue_study, "IDENTITY_WAIT_S", 0.2)
     orphan = optuna.create_study(storage=storage, study_name="t", direction="maximize")
     orphan.set_user_attr(first, attrs[first])
     assert study_module.open_study(storage, "t", identity, optuna.samplers.RandomSampler()).user_attrs == attrs

@@ -13,7 +13,6 @@ from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError, FtdNasError, StorageError
 from ftd_nas.search import load_run, run_search
 from ftd_nas.search import runner as runner_module
-from ftd_nas.search.record import storage_location, redact
 from ftd_nas.search.report import build_report
 from tests.conftest import search_config
 
@@ -77,15 +76,6 @@ def test_a_folder_with_nothing_finished_accepts_new_settings(space_file, tmp_pat
     assert load_run(tmp_path / "run").record.identity.recipe.epochs == 2
     with pytest.raises(ConfigError, match=r"8 candidates finished.*recipe.epochs: 2 vs 3"):
         run_search(search_config(space_file, tmp_path / "run", epochs=3), dataset=digits)
-
-
-def test_storage_urls_are_recorded_without_their_password(tmp_path):
-    url = "postgresql+psycopg2://alice:hunter2@db.example:5432/ftd"
-    assert redact(url) == "postgresql+psycopg2://alice@db.example:5432/ftd"
-    assert storage_location(url, tmp_path) == "postgresql+psycopg2://alice@db.example:5432/ftd"
-    assert storage_location(f"sqlite:///{tmp_path}/sub/s.db", tmp_path) == "sub/s.db"
-    assert storage_location(None, tmp_path) == "study.db"
-    assert storage_location("sqlite:////elsewhere/s.db", tmp_path) == "sqlite:////elsewhere/s.db"
 
 
 def test_v1_runs_are_read_from_the_copy_and_never_rewritten(tmp_path, capsys):

@@ -6,10 +6,11 @@ import time
 import pytest
 from optuna.trial import TrialState
 
-from ftd_nas.errors import ConfigError, StorageError
+from ftd_nas.errors import ConfigError
 from ftd_nas.search import SearchConfig, load_run, run_search
 from ftd_nas.search import runner as runner_module
-from ftd_nas.search.study import CANDIDATE, make_storage, pop_waiting
+from ftd_nas.queue import UNIT_KEY as CANDIDATE
+from ftd_nas.queue import pop_waiting
 
 from tests.conftest import search_config
 
@@ -44,7 +45,7 @@ def test_interrupted_candidate_is_requeued_and_finished_once(space_file, tmp_pat
     restore()
     summary = run_search(search_config(space_file, tmp_path / "run"), dataset=digits)
     assert summary["complete"] == 8 and summary["trained"] == 6  # 2 done before, 6 left (incl. the interrupted)
-    from ftd_nas.search.study import crash_counts
+    from ftd_nas.queue import crash_counts
 
     assert not crash_counts(runner_module.Search(search_config(space_file, tmp_path / "run"),
                                                  digits).study.get_trials())
@@ -81,11 +82,6 @@ def test_budgeted_tpe_search_never_trains_a_candidate_twice(space_file, tmp_path
     assert summary["trained"] == len(summary["rows"]) <= 8
 
 
-def test_bad_storage_url_is_a_clear_error(space_file, tmp_path, digits):
-    with pytest.raises(StorageError, match="cannot open the study storage"):
-        make_storage("nosuchdb://x/y", tmp_path)
-
-
 @pytest.mark.slow
 def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
     out = tmp_path / "run"
@@ -100,40 +96,12 @@ def test_concurrent_processes_share_the_candidates(space_file, tmp_path):
     assert sorted(candidates) == sorted(set(candidates)) and len(candidates) == 8
 
 
-def test_local_workers_rewrite_the_command_line():
-    from ftd_nas.search.workers import worker_commands
-
-    argv = ["search", "--space", "x", "--devices", "0,1", "--device=cpu", "--out", "r"]
-    commands = worker_commands(argv, devices="0,1")
-    assert [c[3:] for c in commands] == [["search", "--space", "x", "--out", "r", "--device", f"cuda:{i}"]
-                                         for i in (0, 1)]
-    three = worker_commands(["search", "--workers", "3", "--out", "r"], workers=3)
-    assert len(three) == 3 and all(c[3:] == ["search", "--out", "r"] for c in three)
-    with pytest.raises(ConfigError, match="GPU indices"):
-        worker_commands(argv, devices="a,b")
-    with pytest.raises(ConfigError, match="disagree"):
-        worker_commands(argv, workers=3, devices="0,1")
-
-
-def test_postgres_urls_are_normalised_to_the_installed_driver(monkeypatch):
-    from ftd_nas.search import study
-
-    monkeypatch.setattr(study, "_installed_postgres_driver", lambda: "psycopg2")
-    for url in ("postgresql://u@h/db", "postgres://u@h/db", "postgresql+psycopg://u@h/db",
-                "postgresql+psycopg2://u@h/db"):
-        assert study.normalise_url(url) == "postgresql+psycopg2://u@h/db"
-    assert study.normalise_url("sqlite:///x.db") == "sqlite:///x.db"
-    monkeypatch.setattr(study, "_installed_postgres_driver", lambda: None)
-    with pytest.raises(StorageError, match="pip install psycopg2-binary"):
-        study.normalise_url("postgresql://u@h/db")
-
-
 @pytest.mark.slow
 def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space_file, tmp_path, digits,
                                                                            interrupt_after):
     from collections import Counter
 
-    from ftd_nas.search.study import unit_of
+    from ftd_nas.queue import unit_of
 
     single = {r["candidate"]: r["val_acc"] for r in run_search(search_config(space_file, tmp_path / "one"),
                                                                  dataset=digits)["rows"]}

@@ -11,9 +11,6 @@ import time
 import pytest
 from optuna.trial import TrialState
 
-from ftd_nas.errors import ConfigError
-from ftd_nas.search.slurm import SlurmConfig, slurm_script, worker_argv
-
 from .conftest import completed_once, study_trials
 
 
@@ -84,19 +81,3 @@ def test_sigterm_requeues_the_running_candidate_and_a_requeued_task_finishes(spa
     again = next(t for t in study_trials(url) if t.state == TrialState.COMPLETE
                  and t.user_attrs["candidate"] == running[0].user_attrs["candidate"])
     assert again.user_attrs["worker"].endswith("slurm-4242_0-requeue1")
-
-
-def test_worker_command_of_a_task():
-    argv = ["-v", "search", "--space", "s", "--out", "r", "--workers", "2", "--slurm-script", "4", "--device", "cpu",
-            "--slurm-option=--qos=long", "--storage", "postgresql://u@h/db"]
-    args = worker_argv(argv, __import__("pathlib").Path("/runs/r"), "postgresql://u@h/db", gpus=1)
-    assert args == ["-v", "search", "--space", "s", "--out", "r", "--storage", "postgresql://u@h/db", "--no-progress",
-                    "--device", "cuda"]
-    assert worker_argv(["search", "--out", "r"], __import__("pathlib").Path("/runs/r"), None, gpus=0)[-3:] == \
-        ["--storage", "journal:/runs/r/study.journal", "--no-progress"]
-    with pytest.raises(ConfigError, match="SQLite"):
-        worker_argv(argv, __import__("pathlib").Path("/r"), "sqlite:///x.db", gpus=1)
-    script = slurm_script(["search"], __import__("pathlib").Path("/runs/r"), SlurmConfig(tasks=8, gpus=2))
-    assert "#SBATCH --gres=gpu:2" in script and "#SBATCH --array=0-7" in script
-    with pytest.raises(ConfigError, match="--slurm-option"):
-        SlurmConfig(tasks=1, options=["--partition=gpu\nrm -rf /"])

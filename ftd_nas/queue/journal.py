@@ -20,20 +20,14 @@ from typing import Callable
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages._heartbeat import BaseHeartbeat  # optuna exports no public name for it
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from ftd_nas.lockfile import TokenSymlinkLock
+from ftd_nas.queue.backend import BaseHeartbeat
 
-SCHEME = "journal:"
 HEARTBEAT_ATTR = "ftd_nas:heartbeat"  # system attr: {"trial": id, "at": unix time} of a running trial's last beat
 LOCK_GRACE = 30  # seconds after which a lock file left by a killed worker is broken (at most)
-
-
-def journal_path(url: str) -> Path | None:
-    """The file of a `journal:PATH` storage URL, None for other URLs."""
-    return Path(url[len(SCHEME):]) if url.startswith(SCHEME) else None
 
 
 def check_journal_file(path: Path) -> None:

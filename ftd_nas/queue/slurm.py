@@ -17,8 +17,8 @@ from typing import Sequence
 
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path
-from ftd_nas.search.journal import SCHEME as JOURNAL
-from ftd_nas.search.workers import strip_option
+from ftd_nas.queue.urls import JOURNAL
+from ftd_nas.queue.workers import strip_option
 
 SCRIPT_NAME = "search.sbatch"
 JOURNAL_NAME = "study.journal"

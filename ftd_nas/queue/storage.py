@@ -1,0 +1,105 @@
+"""Opening a study storage: for a worker (created if missing, with heartbeats and the retry of dead workers'
+trials) or for reading only (never created, never written). Failures are one-line `StorageError`s that say
+what to do, never with a password."""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+from ftd_nas.errors import StorageError
+from ftd_nas.queue.journal import HeartbeatJournalStorage
+from ftd_nas.queue.lock import file_lock
+from ftd_nas.queue.quiet import quiet_optuna
+from ftd_nas.queue.units import MAX_CRASHES
+from ftd_nas.queue.urls import SQLITE, default_url, journal_path, normalise_url, redact
+
+Storage = RDBStorage | HeartbeatJournalStorage
+
+
+def _storage_error(url: str, exc: Exception) -> StorageError:
+    """One line saying what failed: the server that cannot be reached (host and port), or the database's problem."""
+    text = " ".join(str(exc).split())
+    if url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        try:
+            where = make_url(url)
+            host, port = where.host or "localhost", where.port or 5432
+        except Exception:  # an unparsable URL: say so below
+            host = port = None
+        unreachable = ("could not connect", "Connection refused", "could not translate host", "timeout expired")
+        if host and any(marker in text for marker in unreachable):
+            return StorageError(f"cannot reach the PostgreSQL server at {host}:{port} ({redact(url)}): is it running "
+                                "and reachable from here? Check the host, port and firewall")
+    if "file is not a database" in text or "malformed" in text:
+        return StorageError(f"the study storage {redact(url)!r} is not a usable SQLite database (corrupt, or another "
+                            "kind of file); restore it from a copy, or start a new run with another --out")
+    first = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+    return StorageError(f"cannot open the study storage {redact(url)!r}: {type(exc).__name__}: {first}")
+
+
+def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
+    try:
+        storage = HeartbeatJournalStorage(path, **kwargs)
+        storage.get_all_studies()  # replays the log now: a file that is not a journal fails here, not mid-search
+        return storage
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # unwritable folder, or a file that is not a journal
+        raise StorageError(f"cannot use {str(path)!r} as a journal storage ({type(exc).__name__}: {exc}); give a "
+                           "file on a filesystem every worker can write (journal:PATH), or start a new run with "
+                           "another --out") from None
+
+
+def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int = 180) -> Storage:
+    """The study storage (default: SQLite file in the run directory) with heartbeats and retry of dead trials."""
+    with quiet_optuna():
+        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_CRASHES)
+    path = journal_path(url or "")
+    if path is not None:
+        if not path.parent.is_dir():
+            raise StorageError(f"the folder of the journal file {str(path)!r} does not exist; create it first")
+        return _open_journal(path, heartbeat=heartbeat, grace=grace, stale_callback=retry)
+    url = normalise_url(url or default_url(run_dir))
+    sqlite = url.startswith(SQLITE)
+    engine_kwargs = {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
+    # two workers creating the schema of one SQLite file at once collide: one creates, the other waits
+    lock = file_lock(Path(url[len(SQLITE):] + ".lock")) if sqlite else nullcontext()
+    for attempt in range(3):
+        try:
+            with lock, quiet_optuna():
+                return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=grace,
+                                  heartbeat_stale_trial_callback=retry)
+        except Exception as exc:  # bad URL, missing driver, unreachable server, concurrent schema creation
+            transient = "IntegrityError" in type(exc).__name__ or "UniqueViolation" in str(exc)
+            if not transient or attempt == 2:
+                raise _storage_error(url, exc) from None
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def open_storage_readonly(url: str) -> Storage:
+    """Open an existing study storage for reading only: SQLite in read-only mode, PostgreSQL in read-only
+    transactions, a journal file only read (never appended to). A missing file is an error, never created."""
+    path = journal_path(url)
+    if path is not None:
+        if not path.is_file():
+            raise StorageError(f"the journal file {str(path)!r} does not exist; was the run copied without it?")
+        return _open_journal(path)
+    url = normalise_url(url)
+    if url.startswith(SQLITE):
+        path = Path(url[len(SQLITE):])
+        if not path.is_file():
+            raise StorageError(f"the study database {str(path)!r} does not exist; was the run copied without it?")
+        url, engine_kwargs = f"sqlite:///file:{path}?mode=ro&uri=true", {}
+    elif url.startswith("postgresql"):
+        engine_kwargs = {"connect_args": {"options": "-c default_transaction_read_only=on"}}
+    else:
+        engine_kwargs = {}
+    try:
+        with quiet_optuna():
+            return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=True)
+    except Exception as exc:
+        raise _storage_error(url, exc) from None
