@@ -63,8 +63,6 @@ def random_subset(embeddings: torch.Tensor, k: int, gen: torch.Generator) -> lis
     return torch.randperm(len(embeddings), generator=gen)[:k].tolist()
 
 
-
-
 @torch.no_grad()
 def _embed(net, x: torch.Tensor, batch: int = 1024) -> torch.Tensor:
     net.eval()

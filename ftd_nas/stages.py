@@ -10,8 +10,8 @@ stage's arguments may be a function of the earlier stages' record (e.g. epochs m
 
 Given the CLI's `main` (`main=`; this module sits below the CLI and never imports it), each stage runs through it in
 this process instead (one worker), so a caller that has already paid for importing torch and friends (`ftd-nas
-demo`) does not pay for it again per stage; its output
-goes to the stage's log file the same way (its time is written when it ends: there is no one to tick meanwhile).
+demo`) does not pay for it again per stage; its output goes to the stage's log file the same way (its time is
+written when it ends: there is no one to tick meanwhile).
 """
 
 from __future__ import annotations

@@ -66,14 +66,6 @@ class ModelFamily:
             return f"is not an axis of {self.name} (axes: {', '.join(self.axes)})"
         return self.axes[axis](value)
 
-    def check_candidate(self, params: dict) -> str | None:
-        """What is wrong with one candidate's axis values taken together, or None."""
-        for axis, value in params.items():
-            problem = self.check_value(axis, value)
-            if problem:
-                return f"{axis} value {value!r} {problem}"
-        return self.rule(params)
-
 
 FAMILIES: dict[str, ModelFamily] = {}
 
