@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from ftd_nas.checks import is_whole
 from ftd_nas.errors import ConfigError
 from ftd_nas.proxy_methods import SELECTED, lookup
 from ftd_nas.stages import Stage
@@ -42,7 +43,7 @@ class ExperimentSettings:
             raise ConfigError(f"an experiment needs a dataset name, got {self.dataset!r}")
         for name in ("width", "depth"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            if value is not None and (not is_whole(value) or value < 1):
                 raise ConfigError(f"{name} must be a whole number >= 1 (or None), got {value!r}")
         for name in ("data_root", "device"):
             value = getattr(self, name)
