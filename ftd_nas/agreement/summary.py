@@ -1,7 +1,9 @@
 """One proxy's agreement with the truth as the report keeps it per run (FTD Table 5 and more).
 
-Inputs are two dicts candidate -> accuracy: `proxy` (e.g. validation accuracy after training on the proxy) and
-`truth` (e.g. test accuracy after training on the real data); only candidates present in both count.
+Inputs are two dicts candidate -> accuracy: `proxy` (e.g. validation accuracy after training on the proxy, FAILED
+for a candidate whose training failed) and `truth` (e.g. test accuracy after training on the real data, only
+candidates with a known one). The rankings are compared on the candidates present in both; the best of the space
+is the truth's best over all of `truth`, also a candidate the proxy lacks.
 """
 
 from __future__ import annotations
@@ -9,19 +11,28 @@ from __future__ import annotations
 import numpy as np
 
 from ftd_nas.agreement.intervals import bootstrap as resampled, percentile_interval
-from ftd_nas.agreement.statistics import (READINGS, aligned, best_first, kendall, precision_at_k, regret, spearman,
-                                          top_k)
+from ftd_nas.agreement.statistics import (FAILED, READINGS, aligned, best_first, expected_top_k, kendall,
+                                          picked_accuracy, precision_at_k, ranked_by, regret, spearman, top_k_sets)
 
 
 def rank_agreement(proxy: dict[str, float], truth: dict[str, float], ks=(5, 10, 20), bootstrap: int = 1000,
                    seed: int = 0) -> dict:
     """Spearman rho, Kendall tau (with bootstrap 95% intervals), top-k correlations both ways, precision at k,
-    and the real accuracy and regret of the architecture the proxy picks; a k above the candidates is left out."""
+    and the real accuracy and regret of the architecture the proxy picks; a k above the candidates is left out.
+
+    `failed` counts the candidates ranked last as FAILED. Top k statistics and the pick are expected values over
+    the orders of ties (see `statistics`): `picked` is the first by name of the `picked_ties` candidates sharing
+    the proxy's best score, `picked_real_acc` the expected real accuracy of a random one of them, and `regret` is
+    measured from `best_real_acc`, the best of the whole `truth`.
+    """
     names, p, t = aligned(proxy, truth)
 
-    def interval(a: np.ndarray, b: np.ndarray, stat) -> list[float | None]:
-        # every interval draws afresh from `seed`: each is reproducible on its own, whatever else is computed
-        return percentile_interval(resampled(stat, a, b, bootstrap, np.random.default_rng(seed)))
+    def interval(sets: list[np.ndarray], stat) -> list[float | None]:
+        # the bootstrap pooled over the tie orders, each weighing the same: ceil(bootstrap / orders) draws each.
+        # Every interval draws afresh from `seed`: each is reproducible on its own, whatever else is computed.
+        rng = np.random.default_rng(seed)
+        draws = -(-bootstrap // len(sets))
+        return percentile_interval(np.concatenate([resampled(stat, p[s], t[s], draws, rng) for s in sets]))
 
     topk = {}
     for k in ks:
@@ -29,19 +40,21 @@ def rank_agreement(proxy: dict[str, float], truth: dict[str, float], ks=(5, 10, 
             continue
         entry = {}
         for way in READINGS:
-            top = top_k(p, t, k, way)
-            entry[way] = {"spearman": spearman(p[top], t[top]), "kendall": kendall(p[top], t[top]),
-                          "spearman_ci95": interval(p[top], t[top], spearman)}
+            entry[way] = {"spearman": expected_top_k(spearman, p, t, k, way),
+                          "kendall": expected_top_k(kendall, p, t, k, way),
+                          "spearman_ci95": interval(top_k_sets(ranked_by(p, t, way), k), spearman)}
         topk[str(k)] = {**entry, "precision": precision_at_k(p, t, k)}
-    pick, best = (int(best_first(p)[0]), int(best_first(t)[0])) if names else (None, None)
+    everyone = [np.arange(len(names))]
+    best = max(sorted(truth), key=truth.__getitem__) if truth else None  # the first by name of the tied best
     return {
-        "n": len(names),
-        "spearman": spearman(p, t), "spearman_ci95": interval(p, t, spearman),
-        "kendall": kendall(p, t), "kendall_ci95": interval(p, t, kendall),
+        "n": len(names), "failed": int(np.sum(p == FAILED)),
+        "spearman": spearman(p, t), "spearman_ci95": interval(everyone, spearman),
+        "kendall": kendall(p, t), "kendall_ci95": interval(everyone, kendall),
         "topk": topk,
-        "picked": names[pick] if names else None,
-        "picked_real_acc": float(t[pick]) if names else None,
-        "best": names[best] if names else None,
-        "best_real_acc": float(t[best]) if names else None,
-        "regret": regret(p, t) if names else None,
+        "picked": names[best_first(p)[0]] if names else None,
+        "picked_ties": int(np.sum(p == p.max())) if names else 0,
+        "picked_real_acc": picked_accuracy(p, t) if names else None,
+        "best": best,
+        "best_real_acc": float(truth[best]) if truth else None,
+        "regret": regret(p, t, truth[best]) if names else None,
     }

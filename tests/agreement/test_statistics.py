@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau, spearmanr
 
-from ftd_nas.agreement import (aligned, best_first, kendall, precision_at_k, rank_positions, regret, spearman,
-                               top_k)
+from ftd_nas.agreement import (FAILED, agreement_metrics, aligned, best_first, expected_top_k, kendall,
+                               picked_accuracy, precision_at_k, rank_positions, regret, spearman,
+                               top_k_chances, top_k_sets)
+from ftd_nas.agreement import statistics
 
 
 def _tied(rng, n):
@@ -34,11 +36,79 @@ def test_undefined_correlations_are_nan_not_errors():
 def test_top_k_both_readings_precision_and_regret_by_hand():
     truth = np.array([0.9, 0.8, 0.7, 0.1])
     proxy = np.array([0.5, 0.6, 0.1, 0.9])  # puts the worst candidate first
-    assert list(top_k(proxy, truth, 2, "by_real")) == [0, 1]
-    assert list(top_k(proxy, truth, 2, "by_proxy")) == [3, 1]
+    assert [sorted(s) for s in top_k_sets(truth, 2)] == [[0, 1]]
+    assert [sorted(s) for s in top_k_sets(proxy, 2)] == [[1, 3]]
     assert precision_at_k(proxy, truth, 2) == 0.5
     assert regret(proxy, truth) == pytest.approx(0.8)
     assert list(best_first(np.array([0.2, 0.5, 0.5]))) == [1, 2, 0]  # ties keep their order
+
+
+def test_ties_are_averaged_over_their_orders_so_the_candidates_order_does_not_matter():
+    # 1 and 2 tie on the proxy at the top 2 boundary: in one order the top 2 by proxy is {0, 1} (rho -1), in the
+    # other {0, 2} (rho +1); 0 and 1 tie at the proxy's best, worth 0.9 and 0.5 on the truth
+    proxy, truth = np.array([3, 2, 2, 0.0]), np.array([2, 3, 1, 0.0])
+    best_tied, truth_2 = np.array([3, 3, 1, 0.0]), np.array([0.9, 0.5, 0.7, 0.1])
+    for order in ([0, 1, 2, 3], [0, 2, 1, 3], [3, 2, 1, 0]):
+        p, t, p2, t2 = proxy[order], truth[order], best_tied[order], truth_2[order]
+        assert expected_top_k(spearman, p, t, 2, "by_proxy") == pytest.approx(0)
+        assert expected_top_k(kendall, p, t, 2, "by_proxy") == pytest.approx(0)
+        assert precision_at_k(p, t, 2) == pytest.approx((1 + 0.5) / 2)  # the truth's best 2 are 0 and 1
+        assert picked_accuracy(p2, t2) == pytest.approx((0.9 + 0.5) / 2)
+        assert regret(p2, t2) == pytest.approx(0.9 - 0.7)
+        assert agreement_metrics(p, t, (2,))["top2_by_proxy"] == pytest.approx(0)
+
+
+def test_regret_is_against_the_best_of_the_space_when_the_proxy_lacks_it():
+    proxy, truth = np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.6, 0.7])
+    assert regret(proxy, truth) == 0
+    assert regret(proxy, truth, space_best=0.9) == pytest.approx(0.2)
+    assert agreement_metrics(proxy, truth, (2,), space_best=0.9)["regret"] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="space_best"):
+        regret(proxy, truth, space_best=0.6)
+
+
+def test_a_failed_candidate_ranks_last_and_all_failed_is_a_random_pick():
+    truth = np.array([0.9, 0.6, 0.5, 0.4])
+    proxy = np.array([FAILED, 0.6, 0.5, FAILED])  # the truth's best failed
+    assert list(best_first(proxy)) == [1, 2, 0, 3]
+    assert list(rank_positions(proxy)) == [3.5, 1, 2, 3.5]  # failures tied at the bottom
+    # ascending ranks (1.5, 4, 3, 1.5) against (4, 3, 2, 1): covariance 0.5, variances 4.5 and 5
+    assert spearman(proxy, truth) == pytest.approx(0.5 / math.sqrt(4.5 * 5))
+    assert regret(proxy, truth) == pytest.approx(0.3)
+    dropped = proxy != FAILED
+    assert spearman(proxy[dropped], truth[dropped]) == pytest.approx(1)  # dropping the failures would flatter it
+    # the top 3 by proxy takes one of the two failures
+    assert precision_at_k(proxy, truth, 3) == pytest.approx((0.5 + 1 + 1) / 3)
+    everyone_failed = np.full(4, FAILED)
+    metrics = agreement_metrics(everyone_failed, truth, (2,))
+    assert math.isnan(metrics["spearman"]) and math.isnan(metrics["kendall"]) and math.isnan(metrics["top2_by_proxy"])
+    assert metrics["regret"] == pytest.approx(0.9 - truth.mean())
+
+
+def test_nan_scores_are_refused_at_every_entry_point_saying_what_to_do():
+    message = r"2 NaN proxy score\(s\) and 1 NaN truth score\(s\): map each failed candidate's proxy score to FAILED"
+    proxy, truth = np.array([0.1, np.nan, np.nan]), np.array([0.2, 0.3, np.nan])
+    with pytest.raises(ValueError, match=message):
+        agreement_metrics(proxy, truth, (2,))
+    with pytest.raises(ValueError, match=message):
+        aligned(dict(zip("abc", proxy)), dict(zip("abc", truth)))
+
+
+def test_a_large_tie_group_is_sampled_with_a_fixed_seed_close_to_its_enumeration(monkeypatch):
+    rng = np.random.default_rng(3)
+    truth = rng.random(30)
+    proxy = np.concatenate([[0.9, 0.8, 0.7], np.full(16, 0.5), rng.random(11) * 0.4])  # 16 tied, top 7 takes 4
+    assert math.comb(16, 4) > statistics.TIE_SETS
+    sampled = [expected_top_k(spearman, proxy, truth, 7, "by_proxy") for _ in range(2)]
+    assert sampled[0] == sampled[1]  # deterministic
+    monkeypatch.setattr(statistics, "TIE_SETS", math.comb(16, 4))
+    sets = top_k_sets(proxy, 7)
+    assert len(sets) == math.comb(16, 4) and all(set(range(3)) <= set(s) and len(s) == 7 for s in sets)
+    exact = expected_top_k(spearman, proxy, truth, 7, "by_proxy")
+    assert sampled[0] == pytest.approx(exact, abs=0.03) and sampled[0] != exact
+    # the chances of being in the top k are the enumerated sets' shares
+    shares = np.bincount(np.concatenate(sets), minlength=30) / len(sets)
+    assert np.allclose(shares, top_k_chances(proxy, 7))
 
 
 def test_aligned_keeps_the_common_candidates_in_name_order_and_ranks_put_the_best_first():
