@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from pathlib import Path
 
 import numpy as np
 
-from ftd_nas.agreement import format_interval, format_value, noise_ceiling, paired_bootstrap, rank_agreement
+from ftd_nas.agreement import (FAILED, format_interval, format_value, noise_ceiling, paired_bootstrap,
+                               rank_agreement)
 from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
@@ -30,7 +32,16 @@ def run_label(run: SearchRun) -> str:
 
 
 def _scores(run: SearchRun, metric: str) -> dict[str, float]:
-    return {r.candidate: r.score(metric) for r in run.rows if r.score(metric) is not None}
+    """Each finished candidate's finite score: the truth, where a candidate without one is unknown, not last."""
+    return {r.candidate: s for r in run.rows if (s := r.score(metric)) is not None and math.isfinite(s)}
+
+
+def _proxy_scores(run: SearchRun, metric: str) -> dict[str, float]:
+    """A proxy run's scores: FAILED (ranked last, never dropped) for a candidate that failed, was pruned or scored
+    NaN; a finished one without the metric is unknown and left out."""
+    finite = _scores(run, metric)
+    return {r.candidate: finite.get(r.candidate, FAILED) for r in run.rows
+            if not r.complete or r.score(metric) is not None}
 
 
 def _slug(text: str) -> str:
@@ -126,7 +137,7 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         while slug in slugs:
             slug += "_"
         slugs.add(slug)
-        scores = _scores(run, proxy_metric)
+        scores = _proxy_scores(run, proxy_metric)
         agreement = rank_agreement(scores, truth, ks, bootstrap)
         cov = {**coverage(run, space_size), "common": agreement["n"]}
         if agreement["n"] < max(MIN_COMMON, (space_size + 1) // 2):

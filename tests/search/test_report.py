@@ -1,11 +1,15 @@
 import json
+import math
+from types import SimpleNamespace
 
 import pytest
 
+from ftd_nas.agreement import FAILED
 from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError
 from ftd_nas.search import run_search
-from ftd_nas.search.report import build_report, write_report
+from ftd_nas.search.report import _proxy_scores, _scores, build_report, write_report
+from ftd_nas.search.results import COMPLETE, FAIL, PRUNED, CandidateResult
 from tests.conftest import search_config
 
 from .conftest import rep_space
@@ -35,6 +39,15 @@ def test_report_compares_proxies_and_changes_with_the_proxy(runs, tmp_path):
     for stem in ("scatter_r3", "ranks_r1", "topk_by_real", "topk_by_proxy"):  # figures named after their runs
         assert (tmp_path / "rep" / f"{stem}.png").stat().st_size > 1000
         assert (tmp_path / "rep" / f"{stem}.pdf").exists()
+
+
+def test_a_proxy_runs_failures_rank_last_while_the_truth_keeps_only_finite_finished_scores():
+    run = SimpleNamespace(rows=[
+        CandidateResult("ok", {}, COMPLETE, 0, val_acc=0.7), CandidateResult("nan", {}, COMPLETE, 1, val_acc=math.nan),
+        CandidateResult("crashed", {}, FAIL, 2), CandidateResult("pruned", {}, PRUNED, 3),
+        CandidateResult("no_val", {}, COMPLETE, 4, test_acc=0.5)])  # finished, but without the metric: unknown
+    assert _proxy_scores(run, "val_acc") == {"ok": 0.7, "nan": FAILED, "crashed": FAILED, "pruned": FAILED}
+    assert _scores(run, "val_acc") == {"ok": 0.7}
 
 
 def test_truth_must_be_a_real_data_run(runs):
