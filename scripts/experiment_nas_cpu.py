@@ -7,7 +7,8 @@ On the CIFAR-10 subset (../shared/datasets/cifar10_subset.npz, ZCA) and two CPU 
   3. ground truth: every candidate of `convnet-cpu` (48 ConvNets varying every axis) trained on the real
      training split for 8 epochs, 3 repeats each (for the noise ceiling)
   4. searches: the 48 candidates trained 100 epochs on each proxy, and on 3 random real subsets of the same size
-  5. report: FTD, MTT and Random as groups of 3, with the truth's noise ceiling and paired comparisons
+  5. report: FTD, MTT and Random as groups of 3, with the truth's reliability, FTD and MTT each against Random
+     (the declared family, Holm-corrected) and everything else exploratory
 
 Every stage is resumable (the ftd-nas commands resume themselves); finished stages are skipped, and
 `experiment.json` in the output folder records each stage's command and how long it took. Searches and experts
@@ -79,7 +80,8 @@ def main() -> None:
     if args.figures:
         target = Path(args.figures)
         target.mkdir(parents=True, exist_ok=True)
-        for name in ("report.md", "groups_spearman.png", "topk_by_real.png"):
+        # candidates.csv: every candidate's scores, so the report can be recomputed from the repository alone
+        for name in ("report.md", "report.csv", "candidates.csv", "groups_spearman.png", "topk_by_real.png"):
             shutil.copy(out / "report" / name, target / name)
         shutil.copy(out / "experiment.json", target / "experiment.json")
         print(f"copied the table, figures and stage times to {target}")

@@ -6,8 +6,8 @@ candidates trained on the whole real set for as many epochs as fit FTD's search 
 (the ground truth itself). Columns: the proxy's accuracy (ConvNet, mean ± std over runs), Spearman and Kendall
 with the real-data ranking (95% intervals), top-5/10/20 rho in both readings, regret, creation time (the proxy
 file's own work time, plus the experts' wall time for MTT and FTD), search time (wall, all workers) and images
-per candidate; with the truth's noise ceiling, and paired comparisons in report.md. With --seeds N every method
-has N proxies (seeds 0..N-1) that the report treats as a group, so the intervals include what the proxy's seed
+per candidate; with the truth's reliability, and Holm-corrected comparisons in report.md. With --seeds N every
+method has N proxies (seeds 0..N-1) that the report treats as a group, so the intervals include what the proxy's seed
 changes; the rows then give group intervals, accuracy over all proxies' runs and costs per proxy.
 
     python scripts/reproduce.py nas-table                      # CPU scale, CIFAR-10 subset; resumable
@@ -29,7 +29,7 @@ import shutil
 import statistics
 from pathlib import Path
 
-from ftd_nas.agreement import format_interval
+from ftd_nas.agreement import format_interval, format_value
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.io import write_json
 from ftd_nas.proxy_methods import SELECTED, REGISTRY, display_name, lookup
@@ -161,7 +161,7 @@ def early_epochs(out: Path, s: dict) -> int:
 
 
 def _cell(metric: dict) -> str:
-    """A group's bootstrap value and interval (report.json's `groups[label]["bootstrap"][metric]`) as a cell."""
+    """A group's estimate and interval (report.json's `groups[label]["metrics"][metric]`) as a cell."""
     return format_interval(metric.get("value"), metric.get("ci"))
 
 
@@ -176,8 +176,8 @@ def creation_seconds(run: dict, method: str, record: dict) -> float:
 
 
 def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[dict], str]:
-    """One row per method; with several seeds, its proxies form a group: intervals and regret from the group's
-    paired bootstrap, accuracy over every evaluation run of every proxy, costs per proxy (mean)."""
+    """One row per method; with several seeds, its proxies form a group: estimates and intervals are the group's
+    (report.json), accuracy over every evaluation run of every proxy, costs per proxy (mean)."""
     from ftd_nas.search.record import SearchRunRecord
     from ftd_nas.search.report_record import read_report
 
@@ -187,7 +187,7 @@ def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[
     runs = {Path(r["run"]).name: r for r in report.runs}
     rows = []
     for label, method in ROWS + [("Early stopping", "early")]:
-        names, group = [tag(method, k) for k in range(seeds)], report.groups[label]["bootstrap"]
+        names, group = [tag(method, k) for k in range(seeds)], report.groups[label]["metrics"]
         accs = [100 * a for n in names if method != "early" for a in
                 json.loads(evaluation_path(out, n).read_text())["sets"]["proxy"]["results"]["convnet"][
                     "test_acc"]]
@@ -196,12 +196,13 @@ def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[
                      "spearman": _cell(group["spearman"]), "kendall": _cell(group["kendall"]),
                      **{f"top{k}_{way}": _cell(group[f"top{k}_{way}"]) for k in s["ks"]
                         for way in ("by_real", "by_proxy")},
-                     "regret": statistics.mean(100 * runs[n]["agreement"]["regret"] for n in names),
+                     "regret": 100 * group["regret"]["value"],
                      "creation_min": statistics.mean(creation_seconds(runs[n], method, record) for n in names) / 60,
                      "search_min": statistics.mean(record["stages"][f"search-{n}"]["seconds"] for n in names) / 60,
                      "images": runs[names[0]]["train_images"]})
     rows.append({"method": "Whole dataset", "proxies": 0, "proxy_acc": None, "proxy_acc_std": None,
-                 "spearman": f"1 (ceiling {ceiling.get('rho', float('nan')):.2f})", "kendall": "1",
+                 "spearman": f"1 (reliability {format_value(ceiling.get('rho'))}, noiseless proxy "
+                             f"{format_value(ceiling.get('bound'))})", "kendall": "1",
                  **{f"top{k}_{way}": "1" for k in s["ks"] for way in ("by_real", "by_proxy")}, "regret": 0.0,
                  "creation_min": 0.0, "search_min": record["stages"]["truth"]["seconds"] / 60 / s["repeats"],
                  "images": truth_images})
@@ -219,6 +220,7 @@ def build_table(out: Path, s: dict, record: dict, seeds: int = 1) -> tuple[list[
 
 
 def write_table(out: Path, s: dict, record: dict, seeds: int = 1) -> Path:
+    from ftd_nas.figures.ranking import draw_interval
     from ftd_nas.figures.save import new_figure, save_figure
     from ftd_nas.search.report_record import read_report
 
@@ -234,14 +236,12 @@ def write_table(out: Path, s: dict, record: dict, seeds: int = 1) -> Path:
     fig, ax = new_figure(figsize=(8, 4))
     labels = [name for name, _ in ROWS] + ["Early stopping"]
     for i, label in enumerate(labels):
-        metric = report.groups[label]["bootstrap"]["spearman"]
-        if metric["ci"][0] is not None:
-            ax.errorbar([i], [metric["value"]], yerr=[[metric["value"] - metric["ci"][0]],
-                                                       [metric["ci"][1] - metric["value"]]], fmt="o", capsize=5)
+        metric = report.groups[label]["metrics"]["spearman"]
+        draw_interval(ax, i, metric["value"], metric["ci"], color=f"C{i}")
     ceiling = report.noise_ceiling
-    if ceiling:
-        ax.axhspan(ceiling["ci"][0], ceiling["ci"][1], color="grey", alpha=0.2, lw=0)
-        ax.axhline(ceiling["rho"], color="grey", ls="--", lw=1, label=f"noise ceiling {ceiling['rho']:.2f}")
+    if ceiling and ceiling.get("bound"):
+        ax.axhline(ceiling["bound"], color="grey", ls="--", lw=1,
+                   label=f"noiseless proxy ≈ {ceiling['bound']:.2f} (√ reliability)")
         ax.legend(fontsize=8)
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylabel("Spearman ρ with real-data ranking")
@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         for name in ("table.md", "table.csv", "spearman.png"):
             shutil.copy(target / name, dest / name)
-        shutil.copy(report_dir(out, args.seeds) / "report.md", dest / "report.md")
+        for name in ("report.md", "report.csv", "candidates.csv"):  # candidates.csv: recompute from the repository
+            shutil.copy(report_dir(out, args.seeds) / name, dest / name)
         shutil.copy(out / "experiment.json", dest / "experiment.json")
 
 

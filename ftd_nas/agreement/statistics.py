@@ -30,7 +30,7 @@ TIE_SETS = 256  # the most top k sets enumerated at a tied boundary; above it, t
 TIE_SEED = 0
 
 
-def _refuse_nan(proxy: np.ndarray, truth: np.ndarray) -> None:
+def refuse_nan(proxy: np.ndarray, truth: np.ndarray) -> None:
     """A ValueError naming the NaN scores, if there are any: the caller knows whether a NaN means a failure (a
     proxy score, to be FAILED) or an unknown (a truth score, to be dropped); a statistic cannot tell."""
     bad_proxy, bad_truth = int(np.isnan(proxy).sum()), int(np.isnan(truth).sum())
@@ -42,8 +42,8 @@ def _refuse_nan(proxy: np.ndarray, truth: np.ndarray) -> None:
 
 def aligned(proxy: dict[str, float], truth: dict[str, float]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The candidates both score (sorted by name), and their proxy and truth scores in that order; NaN anywhere in
-    either dict is refused (`_refuse_nan`)."""
-    _refuse_nan(np.array(list(proxy.values()), dtype=float), np.array(list(truth.values()), dtype=float))
+    either dict is refused (`refuse_nan`)."""
+    refuse_nan(np.array(list(proxy.values()), dtype=float), np.array(list(truth.values()), dtype=float))
     names = sorted(set(proxy) & set(truth))
     return names, np.array([proxy[n] for n in names], dtype=float), np.array([truth[n] for n in names], dtype=float)
 
@@ -148,10 +148,20 @@ def metric_names(ks) -> list[str]:
 def agreement_metrics(proxy: np.ndarray, truth: np.ndarray, ks, space_best: float | None = None) -> dict[str, float]:
     """Every metric the comparisons use (named as `metric_names`), for one proxy's scores against the truth; a top
     k larger than the candidates is undefined; regret is against `space_best` (see `regret`)."""
-    _refuse_nan(proxy, truth)
+    refuse_nan(proxy, truth)
     out = {"spearman": spearman(proxy, truth), "kendall": kendall(proxy, truth)}
     for k in ks:
         for way in READINGS:
             out[f"top{k}_{way}"] = expected_top_k(spearman, proxy, truth, k, way) if k <= len(truth) else float("nan")
     out["regret"] = regret(proxy, truth, space_best)
     return out
+
+
+def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`spearman` of each row pair of a and b ([samples, candidates]) at once: the bootstraps' inner loop. NaN
+    where a row is constant, as `spearman` gives."""
+    ra, rb = rankdata(a, axis=-1), rankdata(b, axis=-1)
+    ra, rb = ra - ra.mean(-1, keepdims=True), rb - rb.mean(-1, keepdims=True)
+    den = np.sqrt((ra * ra).sum(-1) * (rb * rb).sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (ra * rb).sum(-1) / np.where(den > 0, den, 1), np.nan)

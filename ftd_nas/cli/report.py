@@ -36,7 +36,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--truth-metric", default="test_acc", choices=["val_acc", "test_acc"],
                    help="real-data accuracy the ranking is judged against")
     p.add_argument("--ks", default=(5, 10, 20), type=top_k_sizes, help="top-k sizes, comma-separated")
-    p.add_argument("--bootstrap", type=whole(10), default=1000, help="bootstrap samples for the 95%% intervals")
+    p.add_argument("--bootstrap", type=whole(10), default=1000,
+                   help="bootstrap samples over candidates (groups of one proxy, the per-run intervals, the truth's "
+                        "reliability); p-values are analytic, so this sets the standard errors' precision only")
+    p.add_argument("--primary", action="append", default=None, metavar="'A vs B'",
+                   help="declare a primary comparison of two group labels (repeat the option); these alone get "
+                        "verdicts, Holm-corrected over their number; everything else is exploratory. Default: each "
+                        "method against the random subset of the same size")
+    p.add_argument("--primary-metric", default="spearman",
+                   help="the metric the primary comparisons are judged on (spearman, kendall, topK_by_real, "
+                        "topK_by_proxy, regret)")
     p.add_argument("--storage", default=None, metavar="URL",
                    help="for runs whose study lives in a database server: its URL with the password, which run.json "
                         "does not keep (or set PGPASSWORD). Studies are only read, never written")
@@ -49,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     report = build_report(args.runs, args.truth, args.proxy_metric, args.truth_metric, args.ks, args.bootstrap,
-                          storage=args.storage, allow_partial=args.allow_partial, labels=args.label)
+                          storage=args.storage, allow_partial=args.allow_partial, labels=args.label,
+                          primary=args.primary, primary_metric=args.primary_metric)
     written = write_report(report, args.out or f"{args.truth}/report", overwrite=args.overwrite)
     print(written["table"])
     print(f"report and {len(written['figures'])} figure files in {written['dir']}")

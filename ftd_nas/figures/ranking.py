@@ -14,8 +14,13 @@ def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem
                      proxy_err: dict | None = None, truth_err: dict | None = None,
                      proxy_name: str = "proxy validation accuracy",
                      truth_name: str = "real-data test accuracy") -> list[str]:
-    """Proxy vs real accuracy per candidate; error bars: the std over each candidate's repeats (when it has some)."""
+    """Proxy vs real accuracy per candidate; error bars: the std over each candidate's repeats (when it has some).
+    A candidate that failed on the proxy (FAILED, ranked last by the statistics) has no accuracy to place: the
+    title counts them."""
     names, p, t = aligned(proxy, truth)
+    failed = int(np.sum(~np.isfinite(p)))
+    kept = np.isfinite(p)
+    names, p, t = [n for n, keep in zip(names, kept) if keep], p[kept], t[kept]
     fig, ax = new_figure(figsize=(5, 4.5))
     xerr = 100 * np.array([(proxy_err or {}).get(n) or 0.0 for n in names])
     yerr = 100 * np.array([(truth_err or {}).get(n) or 0.0 for n in names])
@@ -28,8 +33,10 @@ def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel(f"{proxy_name} (%)")
     ax.set_ylabel(f"{truth_name} (%)")
+    shown = note or f"{agreement['n']} architectures"
+    shown += f"; {failed} failed on the proxy, ranked last, not drawn" if failed else ""
     ax.set_title(f"{label}: Spearman ρ = {agreement['spearman']:.2f}, Kendall τ = {agreement['kendall']:.2f}\n"
-                 f"({note or str(agreement['n']) + ' architectures'})", fontsize=10)
+                 f"({shown})", fontsize=10)
     ax.grid(alpha=0.3)
     return save_figure(fig, stem)
 
@@ -47,33 +54,40 @@ def rank_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Pa
     return save_figure(fig, stem)
 
 
-def _ceiling_band(ax, ceiling: dict | None, x0: float, x1: float, label: str = "noise ceiling") -> None:
-    if ceiling is not None and ceiling["ci"][0] is not None:
-        ax.axhspan(ceiling["ci"][0], ceiling["ci"][1], color="grey", alpha=0.2, lw=0)
-        ax.hlines(ceiling["rho"], x0, x1, color="grey", lw=1, ls="--", label=f"{label} {ceiling['rho']:.2f}")
+def _bound_line(ax, ceiling: dict | None, x0: float, x1: float) -> None:
+    """The most a noiseless proxy reaches against this truth, sqrt(reliability) (see agreement.ceiling)."""
+    if ceiling is not None and ceiling.get("bound"):
+        ax.hlines(ceiling["bound"], x0, x1, color="grey", lw=1, ls="--",
+                  label=f"noiseless proxy ≈ {ceiling['bound']:.2f} (√ reliability)")
+
+
+def draw_interval(ax, x: float, value: float | None, ci: list | None, color: str = "black") -> None:
+    """A point and its interval drawn from its bounds, so any interval is drawn, even one that does not contain
+    its point (a percentile bootstrap's can miss it; the report says so where it happens)."""
+    if ci is not None and ci[0] is not None:
+        ax.vlines(x, ci[0], ci[1], color=color, lw=1.5, zorder=4)
+        ax.hlines([ci[0], ci[1]], x - 0.12, x + 0.12, color=color, lw=1.5, zorder=4)
+    if value is not None:
+        ax.scatter([x], [value], color=color, zorder=5)
 
 
 def group_intervals(groups: dict[str, dict], ceiling: dict | None, stem: Path, note: str = "") -> list[str]:
-    """Spearman rho per group: its runs (dots), their mean with the paired-bootstrap 95% interval, the ceiling."""
+    """Spearman rho per group: its proxies (dots), the group's estimate with its 95% interval, the bound."""
     labels = list(groups)
     fig, ax = new_figure(figsize=(1.8 + 1.2 * len(labels), 4))
     for i, label in enumerate(labels):
         g = groups[label]
-        values = [v for v in g["summary"]["spearman"]["values"] if v is not None]
+        values = [v for v in g["per_proxy"].get("spearman", []) if v is not None and np.isfinite(v)]
         ax.scatter([i] * len(values), values, s=14, color=f"C{i}", alpha=0.6, zorder=3)
-        boot = g["bootstrap"].get("spearman")
-        mean = g["summary"]["spearman"]["mean"]
-        if boot and boot["ci"][0] is not None:
-            ax.errorbar([i], [boot["value"]], yerr=[[boot["value"] - boot["ci"][0]], [boot["ci"][1] - boot["value"]]],
-                        fmt="o", color="black", capsize=6, zorder=4)
-        elif mean is not None:
-            ax.scatter([i], [mean], color="black", zorder=4)
-    _ceiling_band(ax, ceiling, -0.5, len(labels) - 0.5)
+        estimate = g["metrics"].get("spearman", {})
+        draw_interval(ax, i, estimate.get("value"), estimate.get("ci"))
+    _bound_line(ax, ceiling, -0.5, len(labels) - 0.5)
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_xlim(-0.5, len(labels) - 0.5)
     ax.set_ylabel("Spearman ρ with real-data ranking")
-    ax.set_title("ρ per group: runs (dots), mean with 95% interval" + (f"\n{note}" if note else ""), fontsize=9)
-    if ceiling is not None:
+    ax.set_title("ρ per group: proxies (dots), estimate with 95% interval" + (f"\n{note}" if note else ""),
+                 fontsize=9)
+    if ceiling is not None and ceiling.get("bound"):
         ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="y", alpha=0.3)
     return save_figure(fig, stem)
@@ -81,21 +95,20 @@ def group_intervals(groups: dict[str, dict], ceiling: dict | None, stem: Path, n
 
 def topk_curves(groups: dict[str, dict], ceiling: dict | None, ks, stem: Path, way: str = "by_real",
                 note: str = "") -> list[str]:
-    """Rank correlation over the top k (and the whole space) per group, with 95% interval bands."""
+    """Rank correlation over the top k (and the whole space) per group, with 95% interval bands where every
+    point has one; the noiseless bound only over the whole space (top-k bounds cannot be estimated unbiased)."""
     ks = sorted(ks)
     xs, ticks = list(range(len(ks) + 1)), [f"top {k}" for k in ks] + ["all"]
     fig, ax = new_figure(figsize=(1.6 + 1.1 * len(xs), 4))
     for i, (label, g) in enumerate(groups.items()):
-        keys = [f"top{k}_{way}" for k in ks] + ["spearman"]
-        boot = g["bootstrap"]
-        values = [boot[key]["value"] if key in boot else g["summary"][key]["mean"] for key in keys]
-        ax.plot(xs, np.array(values, dtype=float), marker="o", color=f"C{i}", label=label)
-        if all(key in boot and boot[key]["ci"][0] is not None for key in keys):
-            ax.fill_between(xs, [boot[key]["ci"][0] for key in keys], [boot[key]["ci"][1] for key in keys],
-                            color=f"C{i}", alpha=0.15, lw=0)
-    if ceiling is not None and way == "by_real":
-        levels = [ceiling["topk"].get(str(k), {}).get("rho", np.nan) for k in ks] + [ceiling["rho"]]
-        ax.plot(xs, np.array(levels, dtype=float), color="grey", ls="--", label="noise ceiling")
+        points = [g["metrics"].get(key, {}) for key in [f"top{k}_{way}" for k in ks] + ["spearman"]]
+        ax.plot(xs, np.array([p.get("value") for p in points], dtype=float), marker="o", color=f"C{i}", label=label)
+        if all(p.get("ci") and p["ci"][0] is not None for p in points):
+            ax.fill_between(xs, [p["ci"][0] for p in points], [p["ci"][1] for p in points], color=f"C{i}",
+                            alpha=0.15, lw=0)
+    if ceiling is not None and ceiling.get("bound"):
+        ax.scatter([xs[-1]], [ceiling["bound"]], marker="_", s=400, color="grey",
+                   label=f"noiseless proxy ≈ {ceiling['bound']:.2f}")
     ax.set_xticks(xs, ticks)
     ax.axhline(0, color="black", lw=0.6)
     ax.set_ylim(-1, 1.05)

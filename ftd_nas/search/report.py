@@ -7,15 +7,15 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
 
-from ftd_nas.agreement import (FAILED, format_interval, format_value, noise_ceiling, paired_bootstrap,
+from ftd_nas.agreement import (FAILED, format_interval, format_value, metric_names, noise_ceiling, of_noise_free,
                                rank_agreement)
 from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.proxy_methods import display_name
 from ftd_nas.records import RecordError, diff_settings, format_diff
+from ftd_nas.search.comparisons import ALPHA, default_family, inference, parse_primary
 from ftd_nas.search.report_record import ReportRecord, read_report
 from ftd_nas.search.results import FAIL, PRUNED
 from ftd_nas.search.runner import SearchRun, load_run
@@ -63,37 +63,22 @@ def _coverage_text(c: dict) -> str:
 
 
 def _repeat_values(run: SearchRun, metric: str) -> dict[str, list[float]]:
-    """Per finished candidate, the metric of each finished repeat."""
-    return {r.candidate: r.repeat_scores(metric) for r in run.rows if r.repeat_scores(metric)}
+    """Per finished candidate, the finite metric of each finished repeat."""
+    repeats = {r.candidate: [v for v in r.repeat_scores(metric) if math.isfinite(v)] for r in run.rows}
+    return {c: v for c, v in repeats.items() if v}
 
 
 def _spread(run: SearchRun, metric: str) -> dict[str, float]:
     return {r.candidate: r.spread(metric) for r in run.rows if r.spread(metric) is not None}
 
 
-GROUP_METRICS = ("spearman", "kendall", "regret")
-
-
-def _summarise(values: list[float]) -> dict:
-    finite = [v for v in values if v is not None and np.isfinite(v)]
-    return {"mean": float(np.mean(finite)) if finite else None,
-            "std": float(np.std(finite, ddof=1)) if len(finite) > 1 else None, "values": values}
-
-
-def _flat_metrics(agreement: dict, ks) -> dict[str, float]:
-    """One run's metrics under the names `agreement.metric_names` gives them."""
-    out = {m: agreement[m] for m in GROUP_METRICS}
-    for k in ks:
-        for way in ("by_real", "by_proxy"):
-            out[f"top{k}_{way}"] = agreement["topk"].get(str(k), {}).get(way, {}).get("spearman")
-    return out
-
-
 def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_acc", truth_metric: str = "test_acc",
                  ks=(5, 10, 20), bootstrap: int = 1000, storage: str | None = None, allow_partial: bool = False,
-                 labels: list[str] | None = None, seed: int = 0) -> dict:
-    """Rank agreement of each run with the truth run, grouped by label, with the truth's noise ceiling and
-    paired comparisons of the groups; reads the runs' studies without writing to them.
+                 labels: list[str] | None = None, seed: int = 0, primary: list[str] | None = None,
+                 primary_metric: str = "spearman") -> dict:
+    """Rank agreement of each run with the truth run, grouped by label, with the truth's reliability, the
+    declared comparisons of the groups (`primary`, "A vs B"; default each method against the random subset of the
+    same size) corrected for their number, and the exploratory rest; reads the runs' studies without writing.
 
     Runs with the same label (default: method and IPC) form a group, e.g. proxies distilled with different seeds.
     Every metric of a run is computed on the candidates it and the truth both finished; with fewer than
@@ -147,7 +132,7 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         runs.append({
             "name": name, "label": label, "run": run_dir, "slug": slug, "source": identity.source,
             "recipe": identity.recipe.to_dict(), "scores": scores, "spread": _spread(run, proxy_metric),
-            "agreement": agreement, "coverage": cov, "metrics": _flat_metrics(agreement, ks),
+            "agreement": agreement, "coverage": cov,
             "failed": [{"candidate": r.candidate, "reason": r.fail_reason} for r in run.rows if r.state == FAIL],
             "space_size": space_size, "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
             "seconds_total": sum(seconds), "train_images": run.record.train_images,
@@ -157,37 +142,23 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
                           "must be finished by both the run and the truth): " + "; ".join(partial)
                           + ". Finish the searches (re-run them to resume) or pass --allow-partial")
     truth_repeats = _repeat_values(truth_run, truth_metric)
-    groups = _groups(runs, truth_repeats, ks, bootstrap, seed)
+    group_labels = list(dict.fromkeys(r["label"] for r in runs))
+    family = parse_primary(primary, group_labels, primary_metric, ks) if primary else \
+        default_family(runs, primary_metric)
+    if not primary and primary_metric not in metric_names(ks):
+        parse_primary([], group_labels, primary_metric, ks)  # the same refusal as a declared family's
+    found = inference(runs, truth, max(truth.values()), ks, bootstrap, seed, family)
     return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
-            "truth_scores": truth, "truth_spread": _spread(truth_run, truth_metric),
+            "truth_scores": truth, "truth_repeats": truth_repeats, "truth_spread": _spread(truth_run, truth_metric),
             "truth_coverage": truth_coverage, "truth_recipe": truth_identity.recipe.to_dict(),
-            "space": truth_identity.space, "runs": runs, "groups": groups["groups"],
-            "comparisons": groups["comparisons"], "comparison_candidates": groups["candidates"],
-            "noise_ceiling": noise_ceiling(truth_repeats, ks, bootstrap, seed=seed), "partial": partial,
+            "space": truth_identity.space, "runs": runs, "groups": found["groups"],
+            "comparisons": found["comparisons"], "comparison_candidates": found["candidates"],
+            "family": found["family"], "detectable": found["detectable"],
+            "noise_ceiling": noise_ceiling(truth_repeats, bootstrap, seed=seed), "partial": partial,
             "inputs": {"runs": [str(Path(r).resolve()) for r in run_dirs], "truth": str(Path(truth_dir).resolve()),
                        "labels": labels, "proxy_metric": proxy_metric, "truth_metric": truth_metric,
-                       "ks": list(ks), "bootstrap": bootstrap, "allow_partial": allow_partial}}
-
-
-def _groups(runs: list[dict], truth_repeats: dict[str, list[float]], ks, bootstrap: int, seed: int) -> dict:
-    """Per label: its runs' metrics (mean and spread over the group's proxies) and paired bootstrap intervals,
-    on the candidates every run and the truth finished; and the comparison of every pair of groups."""
-    by_label: dict[str, list[dict]] = {}
-    for run in runs:
-        by_label.setdefault(run["label"], []).append(run)
-    common = sorted(set(truth_repeats).intersection(*(set(r["scores"]) for r in runs)))
-    boot = {"groups": {}, "comparisons": [], "candidates": len(common)}
-    if len(common) >= 2:
-        arrays = {label: np.array([[r["scores"][c] for c in common] for r in members])
-                  for label, members in by_label.items()}
-        boot = paired_bootstrap([np.asarray(truth_repeats[c], dtype=float) for c in common], arrays, ks, bootstrap,
-                                seed)
-    groups = {}
-    for label, members in by_label.items():
-        summary = {m: _summarise([r["metrics"][m] for r in members]) for m in members[0]["metrics"]}
-        groups[label] = {"runs": [r["name"] for r in members], "summary": summary,
-                         "bootstrap": boot["groups"].get(label, {})}
-    return {"groups": groups, "comparisons": boot["comparisons"], "candidates": boot["candidates"]}
+                       "ks": list(ks), "bootstrap": bootstrap, "allow_partial": allow_partial,
+                       "primary": primary, "primary_metric": primary_metric}}
 
 
 def _space_size(space: dict) -> int:
@@ -204,8 +175,8 @@ def coverage_lines(report: dict) -> list[str]:
     """Who finished what, on how many common candidates each metric stands, and whether the report is partial."""
     t = report["truth_coverage"]
     lines = [f"Coverage: truth {report['truth']}: {_coverage_text(t)} ({t['repeats']} trainings). Each metric of a "
-             "run is computed on the candidates it and the truth both finished (column n); the group comparisons "
-             f"on the {report['comparison_candidates']} candidates every run and the truth finished.", ""]
+             "run is computed on the candidates the truth finished and the run finished or failed (column n; a failure "
+             f"ranks last); the groups on the {report['comparison_candidates']} candidates all runs have.", ""]
     if report["partial"]:
         lines += ["**PARTIAL REPORT** (--allow-partial): too few candidates for a trustworthy ranking in "
                   + "; ".join(report["partial"]) + ".", ""]
@@ -215,23 +186,42 @@ def coverage_lines(report: dict) -> list[str]:
 def ceiling_lines(report: dict) -> list[str]:
     ceiling = report["noise_ceiling"]
     if ceiling is None:
-        return ["Noise ceiling: not measured; the truth has one training per candidate. Run it with --repeats 3 (or "
-                "more) to learn how well the real-data ranking agrees with itself.", ""]
-    per_k = ", ".join(f"top {k}: {format_interval(v['rho'], v['ci'])}" for k, v in ceiling["topk"].items())
-    bound = f" (a noiseless proxy could reach about {format_value(ceiling['upper_bound'])})" \
-        if ceiling["upper_bound"] else ""
+        return ["Truth reliability: not measured; the truth has one training per candidate. Run it with --repeats 3 "
+                "(or more) to learn how well the real-data ranking agrees with itself.", ""]
+    if ceiling["rho"] is None:
+        return ["Truth reliability: undefined (the truth's repeats rank no candidate above another).", ""]
     low, high = ceiling["repeats"]["min"], ceiling["repeats"]["max"]
-    return [f"Noise ceiling of the truth ({low if low == high else f'{low}-{high}'} repeats per candidate, split-half "
-            f"Spearman, Spearman-Brown corrected): {format_interval(ceiling['rho'], ceiling['ci'])}"
-            + (f"; {per_k}" if per_k else "") + ". This is "
-            "how well another real-data run of the same size would agree with the truth: the most a proxy can be "
-            f"expected to reach{bound}. A proxy near it ranks as well as the truth can tell.", ""]
+    bound = (f"A proxy ranking exactly as the noise-free truth would reaches about √r = "
+             f"{format_value(ceiling['bound'])} against this truth: that is the ceiling, and the column ρ/√r "
+             "estimates a proxy's agreement with the noise-free ranking (above 1 only by chance). "
+             if ceiling["bound"] else "The truth does not agree with itself: no proxy can be judged against it. ")
+    repeats = low if low == high else f"{low}-{high}"
+    return [f"Truth reliability r = {format_interval(ceiling['rho'], ceiling['ci'])} ({repeats} repeats per "
+            "candidate; Spearman between every pair of repeats, stepped up to the truth's size with Spearman-Brown; 95% bootstrap interval over candidates): how well another real-data run of the same "
+            f"size would agree with this truth. {bound}Top-k ceilings are not given: they cannot be estimated "
+            "without bias from these repeats.", ""]
 
 
-def _fraction(value, ceiling: dict | None) -> str:
-    if ceiling is None or value is None or not ceiling["rho"] or ceiling["rho"] <= 0 or value != value:
-        return "-"
-    return f"{value / ceiling['rho']:.0%}"
+def interval_warnings(report: dict) -> list[str]:
+    """Every estimate lying outside its own interval: there the percentile bootstrap is biased and its interval
+    should not be trusted."""
+    found = []
+
+    def check(where: str, value, ci) -> None:
+        if value is not None and value == value and ci and ci[0] is not None and not ci[0] <= value <= ci[1]:
+            found.append(f"{where}: {format_interval(value, ci)}")
+
+    for e in report["runs"]:
+        a = e["agreement"]
+        check(f"{e['name']} Spearman", a["spearman"], a["spearman_ci95"])
+        check(f"{e['name']} Kendall", a["kendall"], a["kendall_ci95"])
+        for k, t in a["topk"].items():
+            for way in ("by_real", "by_proxy"):
+                check(f"{e['name']} top {k} {way}", t[way]["spearman"], t[way].get("spearman_ci95"))
+    ceiling = report["noise_ceiling"]
+    if ceiling:
+        check("truth reliability", ceiling["rho"], ceiling["ci"])
+    return found
 
 
 def markdown_table(report: dict) -> str:
@@ -239,8 +229,9 @@ def markdown_table(report: dict) -> str:
     lines = coverage_lines(report) + ceiling_lines(report)
     for way, title in (("by_real", "top k = the k best architectures by real-data accuracy"),
                        ("by_proxy", "top k = the k best architectures by proxy accuracy")):
-        lines += [f"Spearman correlation with the real-data ranking, per run ({title}).", ""]
-        head = ["run", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "of ceiling", "Kendall τ", "P@10",
+        lines += [f"Spearman correlation with the real-data ranking, per run ({title}; ties count at their "
+                  "expected value over tie orders; a candidate that failed on the proxy ranks last).", ""]
+        head = ["run", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "ρ/√r", "Kendall τ", "P@10",
                                                            "picked: real acc", "regret", "images", "creation min",
                                                            "s / cand.", "search min", "finished / failed / missing"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -248,7 +239,8 @@ def markdown_table(report: dict) -> str:
             a, c = e["agreement"], e["coverage"]
             cells = [e["name"], str(a["n"])] + [format_value(a["topk"].get(str(k), {}).get(way, {}).get("spearman"))
                                                 for k in ks]
-            cells += [format_interval(a["spearman"], a["spearman_ci95"]), _fraction(a["spearman"], ceiling),
+            cells += [format_interval(a["spearman"], a["spearman_ci95"]),
+                      format_value(of_noise_free(a["spearman"], ceiling)),
                       format_value(a["kendall"]), format_value(a["topk"].get("10", {}).get("precision")),
                       format_value(a["picked_real_acc"], **PERCENT), format_value(a["regret"], **PERCENT),
                       str(e["train_images"] or "-"),
@@ -257,42 +249,127 @@ def markdown_table(report: dict) -> str:
                       f"{c['finished']} / {c['failed']} / {c['missing']}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    lines += group_lines(report)
+    outside = interval_warnings(report)
+    if outside:
+        lines += ["**Estimates outside their own 95% interval** (the percentile bootstrap is biased there; do not "
+                  "read those intervals as coverage): " + "; ".join(outside) + ".", ""]
+    lines += group_lines(report) + family_lines(report) + exploratory_lines(report) + detectable_lines(report)
     failures = [(e["name"], f) for e in report["runs"] for f in e["failed"]]
     if failures:
-        lines += ["Failed candidates:", ""] + [f"- {name}: {f['candidate']}: {f['reason']}" for name, f in failures]
+        lines += ["Failed candidates (ranked last by every metric):", ""]
+        lines += [f"- {name}: {f['candidate']}: {f['reason']}" for name, f in failures]
     return "\n".join(lines) + "\n"
 
 
+DESIGN_TEXT = {"proxies": "a group of several proxies has the t interval over its proxies (the space and the truth "
+                          "fixed; what varies is the method's proxies)",
+               "candidates": "a group of one proxy has a normal interval from a bootstrap over candidates (it "
+                             "describes this proxy, not its method, over candidates like these; a comparison with "
+                             "such a group is made the same way)"}
+
+
+def _metrics_shown(ks) -> list[str]:
+    return ["spearman", "kendall", *(f"top{k}_by_real" for k in ks), "regret"]
+
+
 def group_lines(report: dict) -> list[str]:
-    """Groups (mean ± std over their proxies, bootstrap interval) and what the paired comparisons support."""
+    """Each group's estimate and 95% interval per metric, on the same candidates, and how each interval was made."""
     ks, ceiling = report["ks"], report["noise_ceiling"]
-    metrics = ["spearman", "kendall", *(f"top{k}_by_real" for k in ks), "regret"]
-    lines = ["Groups: each metric as mean ± std over the group's runs, and its 95% interval from "
-             f"{report['inputs']['bootstrap']} paired bootstrap samples (candidates, proxies and truth repeats "
-             "resampled).", ""]
-    head = ["group", "runs", *metrics, "Spearman of ceiling"]
+    metrics = _metrics_shown(ks)
+    designs = sorted({e["design"] for g in report["groups"].values() for e in g["metrics"].values()})
+    lines = [f"Groups on the {report['comparison_candidates']} candidates every run and the truth have: each metric "
+             "as the mean over the group's proxies with its 95% interval: "
+             + "; ".join(f"{DESIGN_TEXT[d]}" for d in designs) + ".", ""]
+    head = ["group", "proxies", *metrics, "ρ/√r"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, g in report["groups"].items():
-        cells = [label, str(len(g["runs"]))]
+        cells = [label, str(g["proxies"])]
         for m in metrics:
-            summary, boot = g["summary"].get(m, {}), g["bootstrap"].get(m)
-            cells.append(format_interval(summary.get("mean"), boot["ci"] if boot else None,
-                                         spread=summary.get("std"), **(PERCENT if m == "regret" else {})))
-        cells.append(_fraction(g["summary"]["spearman"]["mean"], ceiling))
+            e = g["metrics"].get(m, {})
+            cells.append(format_interval(e.get("value"), e.get("ci"), **(PERCENT if m == "regret" else {})))
+        cells.append(format_value(of_noise_free(g["metrics"]["spearman"]["value"], ceiling)))
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    if report["comparisons"]:
-        lines += ["Paired comparisons (a difference is claimed only where its 95% interval excludes 0):", ""]
-        lines += [f"- {c['verdict']}" for c in report["comparisons"]]
-        lines.append("")
-    return lines
+    return lines + [""]
+
+
+def family_lines(report: dict) -> list[str]:
+    """The declared comparisons and their Holm-corrected verdicts."""
+    family = report["family"]
+    if not family["pairs"]:
+        return ["Primary comparisons: none declared, and no random-subset group of a method's size to compare "
+                "with by default; pass --primary \"A vs B\" to declare some. Everything below is exploratory.", ""]
+    primary = [c for c in report["comparisons"] if c["role"] == "primary"]
+    lines = [f"Primary comparisons ({family['size']}, declared by {family['declared_by']}, on {family['metric']}; "
+             f"Holm-corrected: the chance of any false claim among them is at most {ALPHA:.0%}):", ""]
+    lines += [f"- {c['verdict']}" for c in primary]
+    return lines + [""]
+
+
+def exploratory_lines(report: dict) -> list[str]:
+    """Every other pair and metric, with raw intervals and no verdict."""
+    rest = [c for c in report["comparisons"] if c["role"] == "exploratory"]
+    if not rest:
+        return []
+    metrics = [m for m in _metrics_shown(report["ks"]) if any(c["metric"] == m for c in rest)]
+    pairs = list(dict.fromkeys((c["a"], c["b"]) for c in rest))
+    cell = {(c["a"], c["b"], c["metric"]): c["shown"] + (" †" if _excludes_zero(c) else "") for c in rest}
+    lines = ["Exploratory differences (a minus b, raw 95% intervals, no correction: not findings; † marks an "
+             "interval that excludes 0, which with this many comparisons can happen by chance):", ""]
+    head = ["a vs b", *metrics]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join([f"{a} vs {b}"] + [cell.get((a, b, m), "") for m in metrics]) + " |"
+              for a, b in pairs]
+    return lines + [""]
+
+
+def _excludes_zero(c: dict) -> bool:
+    lo, hi = c["delta"]["ci"]
+    return lo is not None and (lo > 0 or hi < 0)
+
+
+def detectable_lines(report: dict) -> list[str]:
+    """What the design could detect: per metric, the median and largest minimum detectable difference."""
+    rows = [(m, d) for m, d in report["detectable"].items() if d["median_mdd"] is not None]
+    if not rows:
+        return []
+    lines = ["What this design could detect: the smallest true difference found 80% of the time (two-sided; at "
+             "5% divided by the family's size for the primary comparisons, 5% otherwise), from each comparison's "
+             "standard error. A difference smaller than this going unnoticed says nothing about its absence.", ""]
+    lines += ["| metric | median | largest |", "|---|---|---|"]
+    for m, d in rows:
+        style = PERCENT if m == "regret" else {}
+        unit = " pts" if m == "regret" else ""
+        lines.append(f"| {m} | {format_value(d['median_mdd'], **style)}{unit} | "
+                     f"{format_value(d['max_mdd'], **style)}{unit} |")
+    return lines + [""]
 
 
 CSV_COLUMNS = ["run_name", "group", "run", "n_common", "finished", "failed", "missing", "space_size", "spearman",
-               "spearman_lo", "spearman_hi", "spearman_of_ceiling", "kendall", "kendall_lo", "kendall_hi", "picked",
+               "spearman_lo", "spearman_hi", "spearman_of_noise_free", "kendall", "kendall_lo", "kendall_hi", "picked",
                "picked_real_acc", "best", "best_real_acc", "regret", "train_images", "creation_seconds",
                "seconds_per_candidate", "seconds_total"]
+
+
+CANDIDATE_COLUMNS = ["run_name", "group", "candidate", "state", "score", "repeats"]
+
+
+def write_candidates(report: dict, path: Path) -> None:
+    """Every candidate's score in every run and the truth (with the truth's repeats), a few kilobytes: what any of
+    the report's statistics can be recomputed from without the runs' studies. A candidate that failed on a proxy
+    has state "failed" and no score (the statistics rank it last)."""
+    rows = [{"run_name": "truth", "group": "truth", "candidate": c, "state": "finished", "score": score,
+             "repeats": ";".join(repr(v) for v in report["truth_repeats"].get(c, []))}
+            for c, score in sorted(report["truth_scores"].items())]
+    for e in report["runs"]:
+        rows += [{"run_name": e["name"], "group": e["label"], "candidate": c,
+                  "state": "finished" if math.isfinite(score) else "failed",
+                  "score": score if math.isfinite(score) else "", "repeats": ""}
+                 for c, score in sorted(e["scores"].items())]
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=CANDIDATE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def _check_replaceable(out: Path, report: dict, overwrite: bool) -> list[str]:
@@ -323,7 +400,7 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
         row = {"run_name": e["name"], "group": e["label"], "run": e["run"], "n_common": a["n"],
                "finished": c["finished"], "failed": c["failed"], "missing": c["missing"], "space_size": e["space_size"],
                "spearman": a["spearman"], "spearman_lo": a["spearman_ci95"][0], "spearman_hi": a["spearman_ci95"][1],
-               "spearman_of_ceiling": a["spearman"] / ceiling["rho"] if ceiling and ceiling["rho"] > 0 else None,
+               "spearman_of_noise_free": of_noise_free(a["spearman"], ceiling),
                "kendall": a["kendall"], "kendall_lo": a["kendall_ci95"][0], "kendall_hi": a["kendall_ci95"][1],
                "picked": a["picked"], "picked_real_acc": a["picked_real_acc"], "best": a["best"],
                "best_real_acc": a["best_real_acc"], "regret": a["regret"], "train_images": e["train_images"],
@@ -341,6 +418,7 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
             writer = csv.DictWriter(fh, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
+    write_candidates(report, out / "candidates.csv")
     figures = []
     partial = " (PARTIAL)" if report["partial"] else ""
     for e in report["runs"]:

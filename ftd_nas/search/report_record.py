@@ -1,7 +1,13 @@
 """report.json: the rank agreement of proxy runs with a ground truth, as `ftd-nas report` wrote it.
 
-The per-label means come first (what most readers want: `spearman[label]`); the nested statistics (agreement,
-groups, comparisons, the noise ceiling) keep the shapes `ftd_nas.agreement` gives them, so they stay plain data.
+The per-label estimates come first (what most readers want: `spearman[label]`); the nested statistics (agreement,
+groups, comparisons, the truth's reliability) keep the shapes `ftd_nas.agreement` and `search.comparisons` give
+them, so they stay plain data.
+
+Version 3 (issue 25) replaced the inference: groups and comparisons with the design that says what varies, the
+declared family with Holm's correction, the minimum detectable differences, and the truth's reliability in place of
+the split-half "noise ceiling". A version 2 file's inference over-covered and is not carried over: it reads with
+its per-run agreement, inputs and figures, and with no groups, comparisons or ceiling (re-run `ftd-nas report`).
 """
 
 from __future__ import annotations
@@ -15,20 +21,27 @@ from ftd_nas.search.results import ByKey, from_unversioned, read_record
 WAYS = ("by_real", "by_proxy")
 
 
+def _v2_to_v3(body: dict) -> dict:
+    """Drop version 2's inference (see the module docstring); keep what was measured per run."""
+    return {**body, "spearman": {}, "kendall": {}, "topk": {}, "noise_ceiling": None, "comparisons": [],
+            "groups": {}, "family": {}, "detectable": {}}
+
+
 @dataclass(frozen=True)
 class ReportRecord(ByKey, Record):
     """report.json. Format version 1 is the file before it had format keys (the same content)."""
 
     FORMAT = "ftd-nas-report"
-    UPGRADES = {1: from_unversioned}
+    VERSION = 3
+    UPGRADES = {1: from_unversioned, 2: _v2_to_v3}
 
     spearman: dict  # group label -> mean Spearman over its runs
     kendall: dict  # group label -> mean Kendall
     topk: dict  # group label -> {k: {by_real | by_proxy: {spearman: mean}}}
-    noise_ceiling: dict | None  # the truth's split-half ceiling; None with one training per candidate
-    comparisons: list[dict]  # paired comparisons of groups (agreement.paired_bootstrap)
-    comparison_candidates: int  # candidates every run and the truth finished
-    groups: dict  # label -> {runs, summary, bootstrap}
+    noise_ceiling: dict | None  # the truth's reliability and bound (agreement.ceiling); None with one training each
+    comparisons: list[dict]  # every pair of groups per metric, primary (Holm) or exploratory (search.comparisons)
+    comparison_candidates: int  # candidates every run and the truth have (failures ranked last)
+    groups: dict  # label -> {runs, proxies, metrics: {metric: Estimate}, per_proxy}
     runs: list[dict]  # per run: name, label, run, agreement, coverage, metrics, failed, costs (no scores)
     truth: str
     truth_metric: str
@@ -36,6 +49,8 @@ class ReportRecord(ByKey, Record):
     space: dict
     truth_coverage: dict
     truth_recipe: dict
+    family: dict = field(default_factory=dict)  # the declared primary comparisons and their correction
+    detectable: dict = field(default_factory=dict)  # metric -> minimum detectable differences
     partial: list[str] = field(default_factory=list)  # why each partial run is partial (--allow-partial)
     figures: list[str] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)  # what was asked: a report folder is refreshed only for the same
@@ -43,7 +58,7 @@ class ReportRecord(ByKey, Record):
     @classmethod
     def from_report(cls, report: dict, figures: list[str]) -> "ReportRecord":
         """The file's record of a `build_report` result (without each run's scores: those are in its study)."""
-        means = {label: {m: v["mean"] for m, v in g["summary"].items()} for label, g in report["groups"].items()}
+        means = {label: {m: v["value"] for m, v in g["metrics"].items()} for label, g in report["groups"].items()}
         return cls(
             spearman={label: m["spearman"] for label, m in means.items()},
             kendall={label: m["kendall"] for label, m in means.items()},
@@ -54,7 +69,8 @@ class ReportRecord(ByKey, Record):
             runs=[{k: v for k, v in e.items() if k not in ("scores", "spread")} for e in report["runs"]],
             truth=report["truth"], truth_metric=report["truth_metric"], proxy_metric=report["proxy_metric"],
             space=report["space"], truth_coverage=report["truth_coverage"], truth_recipe=report["truth_recipe"],
-            partial=report["partial"], figures=figures, inputs=report["inputs"])
+            family=report["family"], detectable=report["detectable"], partial=report["partial"], figures=figures,
+            inputs=report["inputs"])
 
 
 def read_report(path: str | Path) -> ReportRecord:

@@ -120,34 +120,48 @@ def test_truth_over_other_data_or_split_is_refused_naming_the_fields(runs, tmp_p
 
 
 @pytest.mark.slow
-def test_repeated_truth_gives_a_ceiling_and_labelled_runs_form_compared_groups(tmp_path, digits):
+def test_repeated_truth_gives_reliability_and_labelled_runs_form_groups_with_a_declared_family(tmp_path, digits):
+    """Issue 25's crashing case (two random-subset searches with 2 repeats, a 3-repeat truth, a small space on
+    digits) reports, and says what it may conclude."""
     space = rep_space(tmp_path)
     out = {}
-    for name, proxy, epochs, seed, repeats in (("truth", "real", 2, 0, 2), ("a0", "random:3", 10, 0, 1),
-                                               ("a1", "random:3", 10, 1, 1), ("b0", "random:1", 10, 0, 1)):
+    for name, proxy, epochs, seed, repeats in (("truth", "real", 2, 0, 3), ("a0", "random:3", 10, 0, 2),
+                                               ("a1", "random:3", 10, 1, 2), ("b0", "random:1", 10, 0, 1)):
         cfg = search_config(space, tmp_path / name, proxy=proxy, epochs=epochs, seed=seed, repeats=repeats)
         run_search(cfg, dataset=digits)
         out[name] = str(tmp_path / name)
     report = build_report([out["a0"], out["a1"], out["b0"]], out["truth"], ks=(3, 5), bootstrap=50,
-                          labels=["A", "A", "B"])
-    assert report["groups"]["A"]["runs"] == ["A", "A (a1)"] and report["groups"]["B"]["runs"] == ["B"]
-    spearman = report["groups"]["A"]["summary"]["spearman"]
-    assert spearman["mean"] == pytest.approx(sum(spearman["values"]) / 2) and spearman["std"] is not None
-    write_report(report, tmp_path / "rep")
+                          labels=["A", "A", "B"], primary=["B vs A"])
+    a, b = report["groups"]["A"], report["groups"]["B"]
+    assert a["runs"] == ["A", "A (a1)"] and b["runs"] == ["B"] and a["proxies"] == 2
+    values = a["per_proxy"]["spearman"]
+    assert a["metrics"]["spearman"]["value"] == pytest.approx(sum(values) / 2)
+    assert a["metrics"]["spearman"]["design"] == "proxies" and b["metrics"]["spearman"]["design"] == "candidates"
+    written = write_report(report, tmp_path / "rep")
     data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert data["format_version"] == 3
     ceiling = data["noise_ceiling"]
-    assert -1 <= ceiling["rho"] <= 1 and len(ceiling["ci"]) == 2 and ceiling["repeats"] == {"min": 2, "max": 2}
-    assert set(ceiling["topk"]) == {"3", "5"}
-    metrics = {c["metric"] for c in data["comparisons"]}
-    assert metrics == {"spearman", "kendall", "top3_by_real", "top3_by_proxy", "top5_by_real", "top5_by_proxy",
-                       "regret"}
-    assert all({"a", "b", "metric", "delta", "ci", "verdict"} <= set(c) for c in data["comparisons"])
-    assert {c["a"] for c in data["comparisons"]} == {"A"} and data["spearman"]["A"] == spearman["mean"]
-    table = (tmp_path / "rep" / "report.md").read_text()
-    assert "Noise ceiling of the truth (2 repeats per candidate" in table and "Paired comparisons" in table
+    assert -1 <= ceiling["rho"] <= 1 and len(ceiling["ci"]) == 2 and ceiling["repeats"]["min"] == 3
+    assert "topk" not in ceiling  # no top-k ceilings: they cannot be estimated without bias
+    (primary,) = [c for c in data["comparisons"] if c["role"] == "primary"]
+    assert (primary["a"], primary["b"], primary["metric"]) == ("B", "A", "spearman")  # as declared
+    assert primary["p_holm"] == pytest.approx(primary["p"])  # a family of one
+    assert data["family"]["declared_by"] == "the user (--primary)" and data["family"]["size"] == 1
+    exploratory = {c["metric"] for c in data["comparisons"] if c["role"] == "exploratory"}
+    assert exploratory == {"kendall", "top3_by_real", "top3_by_proxy", "top5_by_real", "top5_by_proxy", "regret"}
+    assert data["spearman"]["A"] == a["metrics"]["spearman"]["value"]
+    table = written["table"]
+    assert "Truth reliability r = " in table and "(3 repeats per candidate" in table
+    assert "Primary comparisons (1, declared by the user (--primary), on spearman; Holm-corrected" in table
+    assert "Exploratory differences" in table and "What this design could detect" in table
     assert (tmp_path / "rep" / "groups_spearman.png").exists()
+    rows = (tmp_path / "rep" / "candidates.csv").read_text().splitlines()
+    assert rows[0] == "run_name,group,candidate,state,score,repeats" and len(rows) == 1 + 4 * 12
+    assert len(next(r for r in rows if r.startswith("truth,")).split(",")[-1].split(";")) == 3
     with pytest.raises(ConfigError, match="3 runs but 2 --label"):
         build_report([out["a0"], out["a1"], out["b0"]], out["truth"], labels=["A", "B"])
+    with pytest.raises(ConfigError, match="no group labelled 'C'; the groups are 'A', 'B'"):
+        build_report([out["a0"], out["a1"], out["b0"]], out["truth"], labels=["A", "A", "B"], primary=["A vs C"])
 
 
 @pytest.mark.slow

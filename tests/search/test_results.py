@@ -78,7 +78,12 @@ def test_a_search_summary_round_trips_and_derives_its_totals():
                                             (DemoSummary, OLD_DEMO, lambda p: read_record(DemoSummary, p))])
 def test_result_files_round_trip_and_unversioned_files_still_load(tmp_path, cls, old, read):
     record = read(_write(tmp_path / "old.json", old))  # today's file: no format keys, format version 1
-    assert {k: v for k, v in record.to_dict().items() if k in old} == old
+    # a report's inference before version 3 over-covered and is dropped on reading (issue 25), the rest kept
+    inference = {"spearman", "kendall", "topk", "noise_ceiling", "comparisons", "groups"}
+    dropped = inference if cls is ReportRecord else set()
+    assert {k: v for k, v in record.to_dict().items() if k in old and k not in dropped} == \
+        {k: v for k, v in old.items() if k not in dropped}
+    assert all(not record.to_dict()[k] for k in dropped)
     again = read(_write(tmp_path / "new.json", json.loads(json.dumps(record.to_dict()))))
     assert again == record and again.to_dict()["format"] == cls.FORMAT
     assert again.to_dict()["format_version"] == cls.VERSION
