@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 
-from ftd_nas.agreement import (FAILED, format_interval, format_value, metric_names, noise_ceiling, of_noise_free,
+from ftd_nas.agreement import (FAILED, format_interval, format_value, noise_ceiling, of_noise_free,
                                rank_agreement)
 from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.proxy_methods import display_name
 from ftd_nas.records import RecordError, diff_settings, format_diff
+from ftd_nas.search.candidates_table import read_candidates, write_candidates
 from ftd_nas.search.comparisons import ALPHA, default_family, inference, parse_primary
 from ftd_nas.search.report_record import ReportRecord, read_report
 from ftd_nas.search.results import FAIL, PRUNED
@@ -142,23 +143,46 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
                           "must be finished by both the run and the truth): " + "; ".join(partial)
                           + ". Finish the searches (re-run them to resume) or pass --allow-partial")
     truth_repeats = _repeat_values(truth_run, truth_metric)
-    group_labels = list(dict.fromkeys(r["label"] for r in runs))
-    family = parse_primary(primary, group_labels, primary_metric, ks) if primary else \
-        default_family(runs, primary_metric)
-    if not primary and primary_metric not in metric_names(ks):
-        parse_primary([], group_labels, primary_metric, ks)  # the same refusal as a declared family's
-    found = inference(runs, truth, max(truth.values()), ks, bootstrap, seed, family)
     return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
             "truth_scores": truth, "truth_repeats": truth_repeats, "truth_spread": _spread(truth_run, truth_metric),
             "truth_coverage": truth_coverage, "truth_recipe": truth_identity.recipe.to_dict(),
-            "space": truth_identity.space, "runs": runs, "groups": found["groups"],
-            "comparisons": found["comparisons"], "comparison_candidates": found["candidates"],
-            "family": found["family"], "detectable": found["detectable"],
-            "noise_ceiling": noise_ceiling(truth_repeats, bootstrap, seed=seed), "partial": partial,
+            "space": truth_identity.space, "runs": runs, "partial": partial,
+            **group_statistics(runs, truth, truth_repeats, ks, bootstrap, seed, primary, primary_metric),
             "inputs": {"runs": [str(Path(r).resolve()) for r in run_dirs], "truth": str(Path(truth_dir).resolve()),
                        "labels": labels, "proxy_metric": proxy_metric, "truth_metric": truth_metric,
                        "ks": list(ks), "bootstrap": bootstrap, "allow_partial": allow_partial,
                        "primary": primary, "primary_metric": primary_metric}}
+
+
+def group_statistics(runs: list[dict], truth: dict[str, float], truth_repeats: dict[str, list[float]], ks,
+                     bootstrap: int, seed: int, primary: list[str] | None, primary_metric: str) -> dict:
+    """The report's inference over its runs: groups, the declared family (default: each method against the random
+    subset of its size) and the exploratory rest, what each metric could detect, and the truth's reliability."""
+    group_labels = list(dict.fromkeys(r["label"] for r in runs))
+    family = parse_primary(primary or [], group_labels, primary_metric, ks)
+    if not primary:
+        family = default_family(runs, primary_metric)
+    found = inference(runs, truth, max(truth.values()), ks, bootstrap, seed, family)
+    return {"groups": found["groups"], "comparisons": found["comparisons"], "comparison_candidates":
+            found["candidates"], "family": found["family"], "detectable": found["detectable"],
+            "noise_ceiling": noise_ceiling(truth_repeats, bootstrap, seed=seed)}
+
+
+def report_from_candidates(path: str | Path, ks=(5, 10, 20), bootstrap: int = 1000, seed: int = 0,
+                           primary: list[str] | None = None, primary_metric: str = "spearman") -> dict:
+    """A report's statistics recomputed from its candidates.csv alone (no studies): each run's agreement and the
+    group statistics, in the shapes `build_report` gives them (without costs, coverage or figures)."""
+    table = read_candidates(path)
+    runs = [{**run, "agreement": rank_agreement(run["scores"], table.truth, ks, bootstrap)} for run in table.runs]
+    return {"ks": list(ks), "runs": runs, "truth_scores": table.truth, "truth_repeats": table.truth_repeats,
+            "inputs": {"bootstrap": bootstrap},
+            **group_statistics(runs, table.truth, table.truth_repeats, ks, bootstrap, seed, primary, primary_metric)}
+
+
+def conclusion_lines(report: dict) -> list[str]:
+    """What the report concludes: the groups, the declared family, the exploratory rest and what the design could
+    detect."""
+    return group_lines(report) + family_lines(report) + exploratory_lines(report) + detectable_lines(report)
 
 
 def _space_size(space: dict) -> int:
@@ -253,7 +277,7 @@ def markdown_table(report: dict) -> str:
     if outside:
         lines += ["**Estimates outside their own 95% interval** (the percentile bootstrap is biased there; do not "
                   "read those intervals as coverage): " + "; ".join(outside) + ".", ""]
-    lines += group_lines(report) + family_lines(report) + exploratory_lines(report) + detectable_lines(report)
+    lines += conclusion_lines(report)
     failures = [(e["name"], f) for e in report["runs"] for f in e["failed"]]
     if failures:
         lines += ["Failed candidates (ranked last by every metric):", ""]
@@ -348,28 +372,6 @@ CSV_COLUMNS = ["run_name", "group", "run", "n_common", "finished", "failed", "mi
                "spearman_lo", "spearman_hi", "spearman_of_noise_free", "kendall", "kendall_lo", "kendall_hi", "picked",
                "picked_real_acc", "best", "best_real_acc", "regret", "train_images", "creation_seconds",
                "seconds_per_candidate", "seconds_total"]
-
-
-CANDIDATE_COLUMNS = ["run_name", "group", "candidate", "state", "score", "repeats"]
-
-
-def write_candidates(report: dict, path: Path) -> None:
-    """Every candidate's score in every run and the truth (with the truth's repeats), a few kilobytes: what any of
-    the report's statistics can be recomputed from without the runs' studies. A candidate that failed on a proxy
-    has state "failed" and no score (the statistics rank it last)."""
-    rows = [{"run_name": "truth", "group": "truth", "candidate": c, "state": "finished", "score": score,
-             "repeats": ";".join(repr(v) for v in report["truth_repeats"].get(c, []))}
-            for c, score in sorted(report["truth_scores"].items())]
-    for e in report["runs"]:
-        rows += [{"run_name": e["name"], "group": e["label"], "candidate": c,
-                  "state": "finished" if math.isfinite(score) else "failed",
-                  "score": score if math.isfinite(score) else "", "repeats": ""}
-                 for c, score in sorted(e["scores"].items())]
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=CANDIDATE_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
 
 
 def _check_replaceable(out: Path, report: dict, overwrite: bool) -> list[str]:
