@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ftd_nas.agreement import (Comparison, Estimate, better, compare_groups, format_interval, holm, metric_names,
+from ftd_nas.agreement import (Comparison, better, compare_groups, format_interval, holm, metric_names,
                                minimum_detectable)
 from ftd_nas.errors import ConfigError
 
@@ -157,8 +157,3 @@ def inference(runs: list[dict], truth: dict[str, float], space_best: float, ks, 
         out["detectable"][metric] = {"median_mdd": float(np.median(mdds)) if mdds else None,
                                      "max_mdd": float(np.max(mdds)) if mdds else None, "designs": designs}
     return out
-
-
-def estimate_of(entry: dict) -> Estimate:
-    """An `Estimate` back from its dict in report.json."""
-    return Estimate(**entry)
