@@ -35,6 +35,8 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.models.convnet import ConvNet
 from ftd_nas.models.crossarch import VGG11, AlexNet, ResNet18
 from ftd_nas.models.layers import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
+from ftd_nas.models.nb201 import build_nb201
+from ftd_nas.models.nb201_cells import EDGE_AXES, OPS, cell_string, unique_string
 from ftd_nas.models.spec import ModelSpec
 
 Check = Callable[[object], "str | None"]
@@ -106,7 +108,7 @@ def require_embedding(arch: str, why: str) -> None:
     """Refuse a family whose networks have no `embed(x)` for a method that needs one (`why` says which)."""
     family = get_family(arch)
     if not family.embeds:
-        able = [name for name, f in FAMILIES.items() if f.embeds]
+        able = [name for name, f in spec_families().items() if f.embeds]
         raise ConfigError(f"{why}: use --model {' or '.join(able)}, not {arch} (its networks have no embedding)")
 
 
@@ -149,3 +151,15 @@ register(ModelFamily("vgg11", "VGG11 for small images (cross-architecture evalua
 register(ModelFamily("resnet18", "ResNet18 for small images (cross-architecture evaluation)", SPEC_AXES,
                      _from_spec("resnet18"), ResNet18, rule=_groups_divide_width))
 
+
+def _nb201_class(params: dict) -> Hashable:
+    """Cells in one of the benchmark's isomorphism classes, in networks of one size."""
+    return unique_string(params), params["C"], params["N"]
+
+
+NB201_AXES: dict[str, Check] = {**{axis: one_of(OPS) for axis in EDGE_AXES}, "C": whole_number(1),
+                                "N": whole_number(1)}
+
+register(ModelFamily("nb201", "NAS-Bench-201 cell network: N cells per stage at C, 2C, 4C channels (benchmark: "
+                     "C 16, N 5)", NB201_AXES, build_nb201, embeds=True, complete=True, settings=("C", "N"),
+                     candidate_id=cell_string, isomorphism=_nb201_class))
