@@ -38,7 +38,7 @@ from ftd_nas.evaluation import random_subset
 from ftd_nas.models import ModelSpec, build_model
 from ftd_nas.proxy import Proxy
 from ftd_nas.runtime import environment_info, resolve_device
-from ftd_nas.search import SearchRecipe, candidate_id, load_space
+from ftd_nas.search import SearchRecipe, load_space
 from ftd_nas.train import TrainConfig, train
 
 VARIANTS = {
@@ -142,7 +142,7 @@ def main() -> None:
     time_candidate(chosen[0], ds, images, replace(recipe_config, epochs=1), device)  # warm-up
     rows = []
     for params in chosen:
-        row = {"candidate": candidate_id(params)}
+        row = {"candidate": space.candidate_id(params)}
         for name in args.variants:
             row[name] = time_candidate(params, ds, images, VARIANTS[name](recipe_config), device)
         rows.append(row)

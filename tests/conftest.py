@@ -8,6 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CIFAR_SUBSET = REPO.parent / "shared" / "datasets" / "cifar10_subset.npz"
+NATS_BENCH_CSV = REPO.parent / "shared" / "datasets" / "nats_bench_tss.csv"  # NAS-Bench-201's published table
 
 # The unit space: 8 ConvNets, three axes varied; shared by the search, runner, PostgreSQL and runtime tests.
 SPACE = """\
@@ -58,6 +59,17 @@ def cifar_subset_path() -> Path:
     if not CIFAR_SUBSET.is_file():
         pytest.skip(f"real-data test needs {CIFAR_SUBSET} (the shared CIFAR-10 subset)")
     return CIFAR_SUBSET
+
+
+@pytest.fixture(scope="session")
+def nats_bench_rows() -> list[dict]:
+    """The rows of NAS-Bench-201's published table (cell string, UniqueString, accuracies)."""
+    import csv
+
+    if not NATS_BENCH_CSV.is_file():
+        pytest.skip(f"the check against the benchmark's table needs {NATS_BENCH_CSV} (NATS-Bench's 15,625 cells)")
+    with NATS_BENCH_CSV.open(newline="") as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="session")

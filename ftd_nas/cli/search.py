@@ -119,7 +119,8 @@ def recipe_from(args: argparse.Namespace) -> SearchRecipe:
 def _show(args: argparse.Namespace) -> int:
     """The space's axes and candidate count; with --dataset, after its parameter and multiply-add limits too."""
     space = load_space(args.space)
-    print(f"{space.name}: model {space.model}, {len(space)} candidates after exclusions ({space.source})")
+    kept = "exclusions, one per isomorphism class" if space.unique else "exclusions"
+    print(f"{space.name}: model {space.model}, {len(space)} candidates after {kept} ({space.source})")
     for axis, values in space.axes.items():
         condition = space.conditions.get(axis)
         only = "  only when " + ", ".join(f"{o} in {v}" for o, v in condition.items()) if condition else ""

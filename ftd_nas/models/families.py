@@ -11,6 +11,13 @@ A family is what a space file's `model:` names and what a stored `ModelSpec.arch
                 is only searched over
     embeds      its networks have `embed(x)`, the features before the classifier (DM and the coresets use it)
     complete    a space must name (or pin) every axis
+    settings    axes that size every candidate of a space alike (e.g. a network's width): a space gives each one
+                value, so they need no place in a candidate's id
+    candidate_id  a candidate's name from its axis values (e.g. a benchmark's own name, so results join its
+                table); None for the generic one (`ftd_nas.search.space.candidate_id`)
+    isomorphism a key equal for candidates that compute the same function, by the family's rule; a space with
+                `unique: true` keeps one candidate per key (the one with the smallest id); None when the family
+                has no such rule
 
 Adding a family: write its network module under `ftd_nas/models/`, then one `register(ModelFamily(...))` below.
 Search spaces, the search, verify, `--model`, DM and the coresets read everything else from the entry.
@@ -18,8 +25,8 @@ Search spaces, the search, verify, `--model`, DM and the coresets read everythin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass, fields
+from typing import Callable, Hashable
 
 from torch import nn
 
@@ -28,9 +35,9 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.models.convnet import ConvNet
 from ftd_nas.models.crossarch import VGG11, AlexNet, ResNet18
 from ftd_nas.models.layers import ACT_LAYERS, NORM_LAYERS, POOL_LAYERS
-
-if TYPE_CHECKING:
-    from ftd_nas.models.spec import ModelSpec
+from ftd_nas.models.nb201 import build_nb201
+from ftd_nas.models.nb201_cells import EDGE_AXES, OPS, cell_string, unique_string
+from ftd_nas.models.spec import ModelSpec
 
 Check = Callable[[object], "str | None"]
 MAX_DEPTH = 8  # ConvNet blocks; with pooling a 32x32 image allows 5, `pool: none` more
@@ -55,10 +62,13 @@ class ModelFamily:
     summary: str
     axes: dict[str, Check]
     build: Callable[[dict, int, tuple[int, int], int], nn.Module]
-    network: Callable[["ModelSpec"], nn.Module] | None = None
+    network: Callable[[ModelSpec], nn.Module] | None = None
     rule: Callable[[dict], str | None] = lambda params: None
     embeds: bool = False
     complete: bool = False
+    settings: tuple[str, ...] = ()
+    candidate_id: Callable[[dict], str] | None = None
+    isomorphism: Callable[[dict], Hashable] | None = None
 
     def check_value(self, axis: str, value) -> str | None:
         """What is wrong with one axis value, or None; an axis the family does not have is an error too."""
@@ -68,11 +78,21 @@ class ModelFamily:
 
 
 FAMILIES: dict[str, ModelFamily] = {}
+# The ModelSpec fields that describe an architecture (the others name it or describe the data): the only axes a
+# family built from a ModelSpec can have, since a stored spec has nowhere else to keep a value.
+SPEC_KNOBS = {f.name for f in fields(ModelSpec)} - {"arch", "channels", "image_size", "num_classes"}
 
 
 def register(family: ModelFamily) -> ModelFamily:
     if family.name in FAMILIES:
         raise ConfigError(f"model family {family.name!r} is registered twice")
+    if family.network is not None and not set(family.axes) <= SPEC_KNOBS:
+        raise ConfigError(f"model family {family.name!r}: a network built from a ModelSpec has only ModelSpec's "
+                          f"knobs ({', '.join(sorted(SPEC_KNOBS))}) as axes, not "
+                          f"{', '.join(sorted(set(family.axes) - SPEC_KNOBS))}")
+    unknown = [a for a in family.settings if a not in family.axes]
+    if unknown:
+        raise ConfigError(f"model family {family.name!r}: settings {unknown} are not among its axes")
     FAMILIES[family.name] = family
     return family
 
@@ -88,7 +108,7 @@ def require_embedding(arch: str, why: str) -> None:
     """Refuse a family whose networks have no `embed(x)` for a method that needs one (`why` says which)."""
     family = get_family(arch)
     if not family.embeds:
-        able = [name for name, f in FAMILIES.items() if f.embeds]
+        able = [name for name, f in spec_families().items() if f.embeds]
         raise ConfigError(f"{why}: use --model {' or '.join(able)}, not {arch} (its networks have no embedding)")
 
 
@@ -130,3 +150,16 @@ register(ModelFamily("vgg11", "VGG11 for small images (cross-architecture evalua
                      _from_spec("vgg11"), VGG11, rule=_groups_divide_width))
 register(ModelFamily("resnet18", "ResNet18 for small images (cross-architecture evaluation)", SPEC_AXES,
                      _from_spec("resnet18"), ResNet18, rule=_groups_divide_width))
+
+
+def _nb201_class(params: dict) -> Hashable:
+    """Cells in one of the benchmark's isomorphism classes, in networks of one size."""
+    return unique_string(params), params["C"], params["N"]
+
+
+NB201_AXES: dict[str, Check] = {**{axis: one_of(OPS) for axis in EDGE_AXES}, "C": whole_number(1),
+                                "N": whole_number(1)}
+
+register(ModelFamily("nb201", "NAS-Bench-201 cell network: N cells per stage at C, 2C, 4C channels (benchmark: "
+                     "C 16, N 5)", NB201_AXES, build_nb201, embeds=True, complete=True, settings=("C", "N"),
+                     candidate_id=cell_string, isomorphism=_nb201_class))

@@ -11,7 +11,10 @@ from ftd_nas.records import Part
 
 @dataclass(frozen=True)
 class ModelSpec(Part):
-    """Architecture name plus the knobs of the ConvNet family and the data shape it is built for."""
+    """Architecture name plus the knobs of the ConvNet family and the data shape it is built for.
+
+    Only families whose axes are these knobs can be stored so (`spec_families`: --model, experts, distillation,
+    evaluation); a family with axes of its own (nb201) is searched over and rebuilt from its axis values."""
 
     arch: str = "convnet"
     width: int = 128
@@ -30,11 +33,11 @@ class ModelSpec(Part):
         if self.arch not in families:
             raise ConfigError(f"unknown model {self.arch!r}; choose one of: {', '.join(families)}")
         family = families[self.arch]
-        for name in ("norm", "act", "pool", "width", "depth"):  # the family's own axis checks, one definition
-            problem = family.check_value(name, getattr(self, name))
+        for name in family.axes:  # the family's own axis checks, one definition (its axes are knobs of ours)
+            value = getattr(self, name)
+            problem = family.check_value(name, value)
             if problem:
-                kind = "unknown" if name in ("norm", "act", "pool") else "invalid"
-                raise ConfigError(f"{kind} --{name} {getattr(self, name)!r}: {problem}")
+                raise ConfigError(f"{'unknown' if isinstance(value, str) else 'invalid'} --{name} {value!r}: {problem}")
         for name in ("channels", "num_classes"):
             check_positive_int(f"--{name.replace('_', '-')}", getattr(self, name))
         if len(self.image_size) != 2 or min(self.image_size) < 1:

@@ -1,9 +1,11 @@
 """A chosen architecture as a file (`pick.json`, written by verify) and trained weights beside their spec.
 
 `ArchitectureRecord` names a candidate of a search space: its model family and parameters, and the data shape it
-is built for. A built-in family gives a `ModelSpec`, so `ftd_nas.models.build_model(record.spec())` rebuilds it
-from Python. A user's factory (package.module:function) is imported only when the caller says the file is
-trusted (`train --spec FILE --trust-factory`): a file from elsewhere must not choose code to run.
+is built for. A built-in family of the ConvNet's knobs gives a `ModelSpec`, so
+`ftd_nas.models.build_model(record.spec())` rebuilds it from Python; one with axes of its own (nb201) is rebuilt
+from its axis values by its entry (`build`). A user's factory (package.module:function) is imported only when
+the caller says the file is trusted (`train --spec FILE --trust-factory`): a file from elsewhere must not choose
+code to run.
 
 `WeightsRecord` is the metadata of a weights file (safetensors) written by `ftd-nas train --save`: the
 architecture, the data fingerprint, the training configuration and the accuracies.
@@ -24,6 +26,7 @@ from ftd_nas.data.fingerprint import DataFingerprint
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.io import atomic_path
 from ftd_nas.models import FAMILIES, ModelSpec
+from ftd_nas.models.families import spec_families
 from ftd_nas.records import Record, RecordError
 from ftd_nas.search.space import SearchSpace
 
@@ -47,6 +50,15 @@ class ArchitectureRecord(Record):
         if ":" not in self.model and self.model not in FAMILIES:
             raise ConfigError(f"model {self.model!r} is not a known model family ({', '.join(FAMILIES)}) nor a "
                               "factory written package.module:function")
+        if self.builtin and self.model not in spec_families():  # checked here, as a ModelSpec checks the others
+            family = FAMILIES[self.model]
+            missing = [axis for axis in family.axes if axis not in self.params]
+            if missing:
+                raise ConfigError(f"the {self.model} architecture lacks axes {missing}")
+            for axis, value in self.params.items():
+                problem = family.check_value(axis, value)
+                if problem:
+                    raise ConfigError(f"the {self.model} architecture's {axis} {value!r} {problem}")
 
     @property
     def builtin(self) -> bool:
@@ -57,15 +69,17 @@ class ArchitectureRecord(Record):
         if not self.builtin:
             raise ConfigError(f"{self.model!r} is a user's factory, not a built-in family: build it with "
                               "build(trust_factory=True)")
+        if self.model not in spec_families():
+            raise ConfigError(f"{self.model!r} has axes of its own, not a ModelSpec's: build it with build()")
         return ModelSpec(arch=self.model, **self.params).for_data(self.channels, self.image_size, self.num_classes)
 
     def build(self, seed: int = 0, trust_factory: bool = False) -> nn.Module:
         from ftd_nas.models import build_model
         from ftd_nas.search.factories import build_candidate
 
-        if self.builtin:
+        if self.model in spec_families():
             return build_model(self.spec(), seed=seed)
-        if not trust_factory:
+        if not self.builtin and not trust_factory:
             raise ConfigError(f"the architecture names the factory {self.model!r}: importing it runs its code, so it "
                               "is built only for a file you trust (--trust-factory)")
         space = SearchSpace(name="pick", axes={k: [v] for k, v in self.params.items()}, model=self.model)

@@ -1,9 +1,9 @@
 """Models of a search space's candidates: a built-in family by name, or a user's factory.
 
 A space file's `model:` names the family. Built-in: the entries of `ftd_nas/models/families.py` (convnet,
-alexnet, vgg11, resnet18), each building a candidate from its declared axes. A user's factory, written package.module:function, is imported only when a space file the
-user gave names it (so only a space file you trust should name one: importing runs that module's code), and is
-called as
+alexnet, vgg11, resnet18, nb201), each building a candidate from its declared axes. A user's factory, written
+package.module:function, is imported only when a space file the user gave names it (so only a space file you
+trust should name one: importing runs that module's code), and is called as
 
     function(params: dict, channels: int, image_size: tuple[int, int], num_classes: int) -> torch.nn.Module
 
@@ -21,7 +21,7 @@ from torch import nn
 
 from ftd_nas.errors import ConfigError
 from ftd_nas.models import count_macs, count_params, get_family
-from ftd_nas.search.space import SearchSpace, candidate_id
+from ftd_nas.search.space import SearchSpace
 
 
 def model_factory(name: str) -> Callable[..., nn.Module]:
@@ -50,7 +50,7 @@ def build_candidate(space: SearchSpace, params: dict, shape: tuple[int, tuple[in
         except ConfigError:
             raise
         except Exception as exc:  # a user's factory refusing a combination is a failed candidate, not a crash
-            raise ConfigError(f"model {space.model!r} cannot build {candidate_id(params)}: "
+            raise ConfigError(f"model {space.model!r} cannot build {space.candidate_id(params)}: "
                               f"{type(exc).__name__}: {exc}") from None
     if not isinstance(net, nn.Module):
         raise ConfigError(f"model factory {space.model!r} returned a {type(net).__name__}, not a torch.nn.Module")

@@ -99,7 +99,7 @@ def _time_candidate(params: dict, setup: SearchSetup, epochs: int) -> SampleTimi
     memory = torch.cuda.max_memory_allocated(device) if measured else \
         training_memory_estimate(fit.net, (shape[0], *shape[1]), recipe.batch_size)
     measured_cost = cost(fit.net, shape)
-    return SampleTiming(candidate_id(params), measured_cost["macs"], measured_cost["num_params"],
+    return SampleTiming(setup.space.candidate_id(params), measured_cost["macs"], measured_cost["num_params"],
                         sum(steady) / len(steady), fit.fixed_seconds, int(memory), measured)
 
 

@@ -39,7 +39,7 @@ from ftd_nas.search.recipe import SearchRecipe, TrainingSource, parse_source
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord
 from ftd_nas.search.results import COMPLETE, FAIL, PRUNED, CandidateResult, SearchSummary
 from ftd_nas.search.setup import SearchSetup
-from ftd_nas.search.space import SearchSpace, candidate_id, parse_space
+from ftd_nas.search.space import SearchSpace, parse_space
 from ftd_nas.search.study import enqueue_missing, open_study
 from ftd_nas.train import Trainer, TrainResult, evaluate
 
@@ -249,7 +249,7 @@ class Search:
     # ------------------------------------------------------------------ one trial
     def _run_trial(self, trial: optuna.Trial) -> tuple[str, str]:
         params = self.space.suggest(trial)
-        cid = candidate_id(params)
+        cid = self.space.candidate_id(params)
         repeat = int(trial.user_attrs.get(REPEAT, 0))  # set when the unit was queued; budgeted samplers: 0
         trial.set_user_attr(UNIT_KEY, cid)
         trial.set_user_attr(REPEAT, repeat)
@@ -327,7 +327,7 @@ class Search:
             environment=environment_info(self.device), created=time.strftime("%Y-%m-%dT%H:%M:%S%z")).to_dict())
         counts = {"trained": 0, "failed": 0, "duplicate": 0, "pruned": 0, "excluded": 0, "lost": 0}
         if cfg.sampler == "grid":
-            queued = enqueue_missing(self.study, self.candidates, cfg.repeats)
+            queued = enqueue_missing(self.study, self.space, self.candidates, cfg.repeats)
             waiting, running = remaining(self.study)
             bar = progress(range(waiting), desc=f"search {self.space.name}", enabled=cfg.progress)
             if waiting == 0 and running == 0:
@@ -345,7 +345,7 @@ class Search:
                     # `grace` seconds) is failed, re-queued and trained here.
                     bar.set_postfix(waiting_for=running)
                     time.sleep(min(cfg.heartbeat, 5))
-                    enqueue_missing(self.study, self.candidates, cfg.repeats)
+                    enqueue_missing(self.study, self.space, self.candidates, cfg.repeats)
                     continue
                 cid, status = self._run_trial(trial)
                 counts[status] += 1

@@ -17,7 +17,7 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search.factories import admissible
 from ftd_nas.search.recipe import TrainingSource, search_data, source_proxy, training_source
-from ftd_nas.search.space import SearchSpace, candidate_id, load_space
+from ftd_nas.search.space import SearchSpace, load_space
 
 if TYPE_CHECKING:
     from ftd_nas.search.runner import SearchConfig
@@ -54,8 +54,8 @@ class SearchSetup:
         candidates = admissible(self.space, self.shape)
         if self.config.only is not None:
             chosen = set(self.config.only)
-            unknown = chosen - {candidate_id(p) for p in candidates}
+            unknown = chosen - {self.space.candidate_id(p) for p in candidates}
             if unknown:
                 raise ConfigError(f"candidates {sorted(unknown)[:3]} are not in space {self.space.name!r}")
-            candidates = [p for p in candidates if candidate_id(p) in chosen]
+            candidates = [p for p in candidates if self.space.candidate_id(p) in chosen]
         return candidates

@@ -10,6 +10,7 @@
       norm: [none, batchnorm, layernorm, instancenorm, groupnorm]
       pool: [none, maxpool, avgpool]
     fixed: {}          # optional: any axis pinned to one value
+    unique: false      # optional: true keeps one candidate per isomorphism class (families that have a rule)
     conditions:        # optional: an axis that exists only for some values of others
       pool: {depth: [1, 2]}
     constraints:       # optional: candidates left out of the space
@@ -19,11 +20,15 @@
         - {depth: 4, pool: none}
 
 A built-in family takes the axes its registry entry declares (`ftd_nas/models/families.py`: the ConvNet's are
-depth, width, act, norm, pool, and a ConvNet space names all five); a user's factory takes any axes, receives a candidate's parameters and the data's shape, and returns an
-nn.Module (see `factories.py`). Candidates are enumerated in a fixed order (the product of the axes as listed,
-a conditional axis only where its condition holds, excluded ones left out) and named by a stable id. The
-parameter and multiply-add limits depend on the data's shape, so they apply once it is known (`admissible`).
-Invalid files get an error naming the file, line and what is wrong.
+depth, width, act, norm, pool, and a ConvNet space names all five; nb201's are its six edges and C, N); a user's
+factory takes any axes, receives a candidate's parameters and the data's shape, and returns an nn.Module (see
+`factories.py`). Candidates are enumerated in a fixed order (the product of the axes as listed, a conditional
+axis only where its condition holds, excluded ones left out) and named by a stable id: the family's own when it
+declares one (nb201: the benchmark's cell string), else the generic one. A family's settings (nb201's C and N)
+take one value per space. `unique: true` keeps, of each isomorphism class by the family's rule, the candidate
+with the smallest id (in Python's string order), in enumeration order. The parameter and multiply-add limits
+depend on the data's shape, so they apply once it is known (`admissible`). Invalid files get an error naming
+the file, line and what is wrong.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -47,13 +53,16 @@ def _spaces_dir() -> Path:
 
 
 SPACES_DIR = _spaces_dir()
-TOP_KEYS = {"name", "description", "model", "axes", "fixed", "conditions", "constraints"}
+TOP_KEYS = {"name", "description", "model", "axes", "fixed", "conditions", "constraints", "unique"}
 CONSTRAINT_KEYS = {"max_params", "max_macs", "exclude"}
 CONVNET_AXES = tuple(SPEC_AXES)
 
 
-def candidate_id(params: dict) -> str:
-    """A stable name: the ConvNet form for the five ConvNet axes (d1-w8-relu-none-avgpool), else axis=value pairs."""
+def candidate_id(params: dict, family: ModelFamily | None = None) -> str:
+    """A stable name: the family's own form when it declares one; else the generic one, the ConvNet form for the
+    five ConvNet axes (d1-w8-relu-none-avgpool) and axis=value pairs otherwise."""
+    if family is not None and family.candidate_id is not None:
+        return family.candidate_id(params)
     if tuple(params) == CONVNET_AXES:
         return f"d{params['depth']}-w{params['width']}-{params['act']}-{params['norm']}-{params['pool']}"
     return "-".join(f"{k}={v}" for k, v in params.items())
@@ -68,9 +77,23 @@ class SearchSpace:
     model: str = "convnet"  # a built-in family or a user's package.module:function
     conditions: dict[str, dict[str, list]] = field(default_factory=dict)  # axis -> {other axis: allowed values}
     constraints: dict = field(default_factory=dict)  # max_params, max_macs, exclude
+    unique: bool = False  # one candidate per isomorphism class (the family's `isomorphism`)
 
     def candidates(self) -> list[dict]:
-        """Every candidate: a conditional axis only where its condition holds; excluded ones left out."""
+        """Every candidate: a conditional axis only where its condition holds; excluded ones left out; with `unique`
+        only the representative of each isomorphism class. Fresh dicts: a caller may change them."""
+        return [dict(params) for params in self._candidates]
+
+    @cached_property
+    def _candidates(self) -> tuple[dict, ...]:
+        """The candidates, enumerated once (a space is immutable; a big one, nb201's 15,625, is asked often)."""
+        if not self.unique:
+            return self._allowed
+        return tuple(params for params in self._allowed if self._representative(params) == self.candidate_id(params))
+
+    @cached_property
+    def _allowed(self) -> tuple[dict, ...]:
+        """The product of the axes (a conditional axis only where its condition holds) less the excluded ones."""
         partial: list[dict] = [{}]
         for axis, values in self.axes.items():
             condition = self.conditions.get(axis, {})
@@ -81,14 +104,41 @@ class SearchSpace:
                 else:
                     grown.append(params)
             partial = grown
-        return [p for p in partial if self.excluded(p) is None]
+        return tuple(params for params in partial if self._excluded_by_rule(params) is None)
 
     def excluded(self, params: dict) -> str | None:
-        """Why a candidate is outside the space by an `exclude` entry, if it is."""
+        """Why a candidate is outside the space by an `exclude` entry or, with `unique`, as a duplicate of its
+        isomorphism class's representative, if it is (e.g. a sampler's proposal)."""
+        reason = self._excluded_by_rule(params)
+        if reason is None and self.unique:
+            representative = self._representative(params)
+            if representative not in (None, self.candidate_id(params)):
+                reason = f"isomorphic to {representative}, which stands for its class (unique: true)"
+        return reason
+
+    def _excluded_by_rule(self, params: dict) -> str | None:
         for rule in self.constraints.get("exclude", []):
             if all(params.get(k) == v for k, v in rule.items()):
                 return f"excluded by {rule}"
         return None
+
+    def _representative(self, params: dict) -> str | None:
+        """The id that stands for the candidate's isomorphism class; None for a candidate outside the space."""
+        return self._representatives.get(self.family.isomorphism(params))
+
+    @cached_property
+    def _representatives(self) -> dict:
+        """Isomorphism key -> the smallest id of the class's candidates in the space (exclusions applied)."""
+        best: dict = {}
+        for params in self._allowed:
+            key, cid = self.family.isomorphism(params), self.candidate_id(params)
+            if key not in best or cid < best[key]:
+                best[key] = cid
+        return best
+
+    def candidate_id(self, params: dict) -> str:
+        """The candidate's name in this space (its family's form when it declares one)."""
+        return candidate_id(params, self.family)
 
     def suggest(self, trial) -> dict:
         """A candidate drawn by an optuna sampler (define-by-run, so conditional axes are drawn only when present)."""
@@ -111,13 +161,14 @@ class SearchSpace:
         """The space a run's record describes (its `to_dict`), e.g. to train more of its candidates."""
         return cls(name=data["name"], axes={k: list(v) for k, v in data["axes"].items()},
                    description=data.get("description", ""), source=source, model=data.get("model", "convnet"),
-                   conditions=data.get("conditions") or {}, constraints=data.get("constraints") or {})
+                   conditions=data.get("conditions") or {}, constraints=data.get("constraints") or {},
+                   unique=bool(data.get("unique", False)))
 
     def to_dict(self) -> dict:
         """The space's identity; the newer keys only where used, so the spaces of earlier runs keep theirs."""
         out = {"name": self.name, "description": self.description, "axes": self.axes}
         extras = {"model": self.model if self.model != "convnet" else None, "conditions": self.conditions or None,
-                  "constraints": self.constraints or None}
+                  "constraints": self.constraints or None, "unique": self.unique or None}
         return {**out, **{k: v for k, v in extras.items() if v is not None}}
 
 
@@ -188,6 +239,9 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
                 raise InputError(f"{where}, {_line(node)}: {axis} value {value!r} {problem}")
         if len(set(map(str, values))) != len(values):
             raise InputError(f"{where}, {_line(vnode)}: axis {axis!r} repeats a value")
+        if family is not None and axis in family.settings and len(values) > 1:
+            raise InputError(f"{where}, {_line(vnode)}: {axis} is a setting of {family.name} spaces (it sizes every "
+                             f"candidate alike, so it is not part of a candidate's id): give it one value")
         axes[axis] = values
     if family is not None and family.complete:
         missing = [a for a in family.axes if a not in axes]
@@ -198,15 +252,36 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
     constraints = _constraints(data, keys, axes, where)
     space = SearchSpace(name=str(data.get("name") or Path(source).stem), axes=axes,
                         description=str(data.get("description") or ""), source=source, model=model,
-                        conditions=conditions, constraints=constraints)
+                        conditions=conditions, constraints=constraints,
+                        unique=_unique(data, keys, model, family, where))
+    candidates = space.candidates()
     if family is not None:
-        for params in space.candidates():
+        for params in candidates:
             problem = family.rule(params)
             if problem:
                 raise InputError(f"{where}: {problem}")
-    if not space.candidates():
+    if not candidates:
         raise InputError(f"{where}: no candidate is left after the exclusions")
+    seen: dict[str, dict] = {}
+    for params in candidates:  # a family's own ids must still tell its candidates apart
+        cid = space.candidate_id(params)
+        if cid in seen:
+            raise InputError(f"{where}: candidates {seen[cid]} and {params} share the id {cid!r}")
+        seen[cid] = params
     return space
+
+
+def _unique(data: dict, keys: dict, model: str, family: ModelFamily | None, where: str) -> bool:
+    if "unique" not in keys:
+        return False
+    node, value = keys["unique"][1], data["unique"]
+    if not isinstance(value, bool):
+        raise InputError(f"{where}, {_line(node)}: unique must be true or false, got {value!r}")
+    if value and (family is None or family.isomorphism is None):
+        able = [name for name, f in FAMILIES.items() if f.isomorphism is not None]
+        raise InputError(f"{where}, {_line(node)}: unique: true needs a model family that says which candidates are "
+                         f"isomorphic ({', '.join(able)}); {model!r} does not")
+    return value
 
 
 def _conditions(data: dict, keys: dict, axes: dict, where: str) -> dict[str, dict[str, list]]:

@@ -11,19 +11,21 @@ from ftd_nas.queue import Unit, open_study as open_queue_study
 from ftd_nas.queue import enqueue_missing as enqueue_units
 from ftd_nas.records import diff_settings
 from ftd_nas.search.record import SearchIdentity
-from ftd_nas.search.space import candidate_id
+from ftd_nas.search.space import SearchSpace
 
 V1_IDENTITY = "dataset"  # the attribute a format-v1 study carries instead of `data`
 
 
-def units(candidates: list[dict], repeats: int = 1) -> list[Unit]:
-    """Every repeat of every candidate, first repeat of every candidate first: a partial run covers the space."""
-    return [Unit(candidate_id(params), repeat, params) for repeat in range(repeats) for params in candidates]
+def units(space: SearchSpace, candidates: list[dict], repeats: int = 1) -> list[Unit]:
+    """Every repeat of every candidate (named as `space` names them), first repeat of every candidate first: a
+    partial run covers the space."""
+    ids = [space.candidate_id(params) for params in candidates]
+    return [Unit(cid, repeat, params) for repeat in range(repeats) for cid, params in zip(ids, candidates)]
 
 
-def enqueue_missing(study: optuna.Study, candidates: list[dict], repeats: int = 1) -> int:
-    """Queue every repeat of every candidate that has no live trial yet; returns how many were queued."""
-    return enqueue_units(study, units(candidates, repeats))
+def enqueue_missing(study: optuna.Study, space: SearchSpace, candidates: list[dict], repeats: int = 1) -> int:
+    """Queue every repeat of every candidate of `space` that has no live trial yet; returns how many were queued."""
+    return enqueue_units(study, units(space, candidates, repeats))
 
 
 def open_study(storage: optuna.storages.BaseStorage, name: str, identity: SearchIdentity,

@@ -6,6 +6,7 @@ from torch import nn
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.models import ModelSpec, build_model
 from ftd_nas.models.families import FAMILIES, ModelFamily, get_family, one_of, require_embedding, whole_number
+from ftd_nas.models.nb201_cells import parse_cell_string
 from ftd_nas.search.factories import build_candidate
 from ftd_nas.search.space import parse_space
 
@@ -67,3 +68,28 @@ def test_an_embedding_is_a_declared_capability():
         if family.network is not None:
             net = build_model(ModelSpec(arch=name, width=8, depth=1, image_size=(16, 16)))
             assert hasattr(net, "embed") == family.embeds, name
+
+
+def test_nb201_is_one_entry_with_axes_settings_and_names_of_its_own():
+    family = get_family("nb201")
+    assert list(family.axes) == ["edge_1_0", "edge_2_0", "edge_2_1", "edge_3_0", "edge_3_1", "edge_3_2", "C", "N"]
+    assert family.settings == ("C", "N") and family.complete and family.network is None
+    assert family.check_value("edge_2_1", "nor_conv_5x5").startswith("must be one of none, skip_connect")
+    assert family.check_value("C", 0) == "must be a positive integer"
+    params = {axis: "skip_connect" for axis in list(family.axes)[:6]} | {"C": 4, "N": 1}
+    net = family.build(params, 3, (8, 8), 10)
+    assert family.embeds == hasattr(net, "embed")  # the declaration says what the network does
+    assert family.candidate_id(params).startswith("|skip_connect~0|+|skip_connect~0|skip_connect~1|+")
+    one, other = ({**parse_cell_string(text), "C": 4, "N": 1} for text in (  # the same sum, written two ways
+        "|avg_pool_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|",
+        "|nor_conv_3x3~0|+|none~0|none~1|+|avg_pool_3x3~0|skip_connect~1|none~2|"))
+    assert family.isomorphism(one) == family.isomorphism(other) != family.isomorphism({**one, "C": 8})
+
+
+def test_only_families_of_a_model_specs_knobs_have_a_model_spec_network():
+    with pytest.raises(ConfigError, match="only ModelSpec's knobs .* not C, edge_1_0"):
+        from ftd_nas.models.families import NB201_AXES, register
+        register(ModelFamily("nb201-spec", "x", {"edge_1_0": NB201_AXES["edge_1_0"], "C": NB201_AXES["C"]},
+                             lambda *a: None, network=lambda spec: None))
+    with pytest.raises(ConfigError, match="use --model convnet, not vgg11"):  # nb201 embeds, but is no --model
+        require_embedding("vgg11", "--method dm matches embeddings")

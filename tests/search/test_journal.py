@@ -24,7 +24,7 @@ def test_dead_workers_trial_is_retried_from_a_journal(space_file, tmp_path, digi
     cfg = search_config(space_file, tmp_path / "run", storage=f"journal:{tmp_path / 'run' / 'study.journal'}",
                         heartbeat=1, grace=2)
     search = runner_module.Search(cfg, dataset=digits)
-    enqueue_missing(search.study, search.candidates)
+    enqueue_missing(search.study, search.space, search.candidates)
     orphan = pop_waiting(search.study)  # claimed by a "worker" that then dies without a word
     time.sleep(3)
     summary = run_search(cfg, dataset=digits)

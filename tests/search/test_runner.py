@@ -59,7 +59,7 @@ def test_dead_workers_trial_is_retried_after_its_heartbeat_stops(space_file, tmp
     search = runner_module.Search(cfg, dataset=digits)
     from ftd_nas.search.study import enqueue_missing
 
-    enqueue_missing(search.study, search.candidates)
+    enqueue_missing(search.study, search.space, search.candidates)
     orphan = pop_waiting(search.study)  # claimed by a "worker" that then dies without a word
     search.storage.record_heartbeat(orphan._trial_id)
     time.sleep(3)

@@ -119,3 +119,23 @@ def test_verify_and_train_the_pick_from_the_command_line(runs, tmp_path, capsys)
     assert main(["train", "--spec", str(tmp_path / "factory.json"), "--dataset", "digits", "--epochs", "1",
                  "--no-progress", "--device", "cpu"]) == 2
     assert "--trust-factory" in capsys.readouterr().err
+
+
+def test_a_pick_of_a_family_with_axes_of_its_own_is_rebuilt_from_them():
+    """nb201 is no ModelSpec: its pick.json is built by its family's entry, as a built-in (no --trust-factory)."""
+    cell = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+    from ftd_nas.models.nb201_cells import parse_cell_string
+
+    params = {**parse_cell_string(cell), "C": 4, "N": 1}
+    pick = ArchitectureRecord(model="nb201", params=params, channels=3, image_size=(32, 32), num_classes=10,
+                              candidate=cell)
+    a, b = pick.build(seed=3), pick.build(seed=3)
+    assert a.classifier.out_features == 10 and all(x.equal(y) for x, y in zip(a.parameters(), b.parameters()))
+    with pytest.raises(ConfigError, match="axes of its own"):
+        pick.spec()
+    with pytest.raises(ConfigError, match="edge_2_1 'conv_5x5' must be one of"):
+        ArchitectureRecord(model="nb201", params={**params, "edge_2_1": "conv_5x5"}, channels=3, image_size=(32, 32),
+                           num_classes=10)
+    with pytest.raises(ConfigError, match=r"lacks axes \['N'\]"):
+        ArchitectureRecord(model="nb201", params={k: v for k, v in params.items() if k != "N"}, channels=3,
+                           image_size=(32, 32), num_classes=10)
