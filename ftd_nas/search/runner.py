@@ -115,7 +115,6 @@ class SearchConfig(Part):
             raise ConfigError(f"--grace ({self.grace} s) must exceed --heartbeat ({self.heartbeat} s), or live "
                               "workers would be declared dead")
 
-
     def _check_training_free(self) -> None:
         """A zc: search trains nothing: the recipe's training options (all but --seed) and the pruner, which
         reads validation accuracy while a candidate trains, make no sense with it and are refused."""

@@ -96,6 +96,16 @@ def test_report_and_verify_rank_by_the_score(runs, tmp_path):
     assert [score for _, _, score in ranking] == sorted((r.proxy_score for r in rows.values()), reverse=True)
 
 
+@pytest.mark.slow
+def test_repeats_are_independent_draws_and_the_row_keeps_their_mean(space_file, tmp_path, digits):
+    summary = run_search(zc_config(space_file, tmp_path / "run", "synflow", repeats=2), dataset=digits)
+    assert summary.trained == 16
+    for row in summary.rows:
+        first, second = row.proxy_scores
+        assert row.repeats == 2 and first != second and row.proxy_score == pytest.approx((first + second) / 2)
+        assert row.proxy_std == pytest.approx(abs(first - second) / 2 ** 0.5)
+
+
 def test_the_minibatch_is_drawn_from_the_seed(digits):
     first, again, other = (scoring.minibatch(digits.train, 16, seed) for seed in (0, 0, 1))
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1]) and not torch.equal(first[0], other[0])
