@@ -8,7 +8,9 @@ import signal
 from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, number, whole
 from ftd_nas.errors import ConfigError
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
-from ftd_nas.search.results import FAIL
+from ftd_nas.search.recipe import parse_source
+from ftd_nas.search.results import FAIL, ZC
+from ftd_nas.zero_cost import REGISTRY
 from ftd_nas.train import MAX_MOMENTUM
 
 HELP = "train each candidate ConvNet of a search space on a proxy (or real data) and score it"
@@ -16,14 +18,16 @@ DESCRIPTION = """\
 Train every candidate of a search space (files in search_spaces/) on a proxy and score it on the real
 validation split (test accuracy is recorded too). --proxy real trains on the whole real training split (the
 ground truth, computed once per dataset and space and reused by every `ftd-nas report`); --proxy random:K on
-K random real images per class. --dataset always names the real data (with a proxy file it is checked
+K random real images per class; --proxy zc:NAME trains nothing and ranks each untrained candidate by a
+training-free score on one minibatch of the real training split (NAME: {scorers}; each runs with the
+choices its registry entry states, recorded in the run). --dataset always names the real data (with a proxy file it is checked
 against the proxy's fingerprint, whose preprocessing it takes). The study lives in an optuna storage
 (default: OUT/study.db, SQLite, recorded relative to OUT so the run folder can be moved or copied);
 re-running resumes, several processes on the same storage share the candidates (each trained once), and a
 failed candidate (NaN, out of memory) is recorded with its reason. --sampler tpe|random --n-trials N runs a
 budgeted search instead of the exhaustive sweep. On a cluster: --plan projects the time first,
 --storage journal:PATH shares the study through a shared filesystem, --slurm-script N writes an sbatch array
-of workers, and `ftd-nas status RUN` shows the progress."""
+of workers, and `ftd-nas status RUN` shows the progress.""".format(scorers=", ".join(REGISTRY))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", default="convnet", help="space name in search_spaces/ or a .yaml path (default convnet)")
     p.add_argument("--list-spaces", action="store_true", help="list the available spaces and exit")
     p.add_argument("--show", action="store_true", help="show the space's axes and candidate count and exit")
-    p.add_argument("--proxy", default=None, help="proxy file, real, or random:K")
+    p.add_argument("--proxy", default=None, help="proxy file, real, random:K, or zc:NAME (a training-free score)")
     p.add_argument("--dataset", default=None,
                    help="the real data: a name or npz:PATH / folder:PATH (always required; a proxy file's must match)")
     p.add_argument("--data-root", default="data", help="folder holding named datasets (default ./data)")
@@ -176,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     if args.show:
         return _show(args)
     if args.proxy is None or (args.out is None and not args.plan):
-        raise ConfigError("a search needs --proxy (a proxy file, real, or random:K) and --out RUN")
+        raise ConfigError("a search needs --proxy (a proxy file, real, random:K or zc:NAME) and --out RUN")
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out or "", dataset=args.dataset,
                           data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
                           sampler=args.sampler, n_trials=args.n_trials, recipe=recipe_from(args), repeats=args.repeats,
@@ -199,14 +203,20 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     rows = [r for r in summary.rows if r.complete]
     repeats = sum(r.repeats for r in rows)
+    training_free = parse_source(config.proxy)[0] == ZC
     print(f"study {summary.study}: {summary.complete}/{summary.candidates} candidates complete "
           f"({repeats} of {summary.candidates * summary.repeats} repeats), {summary.failed_total} failed; "
-          f"this worker trained {summary.trained} in {summary.seconds:.0f} s"
+          f"this worker {'scored' if training_free else 'trained'} {summary.trained} in {summary.seconds:.0f} s"
           + (f" ({summary.lost} more dropped: declared dead by another worker, retried there)"
              if summary.lost else ""))
-    for r in sorted(rows, key=lambda r: -r.val_acc)[:5]:
-        spread = f" ± {100 * r.val_std:.1f} ({r.repeats} repeats)" if r.val_std is not None else ""
-        print(f"  {r.candidate:<40} val {100 * r.val_acc:5.1f}{spread}  test {100 * r.test_acc:5.1f}")
+    if training_free:
+        for r in sorted(rows, key=lambda r: -r.proxy_score)[:5]:
+            spread = f" ± {r.proxy_std:.3g} ({r.repeats} repeats)" if r.proxy_std is not None else ""
+            print(f"  {r.candidate:<40} {config.proxy} {r.proxy_score:.4g}{spread}")
+    else:
+        for r in sorted(rows, key=lambda r: -r.val_acc)[:5]:
+            spread = f" ± {100 * r.val_std:.1f} ({r.repeats} repeats)" if r.val_std is not None else ""
+            print(f"  {r.candidate:<40} val {100 * r.val_acc:5.1f}{spread}  test {100 * r.test_acc:5.1f}")
     for r in summary.rows:
         if r.state == FAIL:
             print(f"  FAILED {r.candidate}: {r.fail_reason}")

@@ -13,25 +13,27 @@ from ftd_nas.figures.save import new_figure, save_figure
 def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path, note: str = "",
                      proxy_err: dict | None = None, truth_err: dict | None = None,
                      proxy_name: str = "proxy validation accuracy",
-                     truth_name: str = "real-data test accuracy") -> list[str]:
+                     truth_name: str = "real-data test accuracy", proxy_percent: bool = True) -> list[str]:
     """Proxy vs real accuracy per candidate; error bars: the std over each candidate's repeats (when it has some).
     A candidate that failed on the proxy (FAILED, ranked last by the statistics) has no accuracy to place: the
-    title counts them."""
+    title counts them. A proxy score that is not an accuracy (a training-free score) is drawn as it is
+    (`proxy_percent` False)."""
     names, p, t = aligned(proxy, truth)
     failed = int(np.sum(~np.isfinite(p)))
     kept = np.isfinite(p)
     names, p, t = [n for n, keep in zip(names, kept) if keep], p[kept], t[kept]
     fig, ax = new_figure(figsize=(5, 4.5))
-    xerr = 100 * np.array([(proxy_err or {}).get(n) or 0.0 for n in names])
+    px = 100 if proxy_percent else 1
+    xerr = px * np.array([(proxy_err or {}).get(n) or 0.0 for n in names])
     yerr = 100 * np.array([(truth_err or {}).get(n) or 0.0 for n in names])
     if xerr.any() or yerr.any():
-        ax.errorbar(100 * p, 100 * t, xerr=xerr, yerr=yerr, fmt="none", ecolor="grey", alpha=0.5, lw=0.8)
-    ax.scatter(100 * p, 100 * t, s=18, alpha=0.75, edgecolor="none")
+        ax.errorbar(px * p, 100 * t, xerr=xerr, yerr=yerr, fmt="none", ecolor="grey", alpha=0.5, lw=0.8)
+    ax.scatter(px * p, 100 * t, s=18, alpha=0.75, edgecolor="none")
     if agreement.get("picked") in proxy:
-        ax.scatter([100 * proxy[agreement["picked"]]], [100 * truth[agreement["picked"]]], s=80, facecolor="none",
+        ax.scatter([px * proxy[agreement["picked"]]], [100 * truth[agreement["picked"]]], s=80, facecolor="none",
                    edgecolor="red", label=f"picked (regret {100 * agreement['regret']:.1f} pts)")
         ax.legend(loc="lower right", fontsize=8)
-    ax.set_xlabel(f"{proxy_name} (%)")
+    ax.set_xlabel(f"{proxy_name} (%)" if proxy_percent else proxy_name)
     ax.set_ylabel(f"{truth_name} (%)")
     shown = note or f"{agreement['n']} architectures"
     shown += f"; {failed} failed on the proxy, ranked last, not drawn" if failed else ""

@@ -20,13 +20,13 @@ from ftd_nas.io import atomic_path
 
 COLUMNS = ["run_name", "group", "kind", "method", "train_images", "candidate", "state", "score", "repeats"]
 TRUTH = "truth"  # the run_name and group of the truth's rows
-KINDS = ("proxy", "random", "real")
+KINDS = ("proxy", "random", "real", "zc")
 STATES = ("finished", "failed")
 
 
 def write_candidates(report: dict, path: Path) -> None:
     """The report's scores as candidates.csv (see the module docstring); a candidate that failed on a proxy has
-    state "failed" and no score (the statistics rank it last)."""
+    state "failed" and no score (the statistics rank it last). A training-free run's method is its scorer."""
     rows = [{"run_name": TRUTH, "group": TRUTH, "kind": "real", "method": "", "train_images": "",
              "candidate": c, "state": "finished", "score": repr(score),
              "repeats": ";".join(repr(v) for v in report["truth_repeats"].get(c, []))}
@@ -34,7 +34,8 @@ def write_candidates(report: dict, path: Path) -> None:
     for e in report["runs"]:
         source = e["source"]
         rows += [{"run_name": e["name"], "group": e["label"], "kind": source["kind"],
-                  "method": source.get("method", ""), "train_images": e["train_images"] or "", "candidate": c,
+                  "method": source.get("method", source.get("scorer", "")), "train_images": e["train_images"] or "",
+                  "candidate": c,
                   "state": "finished" if math.isfinite(score) else "failed",
                   "score": repr(score) if math.isfinite(score) else "", "repeats": ""}
                  for c, score in sorted(e["scores"].items())]

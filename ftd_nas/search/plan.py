@@ -21,6 +21,8 @@ from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.models.cost import training_memory_estimate
 from ftd_nas.search.factories import build_candidate, cost
+from ftd_nas.search.recipe import parse_source
+from ftd_nas.search.results import ZC
 from ftd_nas.search.runner import SearchConfig, fit_candidate
 from ftd_nas.search.setup import SearchSetup
 from ftd_nas.search.space import candidate_id
@@ -108,6 +110,9 @@ def plan_search(config: SearchConfig, sample: int = 6, epochs: int = 3, workers:
     """Project the search `config` describes; trains `sample` candidates for `epochs` epochs, writes nothing."""
     check_number("--plan-sample", sample, 1, integer=True)
     check_number("--plan-epochs", epochs, 1, integer=True)
+    if parse_source(config.proxy)[0] == ZC:
+        raise ConfigError(f"--plan projects training time, and --proxy {config.proxy} trains nothing: a candidate "
+                          "takes about a second to score (scripts/bench_zero_cost.py measures it); run the search")
     started = time.perf_counter()
     setup = SearchSetup.prepare(config, dataset)  # the search's own setup, without its run folder and study
     candidates = setup.candidates()

@@ -1,4 +1,5 @@
-"""How each candidate is trained and what it is trained on (the proxy, the real data, or a random subset)."""
+"""How each candidate is trained and what it is trained on (the proxy, the real data, or a random subset), or,
+for a training-free proxy (`zc:NAME`), which scorer ranks it instead."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from ftd_nas.data.for_file import real_data_for
 from ftd_nas.errors import ConfigError
 from ftd_nas.evaluation import random_subset
 from ftd_nas.proxy import Proxy
+from ftd_nas.search.results import ZC
 from ftd_nas.train import ProxyTraining, TrainConfig
+from ftd_nas.zero_cost import ZeroCostConfig, zero_cost_config
 
 
 @dataclass
@@ -34,20 +37,34 @@ class SearchRecipe(ProxyTraining):
 
 @dataclass
 class TrainingSource:
-    """What candidates train on, with an identity that says so in the study."""
+    """What candidates train on (or, for a training-free source, the real training split its minibatches are
+    drawn from and the scorer), with an identity that says so in the study."""
 
-    kind: str  # real | random | proxy
+    kind: str  # real | random | proxy | zc
     split: Split
-    default_lr: float
+    default_lr: float | None  # None: nothing is trained (zc)
     identity: dict
     label: str  # part of the default study name
     creation_seconds: float | None = None  # what making the proxy cost (distillation or selection)
+    scorer: ZeroCostConfig | None = None  # zc: the training-free scorer and its choices
+
+    @property
+    def images(self) -> int:
+        """Real images a candidate learns from: the split it trains on, or the scorer's minibatch (0 when the
+        scorer reads no data)."""
+        if self.scorer is not None:
+            return self.scorer.batch_size if self.scorer.input == "real" else 0
+        return len(self.split)
 
 
 def parse_source(proxy_arg: str) -> tuple[str, int | None]:
-    """'real' -> ('real', None); 'random:K' -> ('random', K); anything else is a proxy file path."""
+    """'real' -> ('real', None); 'random:K' -> ('random', K); 'zc:NAME' -> ('zc', None) for a scorer of the
+    registry (`ftd_nas.zero_cost`); anything else is a proxy file path."""
     if proxy_arg == "real":
         return "real", None
+    if proxy_arg.startswith(f"{ZC}:"):
+        source_scorer(proxy_arg)  # an unknown name is refused here, with the known ones
+        return ZC, None
     if proxy_arg.startswith("random:"):
         text = proxy_arg.split(":", 1)[1]
         if not text.isdigit() or int(text) < 1:
@@ -56,8 +73,13 @@ def parse_source(proxy_arg: str) -> tuple[str, int | None]:
     return "proxy", None
 
 
+def source_scorer(proxy_arg: str) -> ZeroCostConfig:
+    """The registry's configuration of the scorer `zc:NAME` names."""
+    return zero_cost_config(proxy_arg.split(":", 1)[1])
+
+
 def source_proxy(proxy_arg: str) -> Proxy | None:
-    """The proxy file a search trains on, loaded once (None for real / random:K)."""
+    """The proxy file a search trains on, loaded once (None for real / random:K / zc:NAME)."""
     return Proxy.load(Path(proxy_arg)) if parse_source(proxy_arg)[0] == "proxy" else None
 
 
@@ -68,17 +90,22 @@ def search_data(proxy_arg: str, proxy: Proxy | None, dataset: str | None, data_r
     if proxy is not None:
         return real_data_for(proxy, dataset, data_root, device, what=f"the proxy {proxy_arg!r}")
     if dataset is None:
-        raise ConfigError(f"--proxy {proxy_arg} trains on real data: say which with --dataset")
+        raise ConfigError(f"--proxy {proxy_arg} uses the real data: say which with --dataset")
     return DataConfig(dataset, data_root=data_root, zca=zca, val_fraction=val_fraction,
                       split_seed=split_seed).load(device)
 
 
 def training_source(proxy_arg: str, dataset: Dataset, seed: int = 0, proxy: Proxy | None = None) -> TrainingSource:
-    """`real`, `random:K` (K real images per class) or a proxy file (identified by its tensors and settings;
-    `proxy`: the file already loaded)."""
+    """`real`, `random:K` (K real images per class), `zc:NAME` (a training-free scorer, identified by its whole
+    configuration; it draws its minibatches from the real training split) or a proxy file (identified by its
+    tensors and settings; `proxy`: the file already loaded)."""
     kind, ipc = parse_source(proxy_arg)
     if kind == "real":
         return TrainingSource("real", dataset.train, 0.01, {"kind": "real"}, "real")
+    if kind == ZC:
+        scorer = source_scorer(proxy_arg)
+        return TrainingSource(ZC, dataset.train, None, {"kind": ZC, **scorer.to_dict()}, f"zc-{scorer.scorer}",
+                              scorer=scorer)
     if kind == "random":
         return TrainingSource("random", random_subset(dataset, ipc, seed), 0.01,
                               {"kind": "random", "ipc": ipc, "seed": seed}, f"random{ipc}-seed{seed}")

@@ -27,6 +27,7 @@ class SearchIdentity(Part):
 
     space: dict
     source: dict  # {kind: real} | {kind: random, ipc, seed} | {kind: proxy, method, ipc, iterations, digest}
+    #               | {kind: zc, scorer, batch_size, bn, input, dtype, weights} (a `ZeroCostConfig`)
     data: DataFingerprint
     recipe: SearchRecipe
 
@@ -74,7 +75,7 @@ class SearchRunRecord(Record):
     sampler: str = "grid"
     n_trials: int | None = None
     repeats: int = 1  # trainings per candidate the last run asked for (not part of the identity: more can be added)
-    train_images: int | None = None  # images each candidate trains on
+    train_images: int | None = None  # images each candidate trains on (zc: its scorer's minibatch, 0 for none)
     space_size: int | None = None  # candidates in the space for this data (after its exclusions and limits)
     pruner: str = "none"
     proxy_seconds: float | None = None  # what making the proxy cost (from its file, when the search started)

@@ -18,15 +18,18 @@ from ftd_nas.records import RecordError, diff_settings, format_diff
 from ftd_nas.search.candidates_table import read_candidates, write_candidates
 from ftd_nas.search.comparisons import ALPHA, default_family, inference, parse_primary
 from ftd_nas.search.report_record import ReportRecord, read_report
-from ftd_nas.search.results import FAIL, PRUNED
+from ftd_nas.search.results import FAIL, PROXY_SCORE, PRUNED, ZC, ranking_metric
 from ftd_nas.search.runner import SearchRun, load_run
 
 
 def run_label(run: SearchRun) -> str:
-    """The default label: the proxy's method and IPC; a real-data run used as a proxy is early stopping."""
+    """The default label: the proxy's method and IPC; a real-data run used as a proxy is early stopping; a
+    training-free run is its scorer's name."""
     ident = run.record.identity.source
     if ident["kind"] == "proxy":
         return f"{display_name(ident['method'])} IPC {ident['ipc']}"
+    if ident["kind"] == ZC:
+        return f"{ident['scorer']} (training-free)"
     if ident["kind"] == "real":
         return f"Early stopping ({run.record.identity.recipe.epochs} epochs)"
     return f"Random IPC {ident['ipc']}"
@@ -82,9 +85,11 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
     same size) corrected for their number, and the exploratory rest; reads the runs' studies without writing.
 
     Runs with the same label (default: method and IPC) form a group, e.g. proxies distilled with different seeds.
-    Every metric of a run is computed on the candidates it and the truth both finished; with fewer than
-    MIN_COMMON of them, or under half of the space, the report is refused unless `allow_partial` (and then marked
-    partial). The comparisons use the candidates every run and the truth finished.
+    A run ranks by `proxy_metric`, except a training-free run (zc:NAME), which has only its score and ranks by that
+    (`ranking_metric`; each run's entry names its metric). Every metric of a run is computed on the candidates it
+    and the truth both finished; with fewer than MIN_COMMON of them, or under half of the space, the report is
+    refused unless `allow_partial` (and then marked partial). The comparisons use the candidates every run and the
+    truth finished.
     """
     if not run_dirs:
         raise ConfigError("give at least one search run to compare with the truth")
@@ -123,7 +128,8 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         while slug in slugs:
             slug += "_"
         slugs.add(slug)
-        scores = _proxy_scores(run, proxy_metric)
+        metric = ranking_metric(identity.source, proxy_metric)
+        scores = _proxy_scores(run, metric)
         agreement = rank_agreement(scores, truth, ks, bootstrap)
         cov = {**coverage(run, space_size), "common": agreement["n"]}
         if agreement["n"] < max(MIN_COMMON, (space_size + 1) // 2):
@@ -132,7 +138,7 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         seconds = [r.seconds for r in run.rows if r.seconds is not None]
         runs.append({
             "name": name, "label": label, "run": run_dir, "slug": slug, "source": identity.source,
-            "recipe": identity.recipe.to_dict(), "scores": scores, "spread": _spread(run, proxy_metric),
+            "recipe": identity.recipe.to_dict(), "metric": metric, "scores": scores, "spread": _spread(run, metric),
             "agreement": agreement, "coverage": cov,
             "failed": [{"candidate": r.candidate, "reason": r.fail_reason} for r in run.rows if r.state == FAIL],
             "space_size": space_size, "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
@@ -425,9 +431,11 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
     partial = " (PARTIAL)" if report["partial"] else ""
     for e in report["runs"]:
         slug, note = e["slug"], f"{e['agreement']['n']} of {e['space_size']} candidates{partial}"
+        trained = e.get("metric") != PROXY_SCORE
         figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], e["name"],
                                     out / f"scatter_{slug}", note=note, proxy_err=e["spread"],
-                                    truth_err=report["truth_spread"])
+                                    truth_err=report["truth_spread"], proxy_percent=trained,
+                                    **({} if trained else {"proxy_name": f"{e['source']['scorer']} score"}))
         figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], e["name"], out / f"ranks_{slug}",
                                 note=note)
     note = f"{report['comparison_candidates']} common candidates{partial}"

@@ -16,7 +16,9 @@ from ftd_nas.records import Part, Record, RecordError
 
 COMPLETE, FAIL, PRUNED = "COMPLETE", "FAIL", "PRUNED"
 STATES = (COMPLETE, FAIL, PRUNED)
-METRICS = ("val_acc", "test_acc")  # the scores a row ranks candidates by
+METRICS = ("val_acc", "test_acc", "proxy_score")  # the scores a row ranks candidates by
+PROXY_SCORE = "proxy_score"  # a training-free run's only score (`--proxy zc:NAME`): no candidate is trained
+ZC = "zc"  # the source kind of a training-free run
 
 R = TypeVar("R", bound=Record)
 
@@ -34,7 +36,8 @@ class ByKey:
 @dataclass(frozen=True, eq=True)
 class CandidateResult(ByKey, Part):
     """One candidate of a search: the mean over its finished repeats (their values and spread kept), or why it
-    failed or was pruned."""
+    failed or was pruned. A trained candidate has accuracies; a training-free run's (zc:NAME) has `proxy_score`
+    instead, the scorer's value (higher = predicted better; the scorer and its choices are the run's identity)."""
 
     candidate: str
     params: dict  # the space's axes (and fixed values) of the candidate, as the trial suggested them
@@ -43,7 +46,7 @@ class CandidateResult(ByKey, Part):
     val_acc: float | None = None
     test_acc: float | None = None
     train_acc: float | None = None
-    seconds: float | None = None  # training time summed over finished repeats
+    seconds: float | None = None  # training (zc: scoring) time summed over finished repeats
     num_params: int | None = None
     macs: int | None = None
     epochs_trained: int = 0  # over every repeat, pruned ones included
@@ -55,6 +58,9 @@ class CandidateResult(ByKey, Part):
     val_accs: list[float] = field(default_factory=list)
     test_accs: list[float] = field(default_factory=list)
     repeat_ids: list[int] = field(default_factory=list)
+    proxy_score: float | None = None
+    proxy_std: float | None = None
+    proxy_scores: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -71,14 +77,14 @@ class CandidateResult(ByKey, Part):
         return self.state == COMPLETE
 
     def score(self, metric: str) -> float | None:
-        """The mean `val_acc` or `test_acc` of a finished candidate (None otherwise)."""
+        """The mean `val_acc`, `test_acc` or `proxy_score` of a finished candidate (None otherwise)."""
         return getattr(self, _metric(metric)) if self.complete else None
 
     def repeat_scores(self, metric: str) -> list[float]:
-        return list(self.val_accs if _metric(metric) == "val_acc" else self.test_accs) if self.complete else []
+        return list(getattr(self, _REPEATS[_metric(metric)][0])) if self.complete else []
 
     def spread(self, metric: str) -> float | None:
-        return (self.val_std if _metric(metric) == "val_acc" else self.test_std) if self.complete else None
+        return getattr(self, _REPEATS[_metric(metric)][1]) if self.complete else None
 
     def flat(self) -> dict:
         """A results.csv row: the axes right after the candidate id, as the rows have always been."""
@@ -87,10 +93,20 @@ class CandidateResult(ByKey, Part):
         return {"candidate": data.pop("candidate"), **params, **data}
 
 
+_REPEATS = {"val_acc": ("val_accs", "val_std"), "test_acc": ("test_accs", "test_std"),
+            PROXY_SCORE: ("proxy_scores", "proxy_std")}  # each metric's per-repeat values and their spread
+
+
 def _metric(metric: str) -> str:
     if metric not in METRICS:
         raise KeyError(f"unknown metric {metric!r}; choose {', '.join(METRICS)}")
     return metric
+
+
+def ranking_metric(source: dict, requested: str = "val_acc") -> str:
+    """What a run's rows rank candidates by: `requested` (an accuracy) for a run that trained its candidates; a
+    training-free run's score (`PROXY_SCORE`) whatever was requested, since it has nothing else."""
+    return PROXY_SCORE if source.get("kind") == ZC else _metric(requested)
 
 
 @dataclass(frozen=True)

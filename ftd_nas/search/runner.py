@@ -1,4 +1,5 @@
-"""`ftd-nas search`: train every candidate of a space on a proxy (or the real data) and score it on real validation.
+"""`ftd-nas search`: train every candidate of a space on a proxy (or the real data) and score it on real validation,
+or score it untrained with a training-free proxy (`zc:NAME`, `scoring.py`).
 
 A run directory holds run.json (a `SearchRunRecord`: study name, storage location relative to the folder,
 identity, environment), the SQLite study (unless --storage points elsewhere) and results.csv. Re-running
@@ -14,7 +15,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -35,9 +36,11 @@ from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REP
 from ftd_nas.records import RUNTIME_ONLY, Part, diff_settings, format_diff
 from ftd_nas.runtime import describe_threads, environment_info
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
-from ftd_nas.search.recipe import SearchRecipe, TrainingSource, parse_source
+from ftd_nas.search.recipe import SearchRecipe, TrainingSource, parse_source, source_scorer
 from ftd_nas.search.record import SearchIdentity, SearchRunRecord
-from ftd_nas.search.results import COMPLETE, FAIL, PRUNED, CandidateResult, SearchSummary
+from ftd_nas.search.results import (COMPLETE, FAIL, PROXY_SCORE, PRUNED, ZC, CandidateResult, SearchSummary,
+                                    ranking_metric)
+from ftd_nas.search.scoring import score_candidate
 from ftd_nas.search.setup import SearchSetup
 from ftd_nas.search.space import SearchSpace, parse_space
 from ftd_nas.search.study import enqueue_missing, open_study
@@ -63,11 +66,11 @@ EPOCHS_TRAINED = "epochs_trained"  # user attr: epochs a trial trained (fewer wh
 @dataclass
 class SearchConfig(Part):
     space: str = "convnet"
-    proxy: str = "real"  # real | random:K | path to a proxy file
+    proxy: str = "real"  # real | random:K | zc:NAME | path to a proxy file
     out: str = "runs/search"
     dataset: str | None = None  # the real data (always given by the caller; checked against a proxy file's)
     data_root: str = "data"
-    zca: bool = False  # preprocessing of real / random:K (a proxy file fixes its own)
+    zca: bool = False  # preprocessing of real / random:K / zc:NAME (a proxy file fixes its own)
     val_fraction: float = 0.1
     split_seed: int = 0
     storage: str | None = None  # optuna storage URL; default sqlite:///OUT/study.db
@@ -88,8 +91,10 @@ class SearchConfig(Part):
     def __post_init__(self) -> None:
         kind, _ = parse_source(self.proxy)
         if self.zca and kind == "proxy":
-            raise ConfigError("--zca applies to --proxy real / random:K; a proxy file fixes its own preprocessing "
-                              "(drop --zca)")
+            raise ConfigError("--zca applies to --proxy real / random:K / zc:NAME; a proxy file fixes its own "
+                              "preprocessing (drop --zca)")
+        if kind == ZC:
+            self._check_training_free()
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"unknown sampler {self.sampler!r}; choose {', '.join(SAMPLERS)}")
         if self.sampler != "grid" and self.n_trials is None:
@@ -109,6 +114,22 @@ class SearchConfig(Part):
         if self.grace <= self.heartbeat:
             raise ConfigError(f"--grace ({self.grace} s) must exceed --heartbeat ({self.heartbeat} s), or live "
                               "workers would be declared dead")
+
+    def _check_training_free(self) -> None:
+        """A zc: search trains nothing: the recipe's training options (all but --seed) and the pruner, which
+        reads validation accuracy while a candidate trains, make no sense with it and are refused."""
+        default = SearchRecipe()
+        changed = [f"--{f.name.replace('_', '-')}" for f in fields(SearchRecipe)
+                   if f.name != "seed" and getattr(self.recipe, f.name) != getattr(default, f.name)]
+        if self.pruner != "none":
+            changed.append("--pruner")
+        if self.report_every is not None:
+            changed.append("--report-every")
+        if changed:
+            scorer = source_scorer(self.proxy).describe()
+            raise ConfigError(f"--proxy {self.proxy} scores untrained candidates ({scorer}): {', '.join(changed)} "
+                              f"would be ignored; drop {'it' if len(changed) == 1 else 'them'} (--seed sets the "
+                              "initialisation and the minibatch)")
 
 
 def repeat_seed(seed: int, repeat: int) -> int:
@@ -276,9 +297,13 @@ class Search:
 
         try:
             with heartbeat(self.study, trial):
-                result = train_candidate(params, self.source, self.dataset, self.config.recipe, self.device, repeat,
-                                         self.space, report if self.config.pruner != "none" else None,
-                                         self.config.report_every)
+                if self.source.kind == ZC:
+                    result = score_candidate(params, self.source, self.dataset, self.space,
+                                             repeat_seed(self.config.recipe.seed, repeat), self.device)
+                else:
+                    result = train_candidate(params, self.source, self.dataset, self.config.recipe, self.device,
+                                             repeat, self.space, report if self.config.pruner != "none" else None,
+                                             self.config.report_every)
         except optuna.TrialPruned:
             return cid, "pruned" if self._tell(trial, state=TrialState.PRUNED) else "lost"
         except (NonFiniteError, ConfigError, torch.OutOfMemoryError) as exc:
@@ -291,7 +316,8 @@ class Search:
             if not told and isinstance(exc, UpdateFinishedTrialError):  # a pruner's report on the dead trial
                 return cid, "lost"
             raise
-        return cid, "trained" if self._tell(trial, result["val_acc"], attrs=result) else "lost"
+        value = result[ranking_metric(self.identity.source)]  # what a budgeted sampler maximises
+        return cid, "trained" if self._tell(trial, value, attrs=result) else "lost"
 
     def _tell(self, trial: optuna.Trial, value: float | None = None, state: TrialState | None = None,
               attrs: dict | None = None) -> bool:
@@ -320,7 +346,7 @@ class Search:
                  storage_location(self.storage_url, self.out), describe_threads())
         write_json(self.out / "run.json", SearchRunRecord(
             study_name=self.study_name, storage=storage_location(self.storage_url, self.out), identity=self.identity,
-            sampler=cfg.sampler, n_trials=cfg.n_trials, repeats=cfg.repeats, train_images=len(self.source.split),
+            sampler=cfg.sampler, n_trials=cfg.n_trials, repeats=cfg.repeats, train_images=self.source.images,
             space_size=self.space_size, pruner=cfg.pruner,
             proxy_seconds=self.source.creation_seconds,
             proxy_file=cfg.proxy if self.source.kind == "proxy" else None,
@@ -403,7 +429,7 @@ def collect_results(study: optuna.Study) -> list[CandidateResult]:
         pruned = [t for _, t in repeats if t.state == TrialState.PRUNED]
         first = (done or [(None, (failed or pruned)[0])])[0][1]
         values = {key: [t.user_attrs[key] for _, t in done if t.user_attrs.get(key) is not None]
-                  for key in ("val_acc", "test_acc", "train_acc", "seconds")}
+                  for key in ("val_acc", "test_acc", "train_acc", "seconds", PROXY_SCORE)}
         reason = failed[0].user_attrs.get(FAIL_REASON) if failed else None
         if failed and reason is None:
             reason = f"its worker died {MAX_CRASHES} times while training it"
@@ -418,12 +444,14 @@ def collect_results(study: optuna.Study) -> list[CandidateResult]:
             epochs_trained=sum(t.user_attrs.get(EPOCHS_TRAINED, 0) for _, t in repeats), fail_reason=reason,
             repeats=len(done), failed_repeats=len(failed), val_std=_std(values["val_acc"]),
             test_std=_std(values["test_acc"]), val_accs=values["val_acc"], test_accs=values["test_acc"],
-            repeat_ids=[r for r, _ in done]))
+            repeat_ids=[r for r, _ in done], proxy_score=_mean(values[PROXY_SCORE]),
+            proxy_std=_std(values[PROXY_SCORE]), proxy_scores=values[PROXY_SCORE]))
     return rows
 
 
 RESULT_COLUMNS = ["candidate", "state", "trial", "val_acc", "test_acc", "train_acc", "seconds", "num_params", "macs",
-                  "epochs_trained", "fail_reason", "repeats", "failed_repeats", "val_std", "test_std"]
+                  "epochs_trained", "fail_reason", "repeats", "failed_repeats", "val_std", "test_std", PROXY_SCORE,
+                  "proxy_std"]
 
 
 def write_results_csv(path: Path, rows: list[CandidateResult], axes: list[str]) -> None:

@@ -28,7 +28,7 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.records import Part, Record, diff_settings, format_diff
 from ftd_nas.search.architecture import ArchitectureRecord
-from ftd_nas.search.results import ByKey, CandidateResult, from_unversioned, read_record
+from ftd_nas.search.results import PROXY_SCORE, ByKey, CandidateResult, from_unversioned, ranking_metric, read_record
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
 
@@ -120,11 +120,14 @@ def read_verify(path: str | Path) -> VerifySummary:
 
 
 def proxy_ranking(run: SearchRun) -> list[tuple[str, dict, float]]:
-    """(candidate id, parameters, proxy score) of every finished candidate, best first (ties by id)."""
+    """(candidate id, parameters, proxy score) of every finished candidate, best first (ties by id); the score is
+    the validation accuracy, or a training-free run's score (`ranking_metric`)."""
     axes = list(run.record.identity.space["axes"])
-    rows = [r for r in run.rows if r.score("val_acc") is not None]
-    ranked = sorted(rows, key=lambda r: (-r.val_acc, r.candidate))
-    return [(r.candidate, {a: r.params[a] for a in axes if r.params.get(a) is not None}, r.val_acc) for r in ranked]
+    metric = ranking_metric(run.record.identity.source)
+    rows = [r for r in run.rows if r.score(metric) is not None]
+    ranked = sorted(rows, key=lambda r: (-r.score(metric), r.candidate))
+    return [(r.candidate, {a: r.params[a] for a in axes if r.params.get(a) is not None}, r.score(metric))
+            for r in ranked]
 
 
 def stratified_sample(ranked: list[str], n: int, seed: int, exclude: set[str] = frozenset()) -> list[str]:
@@ -210,8 +213,10 @@ def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], samp
         config=config)
 
 
-def markdown(summary: VerifySummary, run_dir: str) -> str:
+def markdown(summary: VerifySummary, run_dir: str, percent: bool = True) -> str:
+    """verify.md; `percent`: the proxy's scores are accuracies (False: a training-free score, shown as it is)."""
     pick, est, cost = summary.pick, summary.estimate, summary.cost
+    shown = (lambda v: f"{100 * v:.1f}") if percent else (lambda v: f"{v:.4g}")
     lines = [f"# Verified on real data: the proxy ranking of {run_dir}", "",
              f"**Pick:** {pick.candidate}: real validation accuracy {100 * pick.val_acc:.1f} %, test accuracy "
              f"{100 * pick.test_acc:.1f} % (measured once), {pick.num_params:,} parameters; rank "
@@ -238,8 +243,10 @@ def markdown(summary: VerifySummary, run_dir: str) -> str:
               f"({cost.fraction:.0%} of the space verified).", ""]
     if summary.ended_by is not None:
         lines += [f"Rounds: {summary.rounds}; ended by {summary.ended_by}.", ""]
-    lines += ["| candidate | role | proxy rank | proxy acc | real val acc | real test acc |", "|" + "---|" * 6]
-    lines += [f"| {v.candidate} | {v.role} | {v.proxy_rank} | {100 * v.proxy_score:.1f} | "
+    head = ["candidate", "role", "proxy rank", "proxy acc" if percent else "proxy score", "real val acc",
+            "real test acc"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * 6]
+    lines += [f"| {v.candidate} | {v.role} | {v.proxy_rank} | {shown(v.proxy_score)} | "
               f"{100 * v.real_val_acc:.1f} | {100 * v.real_test_acc:.1f} |" for v in summary.verified]
     return "\n".join(lines) + "\n"
 
@@ -321,6 +328,8 @@ def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dat
     out.mkdir(parents=True, exist_ok=True)
     pick = summary.pick
     identity = run.record.identity
+    percent = ranking_metric(identity.source) != PROXY_SCORE  # a training-free score is not an accuracy
+    px = 100 if percent else 1
     record = ArchitectureRecord(model=identity.space.get("model", "convnet"), params=pick.params,
                                 channels=dataset.channels, image_size=tuple(dataset.image_size),
                                 num_classes=dataset.num_classes, candidate=pick.candidate,
@@ -330,17 +339,18 @@ def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dat
     write_json(out / "pick.json", record.to_dict())
     write_json(out / "verify.json", summary.to_dict())
     with atomic_path(out / "verify.md") as tmp:
-        tmp.write_text(markdown(summary, search_dir))
+        tmp.write_text(markdown(summary, search_dir, percent))
     fig, ax = new_figure(figsize=(5, 4.5))
     for role, marker in (("shortlist", "s"), ("sample", "o")):
         points = [v for v in summary.verified if v.role == role]
-        ax.scatter([100 * v.proxy_score for v in points], [100 * v.real_val_acc for v in points], marker=marker,
+        ax.scatter([px * v.proxy_score for v in points], [100 * v.real_val_acc for v in points], marker=marker,
                    label=f"{role} ({len(points)})", alpha=0.8)
-    ax.scatter([100 * pick.proxy_score], [100 * pick.val_acc], s=120, facecolor="none", edgecolor="red",
+    ax.scatter([px * pick.proxy_score], [100 * pick.val_acc], s=120, facecolor="none", edgecolor="red",
                label="pick")
     est = summary.estimate
     rho = f"estimated ρ {est['spearman']:.2f}" if est["spearman_ci"][0] is not None else "too few samples for ρ"
-    ax.set(xlabel="proxy accuracy (%)", ylabel="real validation accuracy (%)", title=f"verified candidates: {rho}")
+    ax.set(xlabel="proxy accuracy (%)" if percent else f"{identity.source['scorer']} score",
+           ylabel="real validation accuracy (%)", title=f"verified candidates: {rho}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     save_figure(fig, out / "verified")

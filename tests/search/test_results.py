@@ -8,7 +8,7 @@ import pytest
 from ftd_nas.demo import DemoSummary
 from ftd_nas.records import RecordError
 from ftd_nas.search.report_record import ReportRecord, read_report
-from ftd_nas.search.results import COMPLETE, FAIL, CandidateResult, SearchSummary, read_record
+from ftd_nas.search.results import COMPLETE, FAIL, CandidateResult, SearchSummary, ranking_metric, read_record
 from ftd_nas.search.verify import VerifyConfig, VerifySummary, read_verify
 
 ROW = CandidateResult(candidate="depth=1-width=4", params={"depth": 1, "width": 4}, state=COMPLETE, trial=3,
@@ -58,6 +58,18 @@ def test_a_candidate_result_round_trips_and_keeps_the_old_keys():
     assert ROW.score("val_acc") == 0.5 and FAILED.score("val_acc") is None
     assert ROW.repeat_scores("test_acc") == [0.35, 0.45] and FAILED.spread("val_acc") is None
     assert list(ROW.flat())[:3] == ["candidate", "depth", "width"]  # results.csv: the axes after the id
+
+
+def test_a_training_free_row_ranks_by_its_score_and_keeps_its_repeats():
+    row = CandidateResult(candidate="depth=1-width=4", params={"depth": 1}, state=COMPLETE, trial=0, repeats=2,
+                          proxy_score=3.0, proxy_std=1.4, proxy_scores=[2.0, 4.0])
+    assert CandidateResult.from_dict(json.loads(json.dumps(row.to_dict()))) == row
+    assert row.score("proxy_score") == 3.0 and row.score("val_acc") is None
+    assert row.repeat_scores("proxy_score") == [2.0, 4.0] and row.spread("proxy_score") == 1.4
+    assert ranking_metric({"kind": "zc", "scorer": "synflow"}, "test_acc") == "proxy_score"
+    assert ranking_metric({"kind": "random", "ipc": 3}, "test_acc") == "test_acc"
+    with pytest.raises(KeyError, match="unknown metric"):
+        ranking_metric({"kind": "real"}, "loss")
     with pytest.raises(KeyError):
         ROW["no_such_key"]
     with pytest.raises(RecordError, match="state 'DONE'"):
