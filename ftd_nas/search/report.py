@@ -192,9 +192,9 @@ def truth_lines(report: dict) -> list[str]:
     if source["kind"] != "table":
         return [f"Truth: {source['description']}.", ""]
     data = "; ".join(sorted({e["data"] for e in report["runs"]}))
-    return [f"Truth: {source['description']}. The runs scored their candidates on {data}. The table's numbers were "
-            f"measured by its publisher, with its own training, on its copy of {source['dataset_family']}: the "
-            "report compares rankings, not accuracies.", ""]
+    return [f"Truth: {source['description']}. The runs scored their candidates on {data}; the table's numbers come "
+            f"from its publisher's own training on its copy of {source['dataset_family']}: the report compares "
+            "rankings, not accuracies.", ""]
 
 
 def coverage_lines(report: dict) -> list[str]:

@@ -77,16 +77,16 @@ class Truth:
                               f"{'no dataset family' if family is None else f'the family {family}'}, and the truth "
                               f"table {self.dir!r} was measured on {self.dataset_family}. A table judges runs on data "
                               f"of its own family only ({RULE})")
-        return f"{identity.data.name} ({why}; family {family})"
+        return f"{why} (family {family})"
 
 
 def _table_truth(folder: Path, record: TruthTableRecord) -> Truth:
     source = record.source
     rows = [CandidateResult(candidate=c, params={}, state=COMPLETE, trial=i, **{record.metric: value})
             for i, (c, value) in enumerate(record.rows.items())]
-    description = (f"published table {source.name} ({source.accuracy_column}, {record.metric} in {record.scale} "
-                   f"stored as fractions; sha256 {source.sha256[:12]}), measured by its publisher on "
-                   f"{record.dataset_family}; {record.covered} of {record.space_size} candidates")
+    description = (f"published table {source.name} ({source.accuracy_column} as {record.metric}, given in "
+                   f"{record.scale}; sha256 {source.sha256[:12]}), measured on {record.dataset_family}; "
+                   f"{record.covered} of {record.space_size} candidates")
     return Truth(dir=str(folder), rows=rows, space=record.space, space_size=record.space_size,
                  description=description, dataset_family=record.dataset_family, trained=False,
                  metrics=(record.metric,),

@@ -303,3 +303,21 @@ def test_verify_looks_a_table_up_instead_of_training(runs, tmp_path, digits):
     _, cifar = table_truth(runs, tmp_path, percent_table(runs, tmp_path), out="cifar", dataset_family="cifar10")
     with pytest.raises(ConfigError, match="measured on cifar10"):
         run_verify(runs["r3"], VerifyConfig(top=2, sample=4), replace(real, out=cifar), tmp_path / "v2", digits)
+
+
+@pytest.mark.slow
+def test_a_cifar10_table_judges_a_search_on_the_cifar10_subset(tmp_path, cifar_subset_path):
+    """The case the feature is for: proxies made from the shared CIFAR-10 subset, judged against a table measured
+    on the full CIFAR-10 (the subset is of family cifar10 by its class names, not by its file name)."""
+    from ftd_nas.data import load_dataset
+
+    data = load_dataset(f"npz:{cifar_subset_path}")
+    space = rep_space(tmp_path)
+    run_search(replace(search_config(space, tmp_path / "run", proxy="random:1", epochs=1),
+                       dataset=f"npz:{cifar_subset_path}"), dataset=data)
+    table = write_table(tmp_path / "nb.csv", {c: 60.0 + i for i, c in enumerate(space_ids(space))})
+    make_table_truth(TableTruthConfig(space=str(space), out=str(tmp_path / "truth"), table=table))  # cifar10
+    report = build_report([str(tmp_path / "run")], str(tmp_path / "truth"), ks=(3,), bootstrap=20)
+    text = write_report(report, tmp_path / "rep")["table"]
+    assert "on npz:cifar10_subset.npz, whose 10 class names are cifar10's (family cifar10)" in text
+    assert "measured on cifar10" in text and "its copy of cifar10: the report compares rankings" in text
