@@ -12,14 +12,14 @@ from typing import Sequence
 
 import ftd_nas
 from ftd_nas.cli import (curves, data, demo, distill, evaluate, experts, import_set, report, search, select, status,
-                         train, verify)
+                         train, truth, verify)
 from ftd_nas.cli.common import whole
 from ftd_nas.runtime import apply_threads, plan_threads
 from ftd_nas.errors import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MEMORY, EXIT_NUMERICAL, EXIT_STORAGE, EXIT_USAGE,
                             FtdNasError)
 
-SUBCOMMANDS = [demo, experts, distill, select, import_set, evaluate, search, status, report, verify, curves, train,
-               data]
+SUBCOMMANDS = [demo, experts, distill, select, import_set, evaluate, search, status, truth, report, verify, curves,
+               train, data]
 
 EXIT_CODES = f"""exit codes:
   0    success

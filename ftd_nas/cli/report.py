@@ -1,4 +1,5 @@
-"""`ftd-nas report`: rank agreement of search runs with a ground-truth run, as tables and figures."""
+"""`ftd-nas report`: rank agreement of search runs with a ground truth (a real-data run or a published table), as
+tables and figures."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label", action="append", default=None, metavar="NAME",
                    help="group label per RUN, in order (repeat the option; default: the proxy's method and IPC). "
                         "Runs with one label form a group: e.g. FTD proxies distilled with different seeds")
-    p.add_argument("--truth", required=True, metavar="TRUTH_RUN", help="run directory of `--proxy real`")
-    p.add_argument("--out", default=None, help="output directory (default: TRUTH_RUN/report)")
+    p.add_argument("--truth", required=True, metavar="TRUTH",
+                   help="the ground truth: a run directory of `search --proxy real`, or a truth folder made from a "
+                        "published table by `ftd-nas truth` (it judges runs on data of its dataset family)")
+    p.add_argument("--out", default=None, help="output directory (default: TRUTH/report)")
     p.add_argument("--proxy-metric", default="val_acc", choices=["val_acc", "test_acc"],
                    help="how a proxy ranks candidates")
     p.add_argument("--truth-metric", default="test_acc", choices=["val_acc", "test_acc"],

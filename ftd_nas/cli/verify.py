@@ -26,7 +26,8 @@ samples are added until the interval is narrower than W or B real-data candidate
 Real-data training is an ordinary `search --proxy real` over just these candidates, in --real-run (default
 OUT/real): resumable, shared by workers, and a real-data run of the same space, data and recipe (a ground truth,
 or an earlier verify) can be given as --real-run so that what it has trained is reused, never trained twice.
-The data preprocessing is the search run's (checked by fingerprint)."""
+A truth folder made from a published table by `ftd-nas truth` is looked up instead, nothing trained (the search's
+data must be of the table's dataset family). The data preprocessing is the search run's (checked by fingerprint)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=POSITIVE, default=1, help="real-data trainings per candidate (default 1)")
     p.add_argument("--out", required=True, metavar="DIR", help="verify.json, verify.md, verified.png, pick.json")
     p.add_argument("--real-run", default=None, metavar="RUN",
-                   help="the real-data run to train in or reuse (default OUT/real)")
+                   help="the real-data run to train in or reuse, or a truth folder from `ftd-nas truth` to look up "
+                        "(default OUT/real)")
     p.add_argument("--storage", default=None, help="optuna storage URL of the real-data run (as search's)")
     add_overwrite_arg(p, "a verification of another search in --out")
     add_recipe_args(p)

@@ -1,4 +1,5 @@
-"""`ftd-nas report`: compare the rankings of one or more search runs with a ground-truth run."""
+"""`ftd-nas report`: compare the rankings of one or more search runs with a ground truth: a real-data run, or a
+published table imported by `ftd-nas truth` (`truth.py` decides which runs either may judge)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from ftd_nas.errors import ConfigError
 from ftd_nas.figures.ranking import accuracy_scatter, group_intervals, rank_scatter, topk_curves
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.proxy_methods import display_name
-from ftd_nas.records import RecordError, diff_settings, format_diff
+from ftd_nas.records import RecordError
 from ftd_nas.search.candidates_table import read_candidates, write_candidates
 from ftd_nas.search.comparisons import ALPHA, default_family, inference, parse_primary
 from ftd_nas.search.report_record import ReportRecord, read_report
 from ftd_nas.search.results import FAIL, PROXY_SCORE, PRUNED, ZC, ranking_metric
 from ftd_nas.search.runner import SearchRun, load_run
+from ftd_nas.search.truth import Truth, load_truth
 
 
 def run_label(run: SearchRun) -> str:
@@ -35,7 +37,7 @@ def run_label(run: SearchRun) -> str:
     return f"Random IPC {ident['ipc']}"
 
 
-def _scores(run: SearchRun, metric: str) -> dict[str, float]:
+def _scores(run: SearchRun | Truth, metric: str) -> dict[str, float]:
     """Each finished candidate's finite score: the truth, where a candidate without one is unknown, not last."""
     return {r.candidate: s for r in run.rows if (s := r.score(metric)) is not None and math.isfinite(s)}
 
@@ -55,7 +57,7 @@ def _slug(text: str) -> str:
 MIN_COMMON = 5  # fewer candidates in common with the truth do not make a ranking
 
 
-def coverage(run: SearchRun, space_size: int) -> dict:
+def coverage(run: SearchRun | Truth, space_size: int) -> dict:
     """How much of the space a run has finished, failed (or pruned) and still lacks."""
     finished = sum(r.complete for r in run.rows)
     failed = sum(r.state in (FAIL, PRUNED) for r in run.rows)
@@ -66,13 +68,13 @@ def _coverage_text(c: dict) -> str:
     return f"{c['finished']} finished, {c['failed']} failed or pruned, {c['missing']} missing of {c['space']}"
 
 
-def _repeat_values(run: SearchRun, metric: str) -> dict[str, list[float]]:
+def _repeat_values(run: SearchRun | Truth, metric: str) -> dict[str, list[float]]:
     """Per finished candidate, the finite metric of each finished repeat."""
     repeats = {r.candidate: [v for v in r.repeat_scores(metric) if math.isfinite(v)] for r in run.rows}
     return {c: v for c, v in repeats.items() if v}
 
 
-def _spread(run: SearchRun, metric: str) -> dict[str, float]:
+def _spread(run: SearchRun | Truth, metric: str) -> dict[str, float]:
     return {r.candidate: r.spread(metric) for r in run.rows if r.spread(metric) is not None}
 
 
@@ -80,7 +82,8 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
                  ks=(5, 10, 20), bootstrap: int = 1000, storage: str | None = None, allow_partial: bool = False,
                  labels: list[str] | None = None, seed: int = 0, primary: list[str] | None = None,
                  primary_metric: str = "spearman") -> dict:
-    """Rank agreement of each run with the truth run, grouped by label, with the truth's reliability, the
+    """Rank agreement of each run with the truth (a real-data run or a published table: `load_truth`), grouped by
+    label, with the truth's reliability (a table has none: one value per candidate), the
     declared comparisons of the groups (`primary`, "A vs B"; default each method against the random subset of the
     same size) corrected for their number, and the exploratory rest; reads the runs' studies without writing.
 
@@ -97,27 +100,18 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         raise ConfigError(f"{len(run_dirs)} runs but {len(labels)} --label values; give one label per run")
     if not ks or min(ks) < 2:
         raise ConfigError(f"--ks takes top-k sizes >= 2 (a rank correlation needs two), got {list(ks)}")
-    truth_run = load_run(truth_dir, storage)
-    truth_identity = truth_run.record.identity
-    if truth_identity.source["kind"] != "real":
-        raise ConfigError(f"--truth {truth_dir!r} is not a real-data run (it trained on "
-                          f"{run_label(truth_run)}); make one with `ftd-nas search --proxy real`")
+    ground = load_truth(truth_dir, storage)
     if any(Path(r).resolve() == Path(truth_dir).resolve() for r in run_dirs):
         raise ConfigError(f"{truth_dir!r} is the truth and one of the runs: compare other runs with it")
-    space_size = truth_run.record.space_size or _space_size(truth_identity.space)
-    truth = _scores(truth_run, truth_metric)
-    truth_coverage = {**coverage(truth_run, space_size), "usable": len(truth),
-                      "repeats": sum(r.repeats for r in truth_run.rows)}
+    space_size = ground.space_size
+    truth = ground.scores(truth_metric)
+    truth_coverage = {**coverage(ground, space_size), "usable": len(truth),
+                      "repeats": sum(r.repeats for r in ground.rows)}
     runs, slugs, names, partial = [], set(), set(), []
     for i, run_dir in enumerate(run_dirs):
         run = load_run(run_dir, storage)
         identity = run.record.identity
-        diff = diff_settings({"space": truth_identity.space, "data": truth_identity.data.settings()},
-                             {"space": identity.space, "data": identity.data.settings()})
-        if diff:
-            raise ConfigError(f"{run_dir!r} and the truth run {truth_dir!r} differ in their space or real data "
-                              f"({format_diff(diff)}; truth vs run): compare runs over the same space, dataset and "
-                              "validation split")
+        data = ground.judge(identity, run_dir)
         label = labels[i] if labels else run_label(run)
         folder = Path(run_dir).resolve().name
         name = label if label not in names else f"{label} ({folder})"
@@ -143,16 +137,17 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
             "failed": [{"candidate": r.candidate, "reason": r.fail_reason} for r in run.rows if r.state == FAIL],
             "space_size": space_size, "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
             "seconds_total": sum(seconds), "train_images": run.record.train_images,
-            "creation_seconds": run.record.proxy_seconds})
+            "creation_seconds": run.record.proxy_seconds, "data": data})
     if partial and not allow_partial:
         raise ConfigError("too few candidates for a ranking (at least " + str(MIN_COMMON) + " and half the space "
                           "must be finished by both the run and the truth): " + "; ".join(partial)
                           + ". Finish the searches (re-run them to resume) or pass --allow-partial")
-    truth_repeats = _repeat_values(truth_run, truth_metric)
+    truth_repeats = _repeat_values(ground, truth_metric)
     return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
-            "truth_scores": truth, "truth_repeats": truth_repeats, "truth_spread": _spread(truth_run, truth_metric),
-            "truth_coverage": truth_coverage, "truth_recipe": truth_identity.recipe.to_dict(),
-            "space": truth_identity.space, "runs": runs, "partial": partial,
+            "truth_scores": truth, "truth_repeats": truth_repeats, "truth_spread": _spread(ground, truth_metric),
+            "truth_coverage": truth_coverage, "truth_recipe": ground.recipe,
+            "truth_source": {**ground.source, "description": ground.description},
+            "space": ground.space, "runs": runs, "partial": partial,
             **group_statistics(runs, truth, truth_repeats, ks, bootstrap, seed, primary, primary_metric),
             "inputs": {"runs": [str(Path(r).resolve()) for r in run_dirs], "truth": str(Path(truth_dir).resolve()),
                        "labels": labels, "proxy_metric": proxy_metric, "truth_metric": truth_metric,
@@ -191,20 +186,29 @@ def conclusion_lines(report: dict) -> list[str]:
     return group_lines(report) + family_lines(report) + exploratory_lines(report) + detectable_lines(report)
 
 
-def _space_size(space: dict) -> int:
-    n = 1
-    for values in space["axes"].values():
-        n *= len(values)
-    return n
-
-
 PERCENT = {"digits": 1, "scale": 100}  # accuracies and regret, in points
+
+
+def truth_lines(report: dict) -> list[str]:
+    """What the truth is, and for a published table what the runs' data is to it (its publisher measured on its own
+    copy of the dataset family, with its own training)."""
+    source = report.get("truth_source") or {}
+    if not source:
+        return []
+    if source["kind"] != "table":
+        return [f"Truth: {source['description']}.", ""]
+    data = "; ".join(sorted({e["data"] for e in report["runs"]}))
+    return [f"Truth: {source['description']}. The runs scored their candidates on {data}; the table's numbers come "
+            f"from its publisher's own training on its copy of {source['dataset_family']}: the report compares "
+            "rankings, not accuracies.", ""]
 
 
 def coverage_lines(report: dict) -> list[str]:
     """Who finished what, on how many common candidates each metric stands, and whether the report is partial."""
     t = report["truth_coverage"]
-    lines = [f"Coverage: truth {report['truth']}: {_coverage_text(t)} ({t['repeats']} trainings). Each metric of a "
+    made = "published values" if (report.get("truth_source") or {}).get("kind") == "table" else \
+        f"{t['repeats']} trainings"
+    lines = [f"Coverage: truth {report['truth']}: {_coverage_text(t)} ({made}). Each metric of a "
              "run is computed on the candidates the truth finished and the run finished or failed (column n; a failure "
              f"ranks last); the groups on the {report['comparison_candidates']} candidates all runs have.", ""]
     if report["partial"]:
@@ -215,6 +219,10 @@ def coverage_lines(report: dict) -> list[str]:
 
 def ceiling_lines(report: dict) -> list[str]:
     ceiling = report["noise_ceiling"]
+    if ceiling is None and (report.get("truth_source") or {}).get("kind") == "table":
+        return ["Truth reliability: not measured; a published table gives one value per candidate (no repeats to "
+                "compare), so how well its ranking agrees with itself cannot be estimated here, and there is no bound "
+                "for the column ρ/√r.", ""]
     if ceiling is None:
         return ["Truth reliability: not measured; the truth has one training per candidate. Run it with --repeats 3 "
                 "(or more) to learn how well the real-data ranking agrees with itself.", ""]
@@ -256,7 +264,7 @@ def interval_warnings(report: dict) -> list[str]:
 
 def markdown_table(report: dict) -> str:
     ks, ceiling = report["ks"], report["noise_ceiling"]
-    lines = coverage_lines(report) + ceiling_lines(report)
+    lines = truth_lines(report) + coverage_lines(report) + ceiling_lines(report)
     for way, title in (("by_real", "top k = the k best architectures by real-data accuracy"),
                        ("by_proxy", "top k = the k best architectures by proxy accuracy")):
         lines += [f"Spearman correlation with the real-data ranking, per run ({title}; ties count at their "

@@ -8,6 +8,8 @@ Version 3 (issue 25) replaced the inference: groups and comparisons with the des
 declared family with Holm's correction, the minimum detectable differences, and the truth's reliability in place of
 the split-half "noise ceiling". A version 2 file's inference over-covered and is not carried over: it reads with
 its per-run agreement, inputs and figures, and with no groups, comparisons or ceiling (re-run `ftd-nas report`).
+Version 4 added `truth_source`: whether the truth was a real-data run or a published table (`ftd-nas truth`), and
+the table's source; a version 3 file's truth was always a real-data run.
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ def _v2_to_v3(body: dict) -> dict:
             "groups": {}, "family": {}, "detectable": {}}
 
 
+def _v3_to_v4(body: dict) -> dict:
+    return {**body, "truth_source": {"kind": "run"}}
+
+
 @dataclass(frozen=True)
 class ReportRecord(ByKey, Record):
     """report.json. Format version 1 is the file before it had format keys (the same content)."""
 
     FORMAT = "ftd-nas-report"
-    VERSION = 3
-    UPGRADES = {1: from_unversioned, 2: _v2_to_v3}
+    VERSION = 4
+    UPGRADES = {1: from_unversioned, 2: _v2_to_v3, 3: _v3_to_v4}
 
     spearman: dict  # group label -> mean Spearman over its runs
     kendall: dict  # group label -> mean Kendall
@@ -48,9 +54,10 @@ class ReportRecord(ByKey, Record):
     proxy_metric: str
     space: dict
     truth_coverage: dict
-    truth_recipe: dict
+    truth_recipe: dict  # how a trained truth trained ({} for a published table)
     family: dict = field(default_factory=dict)  # the declared primary comparisons and their correction
     detectable: dict = field(default_factory=dict)  # metric -> minimum detectable differences
+    truth_source: dict = field(default_factory=dict)  # {kind: run | table, description, and a table's source}
     partial: list[str] = field(default_factory=list)  # why each partial run is partial (--allow-partial)
     figures: list[str] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)  # what was asked: a report folder is refreshed only for the same
@@ -69,7 +76,8 @@ class ReportRecord(ByKey, Record):
             runs=[{k: v for k, v in e.items() if k not in ("scores", "spread")} for e in report["runs"]],
             truth=report["truth"], truth_metric=report["truth_metric"], proxy_metric=report["proxy_metric"],
             space=report["space"], truth_coverage=report["truth_coverage"], truth_recipe=report["truth_recipe"],
-            family=report["family"], detectable=report["detectable"], partial=report["partial"], figures=figures,
+            family=report["family"], detectable=report["detectable"], truth_source=report["truth_source"],
+            partial=report["partial"], figures=figures,
             inputs=report["inputs"])
 
 

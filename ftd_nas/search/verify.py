@@ -9,7 +9,8 @@ from the random sample alone (the shortlist is not a random sample), with bootst
 ranking below the shortlist; a restricted range usually lowers a correlation, so the whole space's is often higher.
 Real-data training is an ordinary `--proxy real` search restricted to the chosen candidates: resumable, shared by
 workers, and a candidate an existing real-data run of the same space, data and recipe has trained is not trained
-again.
+again. A published table imported by `ftd-nas truth` given as the real-data run is looked up instead (`table_rows`):
+nothing is trained.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.search.results import PROXY_SCORE, ByKey, CandidateResult, from_unversioned, ranking_metric, read_record
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
+from ftd_nas.search.truth import Truth, load_truth
+from ftd_nas.search.truth_record import holds_table
 
 
 MAX_UNTIL_WIDTH = 2.0  # the widest interval a correlation in [-1, 1] can have
@@ -213,13 +216,33 @@ def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], samp
         config=config)
 
 
-def markdown(summary: VerifySummary, run_dir: str, percent: bool = True) -> str:
-    """verify.md; `percent`: the proxy's scores are accuracies (False: a training-free score, shown as it is)."""
+def table_rows(truth: Truth, candidates: list[str]) -> list[CandidateResult]:
+    """A published table's values for the candidates verify asks about, as its real-data rows. The table has one
+    accuracy per candidate and no split of its own, so that value stands for both the validation accuracy that
+    chooses the pick and the test accuracy reported (`TABLE_NOTE` says so in verify.md); nothing is trained, so no
+    repeats, time or parameter count."""
+    wanted, metric = set(candidates), truth.metrics[0]
+    return [replace(r, val_acc=r.score(metric), test_acc=r.score(metric)) for r in truth.rows if r.candidate in wanted]
+
+
+TABLE_NOTE = ("**Real accuracies** looked up, not trained: {description}. Its one value per candidate stands for both "
+              "the validation accuracy that chooses the pick and the test accuracy reported, so the pick's accuracy is "
+              "not a held-out measurement.")
+
+
+def _parameters(count: int | None) -> str:
+    return f"{count:,} parameters" if count is not None else "parameters not counted"
+
+
+def markdown(summary: VerifySummary, run_dir: str, percent: bool = True, truth_note: str | None = None) -> str:
+    """verify.md; `percent`: the proxy's scores are accuracies (False: a training-free score, shown as it is);
+    `truth_note`: what the real accuracies are when they were looked up in a table rather than trained."""
     pick, est, cost = summary.pick, summary.estimate, summary.cost
     shown = (lambda v: f"{100 * v:.1f}") if percent else (lambda v: f"{v:.4g}")
     lines = [f"# Verified on real data: the proxy ranking of {run_dir}", "",
+             *([truth_note, ""] if truth_note else []),
              f"**Pick:** {pick.candidate}: real validation accuracy {100 * pick.val_acc:.1f} %, test accuracy "
-             f"{100 * pick.test_acc:.1f} % (measured once), {pick.num_params:,} parameters; rank "
+             f"{100 * pick.test_acc:.1f} % (measured once), {_parameters(pick.num_params)}; rank "
              f"{pick.proxy_rank} in the proxy's ranking ({'on' if pick.in_shortlist else 'off'} the shortlist).",
              ""]
     if summary.sample_beat_shortlist:
@@ -281,6 +304,9 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
     ranked = [cid for cid, _, _ in ranking]
     shortlist = ranked[:config.top]
     space = SearchSpace.from_dict(identity.space, f"the space of {search_dir}")
+    table = load_truth(real.out, option="--real-run") if holds_table(real.out) else None
+    if table is not None:
+        table.judge(identity, search_dir)
     if (out / "verify.json").exists() and not overwrite:
         _check_same_question(out, search_dir, config)
     sample, rounds, ended_by = [], 0, None
@@ -298,8 +324,9 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
             ended_by = f"the budget of {config.budget:,} candidate-epochs"
             break
         sample += new
-        result = run_search(replace(real, only=shortlist + sample), dataset=dataset, space=space)
-        summary = summarise(ranking, shortlist, sample, result.rows, config, real.recipe.epochs, real.repeats,
+        rows = table_rows(table, shortlist + sample) if table is not None else \
+            run_search(replace(real, only=shortlist + sample), dataset=dataset, space=space).rows
+        summary = summarise(ranking, shortlist, sample, rows, config, real.recipe.epochs, real.repeats,
                             run.record.space_size or len(space))
         if config.until_width is None:
             break
@@ -311,7 +338,8 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
             break
     summary = replace(summary, rounds=rounds, ended_by=ended_by, search_run=search_dir, real_run=real.out,
                       seconds=time.perf_counter() - started)
-    write_verify(out, summary, run, dataset, search_dir)
+    write_verify(out, summary, run, dataset, search_dir,
+                 TABLE_NOTE.format(description=table.description) if table is not None else None)
     return summary
 
 
@@ -322,7 +350,8 @@ def _check_same_question(out: Path, search_dir: str, config: VerifyConfig) -> No
                           "choose another --out")
 
 
-def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dataset, search_dir: str) -> None:
+def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dataset, search_dir: str,
+                 truth_note: str | None = None) -> None:
     from ftd_nas.figures.save import new_figure, save_figure
 
     out.mkdir(parents=True, exist_ok=True)
@@ -339,7 +368,7 @@ def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dat
     write_json(out / "pick.json", record.to_dict())
     write_json(out / "verify.json", summary.to_dict())
     with atomic_path(out / "verify.md") as tmp:
-        tmp.write_text(markdown(summary, search_dir, percent))
+        tmp.write_text(markdown(summary, search_dir, percent, truth_note))
     fig, ax = new_figure(figsize=(5, 4.5))
     for role, marker in (("shortlist", "s"), ("sample", "o")):
         points = [v for v in summary.verified if v.role == role]

@@ -187,6 +187,33 @@ CASES = {
     "report-run-json-escapes": (["report", "{ws}/escaping_run", "--truth", "{ws}/truth"], INPUT,
                                 "not a path inside the run folder"),
     "report-corrupt-study": (["report", "{ws}/corrupt_run", "--truth", "{ws}/truth"], STORAGE, "study.db"),
+    "report-truth-table-of-another-family": (["report", "{ws}/run", "--truth", "{ws}/cifar_truth"], USAGE,
+                                             "measured on cifar10"),
+    "verify-truth-table-of-another-family": (["verify", "{ws}/run", *D, "--top", "1", "--sample", "1",
+                                              "--real-run", "{ws}/cifar_truth", "--out", "{ws}/v"], USAGE,
+                                             "measured on cifar10"),
+    # truth
+    "truth-no-table": (["truth", *S, "--out", "{ws}/t"], USAGE, "--table"),
+    "truth-table-and-archive": (["truth", "--table", "{ws}/table.csv", "--archive", "{ws}/evil_archive", *S, "--out",
+                                 "{ws}/t"], USAGE, "--archive"),
+    "truth-missing-table": (["truth", "--table", "{ws}/nowhere.csv", *S, "--out", "{ws}/t"], INPUT, "nowhere.csv"),
+    "truth-unknown-candidate": (["truth", "--table", "{ws}/unknown.csv", *S, "--out", "{ws}/t"], INPUT,
+                                "line 4: 'd3-w4-relu-none-avgpool' is no candidate of the space"),
+    "truth-no-id-column": (["truth", "--table", "{ws}/table.csv", "--id-column", "arch", *S, "--out", "{ws}/t"],
+                           INPUT, "no column 'arch' (--id-column)"),
+    "truth-covers-none": (["truth", "--table", "{ws}/foreign.csv", *S, "--out", "{ws}/t"], INPUT, "covers none"),
+    "truth-not-a-number": (["truth", "--table", "{ws}/text.csv", *S, "--out", "{ws}/t"], INPUT,
+                           "line 3: column 'CIFAR10TestAccuracy200Epochs' holds 'high'"),
+    "truth-archive-holding-an-object": (["truth", "--archive", "{ws}/evil_archive", *S, "--out", "{ws}/t"], INPUT,
+                                        "refusing"),
+    "truth-archive-not-a-pickle": (["truth", "--archive", "{ws}/garbage_archive", *S, "--out", "{ws}/t"], INPUT,
+                                   "000000.pickle.pbz2"),
+    "truth-family-text": (["truth", "--table", "{ws}/table.csv", *S, "--dataset-family", "CIFAR 10", "--out",
+                           "{ws}/t"], USAGE, "--dataset-family"),
+    "truth-over-another-truth": (["truth", "--table", "{ws}/unknown.csv", "--allow-unknown", *S, "--dataset-family",
+                                  "cifar10", "--out", "{ws}/cifar_truth"], USAGE, "--overwrite"),
+    "truth-into-a-run": (["truth", "--table", "{ws}/table.csv", *S, "--out", "{ws}/run"], USAGE,
+                         "is a search run folder"),
     # curves
     "curves-missing": (["curves", "{ws}/nowhere"], INPUT, "nowhere"),
     "curves-broken-log": (["curves", "{ws}/broken_log"], INPUT, "log.jsonl"),
@@ -305,7 +332,26 @@ def workspace(tmp_path_factory, digits):
         change(ws / name)
     import pickle
 
-    (ws / "evil.pt").write_bytes(pickle.dumps({"x": _MakesMarker(ws / "PWNED")}))
+    # relative: a case runs in its own copy of the workspace, where it must not appear
+    (ws / "evil.pt").write_bytes(pickle.dumps({"x": _MakesMarker("PWNED")}))
+    # published tables of the space's four candidates, good and bad, and archives holding what is not plain data
+    ids = [f"d1-w{w}-relu-{n}-avgpool" for w in (4, 8) for n in ("instancenorm", "none")]
+    header = "CIFAR10TestAccuracy200Epochs,ArchitectureString\n"
+    (ws / "table.csv").write_text(header + "".join(f"{50 + i},{c}\n" for i, c in enumerate(ids)))
+    (ws / "unknown.csv").write_text(header + "".join(f"{50 + i},{c}\n" for i, c in enumerate(ids[:2]))
+                                    + "60,d3-w4-relu-none-avgpool\n")
+    (ws / "foreign.csv").write_text(header + "93.1,|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|\n")
+    (ws / "text.csv").write_text(header + f"50,{ids[0]}\nhigh,{ids[1]}\n")
+    import bz2
+
+    for name, data in (("evil_archive", bz2.compress(pickle.dumps({"200": _MakesMarker("PWNED")}))),
+                       ("garbage_archive", b"BZh9 not bz2")):
+        (ws / name).mkdir()
+        (ws / name / "000000.pickle.pbz2").write_bytes(data)
+    from ftd_nas.search.table_truth import TableTruthConfig, make_table_truth
+
+    make_table_truth(TableTruthConfig(space=str(ws / "space.yaml"), out=str(ws / "cifar_truth"),
+                                      table=str(ws / "table.csv")))
     torch.save(torch.zeros(4, 1, 8, 8), ws / "small.pt")
     torch.save(torch.zeros(4, dtype=torch.long), ws / "labels.pt")
     (ws / "broken_log").mkdir()
@@ -334,10 +380,13 @@ def _run_case(workspace: Path, root: Path, name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def outcomes(workspace, tmp_path_factory):
+def outcomes(workspace, tmp_path_factory, request):
+    """The outcome of every case this session runs (`-k truth` runs the truth cases alone)."""
+    selected = {item.callspec.params["name"] for item in request.session.items
+                if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})}
     root = tmp_path_factory.mktemp("cases")
     with ThreadPoolExecutor(max_workers=3) as pool:  # each case is its own process on its own copy
-        futures = {name: pool.submit(_run_case, workspace, root, name) for name in CASES}
+        futures = {name: pool.submit(_run_case, workspace, root, name) for name in CASES if name in selected}
     return {name: f.result() for name, f in futures.items()}
 
 

@@ -139,7 +139,7 @@ def test_repeated_truth_gives_reliability_and_labelled_runs_form_groups_with_a_d
     assert a["metrics"]["spearman"]["design"] == "proxies" and b["metrics"]["spearman"]["design"] == "candidates"
     written = write_report(report, tmp_path / "rep")
     data = json.loads((tmp_path / "rep" / "report.json").read_text())
-    assert data["format_version"] == 3
+    assert data["format_version"] == 4 and data["truth_source"]["kind"] == "run"
     ceiling = data["noise_ceiling"]
     assert -1 <= ceiling["rho"] <= 1 and len(ceiling["ci"]) == 2 and ceiling["repeats"]["min"] == 3
     assert "topk" not in ceiling  # no top-k ceilings: they cannot be estimated without bias
