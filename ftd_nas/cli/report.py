@@ -8,8 +8,8 @@ import argparse
 from ftd_nas.cli.common import whole, add_overwrite_arg
 from ftd_nas.search.report import build_report, write_report
 
-HELP = ("compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, the truth's noise ceiling, "
-        "paired comparisons of proxy groups, figures")
+HELP = ("compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, the truth's reliability, "
+        "groups with calibrated intervals, Holm-corrected verdicts on the declared comparisons, figures")
 
 
 def top_k_sizes(text: str) -> tuple[int, ...]:
