@@ -1,48 +1,118 @@
 #!/usr/bin/env python
-"""How well does `ftd-nas verify` estimate a proxy's whole-space rank agreement from a sample? Check it where the
-answer is known: a proxy search and a full ground truth of the same space (e.g. scripts/experiment_nas_cpu.py).
+"""How well do `ftd-nas verify`'s estimates hold where the answer is known? Samples are drawn as verify draws them,
+below each shortlist K, and each estimate is scored against what it describes (ftd_nas/search/verify_check.py):
+how often each interval of Spearman and Kendall covers the agreement below the shortlist (the reported one and
+the others considered), how often the bound on unverified candidates that beat the pick holds, and the pick's
+regret (points of truth test accuracy below the space's best).
 
-For each sample size N, many stratified samples are drawn as verify draws them; the table gives how often the
-90% interval of the estimated Spearman covers the whole-space Spearman, the mean estimate and interval width, and
-the regret (points of real test accuracy) of verify's pick for shortlists of K = 3, 5, 10.
+Real runs: several proxy searches sharing one full ground truth, each reported alone and pooled:
 
-    python scripts/verify_coverage.py --proxy runs/nas_cpu/search/ftd_s0 --truth runs/nas_cpu/search/truth \\
+    python scripts/verify_coverage.py --truth runs/nas_cpu/search/truth \\
+        --proxy runs/nas_cpu/search/ftd_s0 runs/nas_cpu/search/ftd_s1 runs/nas_cpu/search/mtt_s0 \\
         --samples 8 12 16 --draws 200 --out runs/verify_coverage.json
+
+Simulated populations (latent quality plus noise, `simulated_population`), several proxies per truth, pooled per
+population and over all of them (docs/verify.md holds this table):
+
+    python scripts/verify_coverage.py --simulate --sizes 48 200 720 --correlations 0.3 0.6 0.9 --proxies 4 \\
+        --samples 8 16 32 --draws 150 --out runs/verify_coverage_simulated.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
+from functools import partial
+from itertools import product
 from pathlib import Path
+from typing import Callable
 
-from ftd_nas.search.runner import load_run
-from ftd_nas.search.verify import coverage_check
+from ftd_nas.search.verify_check import coverage_check, pool_checks, population_check, simulated_population
+
+
+def _populations(args) -> list[tuple[str, list[tuple[str, Callable[[int], dict]]]]]:
+    """(population label, [(proxy label, its check as a function of the sample size)]) for the runs or the
+    simulation; each population simulated with its own seed."""
+    common = dict(draws=args.draws, tops=tuple(args.tops), level=args.level, bootstrap=args.bootstrap)
+    if not args.simulate:
+        from ftd_nas.search.runner import load_run
+
+        truth = load_run(args.truth)
+        return [(args.truth, [(proxy, partial(coverage_check, load_run(proxy), truth, **common))
+                              for proxy in args.proxy])]
+    populations = []
+    for index, (size, correlation) in enumerate(product(args.sizes, args.correlations)):
+        val, test, proxies = simulated_population(size, correlation, args.proxies, seed=args.seed + index)
+        populations.append((f"{size} candidates, r = {correlation}", [
+            (f"proxy {i}", partial(population_check, scores, val, test, seed=1000 * i, **common))
+            for i, scores in enumerate(proxies)]))
+    return populations
+
+
+def _row(label: str, check: dict, k: str) -> str:
+    t = check["tops"][k]
+    cover = " | ".join(" / ".join(f"{t['coverage'][stat][kind]:.0%}" for kind in check["intervals"])
+                       for stat in ("spearman", "kendall"))
+    width = " / ".join(f"{t['mean_width']['spearman'][kind]:.2f}" for kind in check["intervals"])
+    bound = t["bound"]
+    return (f"| {label} | {k} | {check['sample']} | {t['target']['spearman']:.2f} | {check['whole']['spearman']:.2f} | "
+            f"{t['mean_estimate']['spearman']:.2f} | {cover} | {width} | {bound['held']:.0%} | {bound['mean']:.1f} / "
+            f"{bound['mean_true']:.1f} / {bound['max_true']} | {100 * t['regret']['mean']:.1f} / "
+            f"{100 * t['regret']['max']:.1f} |")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--proxy", required=True, help="a search run over a proxy")
-    p.add_argument("--truth", required=True, help="the full real-data run of the same space")
+    p.add_argument("--truth", help="the full real-data run of the space the proxies searched")
+    p.add_argument("--proxy", nargs="+", help="search runs over proxies of that space (one or more)")
+    p.add_argument("--simulate", action="store_true", help="simulated populations instead of runs")
+    p.add_argument("--sizes", type=int, nargs="+", default=[48, 200, 720], help="simulated population sizes")
+    p.add_argument("--correlations", type=float, nargs="+", default=[0.3, 0.6, 0.9],
+                   help="simulated proxy-truth correlations (of the latent model)")
+    p.add_argument("--proxies", type=int, default=4, help="simulated proxies per population (one truth)")
+    p.add_argument("--seed", type=int, default=0, help="of the simulated populations")
     p.add_argument("--samples", type=int, nargs="+", default=[8, 12, 16])
-    p.add_argument("--draws", type=int, default=200)
     p.add_argument("--tops", type=int, nargs="+", default=[3, 5, 10])
+    p.add_argument("--draws", type=int, default=200, help="samples per proxy, shortlist and sample size")
+    p.add_argument("--level", type=float, default=0.9)
+    p.add_argument("--bootstrap", type=int, default=500)
     p.add_argument("--out", default="runs/verify_coverage.json")
     args = p.parse_args()
-    proxy, truth = load_run(args.proxy), load_run(args.truth)
-    rows = [coverage_check(proxy, truth, n, args.draws, tuple(args.tops)) for n in args.samples]
-    print(f"whole-space Spearman {rows[0]['full_spearman']:.3f} over {rows[0]['candidates']} candidates; "
-          f"{args.draws} draws per sample size")
-    print("| N | coverage of the 90% interval | mean estimate | mean width | "
-          + " | ".join(f"regret K={k} (mean / max)" for k in args.tops) + " |")
-    print("|" + "---|" * (4 + len(args.tops)))
-    for r in rows:
-        regret = " | ".join(f"{100 * r['regret'][str(k)]['mean']:.1f} / {100 * r['regret'][str(k)]['max']:.1f}"
-                            for k in args.tops)
-        print(f"| {r['sample']} | {r['coverage']:.0%} | {r['mean_estimate']:.2f} | {r['mean_width']:.2f} | {regret} |")
+    if not args.simulate and not (args.truth and args.proxy):
+        p.error("give --truth and one or more --proxy runs, or --simulate")
+    started = time.perf_counter()
+    populations = _populations(args)
+    first = True
+    everything = {}  # (K, N) -> every check, pooled over all populations at the end
+    out = []
+    for label, proxies in populations:
+        for n in args.samples:
+            checks = [(name, check(n)) for name, check in proxies]
+            pooled = pool_checks([c for _, c in checks])
+            if first:
+                kinds = " / ".join(pooled["intervals"])
+                print(f"{args.level:.0%} intervals ({kinds}; {pooled['reported']} is the one verify reports); "
+                      f"{args.draws} draws per proxy, shortlist and sample size; bound: held / mean bound / mean "
+                      "true count / max true count")
+                print(f"| population | K | N | ρ below K | ρ whole | mean estimate | covers ρ ({kinds}) | covers τ "
+                      f"({kinds}) | width of ρ ({kinds}) | bound held | bound / true / max true | regret mean / "
+                      "max (pts) |")
+                print("|" + "---|" * 12)
+                first = False
+            rows = [(name, c) for name, c in checks if not args.simulate] + [(f"{label}, pooled", pooled)]
+            for k in map(str, args.tops):
+                for name, c in rows:
+                    print(_row(name, c, k))
+                everything.setdefault((k, n), []).append(pooled)
+            out.append({"population": label, "sample": n, "proxies": dict(checks), "pooled": pooled})
+    if len(populations) > 1:
+        for (k, n), checks in everything.items():
+            print(_row("all populations, pooled", pool_checks(checks), k))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"proxy": args.proxy, "truth": args.truth, "rows": rows}, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    Path(args.out).write_text(json.dumps({"args": vars(args), "results": out,
+                                          "seconds": time.perf_counter() - started}, indent=2) + "\n")
+    print(f"wrote {args.out} ({time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from itertools import combinations
 import numpy as np
 
 from ftd_nas.agreement.intervals import percentile_interval
-from ftd_nas.agreement.statistics import spearman_rows
+from ftd_nas.agreement.batched import spearman_rows
 
 
 def _reliability(columns: np.ndarray, k: float) -> np.ndarray:

@@ -29,8 +29,8 @@ from itertools import combinations
 import numpy as np
 from scipy import stats
 
-from ftd_nas.agreement.statistics import (HIGHER_IS_BETTER, refuse_nan, agreement_metrics, metric_names,
-                                          spearman_rows)
+from ftd_nas.agreement.batched import spearman_rows
+from ftd_nas.agreement.statistics import HIGHER_IS_BETTER, agreement_metrics, metric_names, refuse_nan
 
 PROXIES, CANDIDATES = "proxies", "candidates"
 

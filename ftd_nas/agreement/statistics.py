@@ -156,12 +156,3 @@ def agreement_metrics(proxy: np.ndarray, truth: np.ndarray, ks, space_best: floa
     out["regret"] = regret(proxy, truth, space_best)
     return out
 
-
-def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`spearman` of each row pair of a and b ([samples, candidates]) at once: the bootstraps' inner loop. NaN
-    where a row is constant, as `spearman` gives."""
-    ra, rb = rankdata(a, axis=-1), rankdata(b, axis=-1)
-    ra, rb = ra - ra.mean(-1, keepdims=True), rb - rb.mean(-1, keepdims=True)
-    den = np.sqrt((ra * ra).sum(-1) * (rb * rb).sum(-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (ra * rb).sum(-1) / np.where(den > 0, den, 1), np.nan)

@@ -18,10 +18,11 @@ DESCRIPTION = """\
 Train on the real data (a) the proxy's top --top K candidates and (b) --sample N more drawn at random, stratified
 over the proxy's ranking (one from each of N equal parts below the shortlist; --sample-seed makes it
 reproducible). The pick is the verified candidate with the best real validation accuracy; its test accuracy is
-reported once, and pick.json describes it for `ftd-nas train --spec`. The whole-space Spearman and Kendall
-between proxy and real accuracy are estimated from the random sample alone, with bootstrap intervals, and the
-summary says what that sample size can and cannot resolve. With --until-width W --budget B, rounds of N more
-samples are added until the interval is narrower than W or B real-data candidate-epochs are spent.
+reported once, and pick.json describes it for `ftd-nas train --spec`. From the random sample alone: the
+Spearman and Kendall between proxy and real accuracy below the shortlist, with bootstrap intervals, and what that
+sample size can and cannot resolve; and an upper bound, with the same confidence, on how many unverified
+candidates beat the pick on real validation accuracy (docs/verify.md). With --until-width W --budget B, rounds of
+N more samples are added until the interval is narrower than W or B real-data candidate-epochs are spent.
 
 Real-data training is an ordinary `search --proxy real` over just these candidates, in --real-run (default
 OUT/real): resumable, shared by workers, and a real-data run of the same space, data and recipe (a ground truth,

@@ -1,16 +1,29 @@
 """From a proxy ranking to a chosen architecture: verify a shortlist on real data and estimate, from a random
-sample, how far the proxy's ranking can be trusted, without a full ground truth (`ftd-nas verify`).
+sample, how far the proxy's ranking can be trusted and how many unverified candidates could beat the pick, without a
+full ground truth (`ftd-nas verify`).
 
 The proxy's top K candidates are trained on the real data (the shortlist), and N more drawn at random,
 stratified over the proxy's ranking: the ranking below the shortlist is cut into N strata of equal size and one
 candidate is drawn from each, so every part of the ranking is represented. The pick is the verified candidate
-with the best real validation accuracy. The Spearman and Kendall between proxy and real accuracy are estimated
-from the random sample alone (the shortlist is not a random sample), with bootstrap intervals: they describe the
-ranking below the shortlist; a restricted range usually lowers a correlation, so the whole space's is often higher.
+with the best real validation accuracy. From the random sample alone (the shortlist is not a random sample):
+
+- the Spearman and Kendall between proxy and real accuracy, with bootstrap percentile intervals corrected for the
+  finite population the sample is drawn from (`rank_intervals`, `finite_shrink`). They describe the ranking below
+  the shortlist, the population the sample is drawn from; a restricted range usually lowers a correlation, so the
+  whole space's is often higher. Measured against that agreement, the plain percentile interval never fell short
+  of its level beyond the measurement's own error, so the Fisher-z widening verify used before (which only made
+  it wider) is gone; and it over-covers where the sample is a large share of the population, which the
+  correction removes (docs/verify.md: the table, the command that repeats it, and the decision);
+- an upper bound, with the same confidence, on how many unverified candidates below the shortlist beat the pick
+  on real validation accuracy (`unverified_better`; ftd_nas/agreement/bound.py derives it). It rests on the
+  sample's draw alone, not on any model of the scores, and "beat" means on the real validation accuracy as one
+  real-data training (verify's recipe and repeats) would measure it: training noise, and whether a candidate
+  that measures better would also test better, are outside it.
+
 Real-data training is an ordinary `--proxy real` search restricted to the chosen candidates: resumable, shared by
 workers, and a candidate an existing real-data run of the same space, data and recipe has trained is not trained
 again. A published table imported by `ftd-nas truth` given as the real-data run is looked up instead (`table_rows`):
-nothing is trained.
+nothing is trained. `ftd_nas/search/verify_check.py` checks every estimate where a full ground truth exists.
 """
 
 from __future__ import annotations
@@ -22,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ftd_nas.agreement import bootstrap, fisher_interval, format_interval, kendall, percentile_interval, spearman
+from ftd_nas.agreement import (beat_sample_bound, bootstrap_rows, fisher_interval, format_interval, kendall,
+                                kendall_rows, percentile_interval, spearman, spearman_rows)
 from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
@@ -37,6 +51,11 @@ from ftd_nas.search.truth_record import holds_table
 
 
 MAX_UNTIL_WIDTH = 2.0  # the widest interval a correlation in [-1, 1] can have
+# The intervals of the estimate that were considered, and the one it reports (decided by measurement: docs/verify.md)
+INTERVALS = {"percentile": "bootstrap percentile", "widened": "bootstrap percentile, widened to Fisher-z",
+             "finite": "bootstrap percentile, finite-population corrected up to half the population"}
+INTERVAL = "finite"
+STATISTICS = {"spearman": (spearman, spearman_rows), "kendall": (kendall, kendall_rows)}  # value, bootstrap
 
 
 @dataclass
@@ -98,12 +117,31 @@ class VerifyCost(ByKey, Part):
 
 
 @dataclass(frozen=True)
+class UnverifiedBetter(ByKey, Part):
+    """With confidence `level` over the sample's draw, at most `count` of the `unverified` candidates below the
+    shortlist beat the pick on real validation accuracy (`unverified_better_bound`)."""
+
+    count: int
+    level: float
+    unverified: int  # candidates below the shortlist that verify did not train
+    sampled: int  # sampled candidates with a real accuracy: the bound's evidence
+
+
+def _verify_v2_to_v3(body: dict) -> dict:
+    """Version 2 had no bound on unverified candidates (it cannot be rebuilt from the file: the strata are not
+    kept) and widened its intervals to Fisher-z's, which its estimate now says."""
+    return {**body, "unverified_better": None, "estimate": {**body["estimate"], "interval": "widened"}}
+
+
+@dataclass(frozen=True)
 class VerifySummary(ByKey, Record):
-    """verify.json: the pick, the estimate from the sample, the cost, and what was asked. Format version 1 is the
-    file before it had format keys (the same content; `ended_by` only where rounds ended early)."""
+    """verify.json: the pick, the estimates from the sample, the cost, and what was asked. Format version 1 is the
+    file before it had format keys (the same content; `ended_by` only where rounds ended early); version 3 added
+    `unverified_better` and the estimate's `interval` (which of `INTERVALS` it reports)."""
 
     FORMAT = "ftd-nas-verify"
-    UPGRADES = {1: from_unversioned}
+    VERSION = 3
+    UPGRADES = {1: from_unversioned, 2: _verify_v2_to_v3}
 
     pick: VerifyPick
     sample_beat_shortlist: list[str]  # sampled candidates better on real data than the whole shortlist
@@ -116,6 +154,7 @@ class VerifySummary(ByKey, Record):
     real_run: str = ""
     config: VerifyConfig = field(default_factory=VerifyConfig)
     seconds: float = 0.0
+    unverified_better: UnverifiedBetter | None = None  # None in files before format version 3
 
 
 def read_verify(path: str | Path) -> VerifySummary:
@@ -133,6 +172,12 @@ def proxy_ranking(run: SearchRun) -> list[tuple[str, dict, float]]:
             for r in ranked]
 
 
+def strata_sizes(size: int, n: int) -> list[int]:
+    """The sizes of n strata of (nearly) equal size over `size` ranked candidates, best first: rounding makes them
+    differ by one where n does not divide `size` (the bound on unverified candidates takes the sizes as they are)."""
+    return np.diff(np.linspace(0, size, n + 1).round().astype(int)).tolist()
+
+
 def stratified_sample(ranked: list[str], n: int, seed: int, exclude: set[str] = frozenset()) -> list[str]:
     """One candidate from each of n strata of equal size over the ranking (those in `exclude` left out)."""
     pool = [c for c in ranked if c not in exclude]
@@ -140,28 +185,64 @@ def stratified_sample(ranked: list[str], n: int, seed: int, exclude: set[str] = 
         raise ConfigError(f"cannot sample {n} candidates: only {len(pool)} are left outside the shortlist; lower "
                           "--sample or --top")
     rng = np.random.default_rng(seed)
-    edges = np.linspace(0, len(pool), n + 1).round().astype(int)
+    edges = np.cumsum([0] + strata_sizes(len(pool), n))
     return [pool[int(rng.integers(lo, hi))] for lo, hi in zip(edges[:-1], edges[1:])]
 
 
-def estimate(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: int = 2000, seed: int = 0) -> dict:
-    """Spearman and Kendall of a random sample, with intervals, and what the sample can resolve.
+def rank_intervals(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: int = 2000, seed: int = 0,
+                   population: int | None = None) -> dict:
+    """Spearman and Kendall of a sample, each with every interval of `INTERVALS`: {statistic: {"value": r,
+    "percentile": [lo, hi], "widened": [lo, hi], "finite": [lo, hi]}} ([None, None] below 3 candidates).
 
-    The interval is the bootstrap percentile interval, widened to the Fisher-z interval (Bonett-Wright standard
-    errors) where that is wider: a percentile bootstrap of a rank correlation is too narrow for small samples,
-    and the coverage check (scripts/verify_coverage.py) holds the combination to its level.
+    "percentile" is the bootstrap's, or where every resample gives the same value, "widened". `population`: how
+    many candidates the sample was drawn from, without replacement (those below the shortlist); "finite" is the
+    percentile interval pulled towards the estimate by `finite_shrink`, and without `population` the percentile
+    interval. `estimate` reports one interval; the coverage check (verify_check.py) measures them all.
     """
     rng = np.random.default_rng(seed)
     n = len(proxy)
-    out = {"n": n, "level": level}
-    for name, stat in (("spearman", spearman), ("kendall", kendall)):
+    shrink = finite_shrink(n, population)
+    out = {}
+    for name, (stat, rows) in STATISTICS.items():
         # one stream of draws for both statistics: Kendall's resamples follow Spearman's
-        boot = bootstrap(stat, proxy, real, samples, rng) if n >= 3 else np.array([])
-        out[name] = stat(proxy, real) if n >= 2 else float("nan")
-        interval, fisher = percentile_interval(boot, level), fisher_interval(out[name], n, name, level)
-        if fisher is not None and interval[0] is not None:
-            interval = [min(interval[0], fisher[0]), max(interval[1], fisher[1])]
-        out[f"{name}_ci"] = interval
+        boot = bootstrap_rows(rows, proxy, real, samples, rng) if n >= 3 else np.array([])
+        value = stat(proxy, real) if n >= 2 else float("nan")
+        percentile, fisher = percentile_interval(boot, level), fisher_interval(value, n, name, level)
+        widened = percentile if fisher is None or percentile[0] is None else \
+            [min(percentile[0], fisher[0]), max(percentile[1], fisher[1])]
+        if percentile[0] is not None and percentile[0] == percentile[1]:
+            # every resample gave the same value (a sample in perfect agreement): the bootstrap cannot see the
+            # spread, so Fisher-z's interval stands in, joined with it (Fisher's excludes an estimate of exactly 1)
+            percentile = widened
+        finite = percentile if percentile[0] is None or not math.isfinite(value) else \
+            [value - shrink * (value - percentile[0]), value + shrink * (percentile[1] - value)]
+        out[name] = {"value": value, "percentile": percentile, "widened": widened, "finite": finite}
+    return out
+
+
+def finite_shrink(n: int, population: int | None) -> float:
+    """How far the finite-population correction pulls each end of a bootstrap interval of a sample of n towards
+    the estimate: sqrt((M - n) / (M - 1)) for a sample of at most half the M candidates it was drawn from.
+
+    The bootstrap resamples as if from an endless population, so it over-covers where the sample is a large share
+    of a finite one. Beyond half, strata of one or two candidates are drawn for certain or nearly, and the sample's
+    statistic misses the population's by a design bias that no scaling of the interval covers, so the interval is
+    left as it is; a sample of the whole population has no doubt left (0). Both sides measured: docs/verify.md."""
+    if not population or population <= 1:
+        return 1.0
+    if n >= population:
+        return 0.0
+    return math.sqrt((population - n) / (population - 1)) if 2 * n <= population else 1.0
+
+
+def estimate(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: int = 2000, seed: int = 0,
+             population: int | None = None) -> dict:
+    """Spearman and Kendall of a random sample of the `population`, with `INTERVAL` intervals, and what the sample
+    can resolve."""
+    n = len(proxy)
+    out = {"n": n, "level": level, "interval": INTERVAL}
+    for name, found in rank_intervals(proxy, real, level, samples, seed, population).items():
+        out[name], out[f"{name}_ci"] = found["value"], found[INTERVAL]
     lo, hi = out["spearman_ci"]
     if lo is None:
         out["resolves"] = f"{n} sampled candidates are too few to estimate the ranking's agreement (3 at least)"
@@ -177,6 +258,29 @@ def estimate(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samples: i
     if n < 10:
         out["resolves"] += " (and with fewer than 10 candidates the bootstrap interval itself is unreliable)"
     return out
+
+
+def unverified_better_bound(ranked: int, top: int, sample: list[str], measured: set[str], per_round: int,
+                            level: float) -> UnverifiedBetter:
+    """The bound on unverified candidates below the shortlist that beat the pick, from `sample` as verify drew it:
+    `per_round` candidates a round, one per stratum (`strata_sizes`) of what earlier rounds left below the
+    shortlist of `top` among `ranked` candidates; `measured` are those with a real accuracy.
+
+    The pick is at least as good as every measured sampled candidate, so what beats the pick beats them all;
+    `beat_sample_bound` bounds that. A stratum whose draw has no real accuracy (its training failed or has not
+    finished) is out of the draw's reach, and so is such a draw in every later round (it left the pool).
+    """
+    below = ranked - top
+    rounds, unmeasured = [], 0
+    for r in range(len(sample) // per_round if per_round else 0):
+        draws = sample[r * per_round:(r + 1) * per_round]
+        sizes = strata_sizes(below - r * per_round, per_round)
+        hidden = unmeasured + sum(s for s, c in zip(sizes, draws) if c not in measured)
+        rounds.append(([s for s, c in zip(sizes, draws) if c in measured], hidden))
+        unmeasured += sum(c not in measured for c in draws)
+    unverified = below - len(sample)
+    return UnverifiedBetter(count=min(beat_sample_bound(below, rounds, level), unverified), level=level,
+                            unverified=unverified, sampled=sum(c in measured for c in sample))
 
 
 def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], sample: list[str],
@@ -195,7 +299,8 @@ def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], samp
     beaten_by = [c for c in sample if c in real and real[c].val_acc > best_short]
     sampled = [c for c in sample if c in real]
     est = estimate(np.array([proxy[c] for c in sampled]), np.array([real[c].val_acc for c in sampled]),
-                   config.level, config.bootstrap, config.seed)
+                   config.level, config.bootstrap, config.seed, population=len(ranking) - len(shortlist))
+    bound = unverified_better_bound(len(ranking), len(shortlist), sample, set(sampled), config.sample, config.level)
     trainings = sum(real[c].repeats for c in verified)
     seconds = sum(real[c].seconds or 0.0 for c in verified)
     per_candidate = seconds / len(verified)
@@ -213,7 +318,8 @@ def summarise(ranking: list[tuple[str, dict, float]], shortlist: list[str], samp
                         full_truth_candidate_epochs=space_size * epochs * repeats,
                         full_truth_seconds_projected=per_candidate * space_size,
                         fraction=len(verified) / space_size),
-        config=config)
+        config=config,
+        unverified_better=bound)
 
 
 def table_rows(truth: Truth, candidates: list[str]) -> list[CandidateResult]:
@@ -255,11 +361,13 @@ def markdown(summary: VerifySummary, run_dir: str, percent: bool = True, truth_n
     if ci[0] is not None:
         lines += [f"**Agreement below the shortlist, estimated from the {est['n']} sampled candidates:** Spearman "
                   f"{format_interval(est['spearman'], ci)}, Kendall {format_interval(est['kendall'], kci)} "
-                  f"({est['level']:.0%} bootstrap intervals). {est['resolves']}. "
+                  f"({est['level']:.0%} {INTERVALS[est['interval']]} intervals). {est['resolves']}. "
                   "The sample is drawn from the ranking below the shortlist, so this describes the proxy there; "
                   "the whole space's agreement can differ (a restricted range usually lowers a correlation).", ""]
     else:
         lines += [f"**Agreement below the shortlist:** {est['resolves']}.", ""]
+    if summary.unverified_better is not None:
+        lines += [bound_sentence(summary.unverified_better), ""]
     lines += [f"**Cost:** {cost.candidates} candidates, {cost.candidate_epochs:,} real-data candidate-epochs, "
               f"{cost.seconds / 60:.1f} min; a full ground truth would take {cost.full_truth_candidate_epochs:,} "
               f"candidate-epochs, about {cost.full_truth_seconds_projected / 60:.0f} min "
@@ -272,6 +380,16 @@ def markdown(summary: VerifySummary, run_dir: str, percent: bool = True, truth_n
     lines += [f"| {v.candidate} | {v.role} | {v.proxy_rank} | {shown(v.proxy_score)} | "
               f"{100 * v.real_val_acc:.1f} | {100 * v.real_test_acc:.1f} |" for v in summary.verified]
     return "\n".join(lines) + "\n"
+
+
+def bound_sentence(bound: UnverifiedBetter) -> str:
+    """The bound on unverified candidates in words, with what it does not cover."""
+    most = "none" if bound.count == 0 else f"at most {bound.count}"
+    return (f"**Unverified candidates that beat the pick:** {most} of the {bound.unverified} unverified candidates "
+            f"below the shortlist beat it on real validation accuracy ({bound.level:.0%} confidence over the draw of "
+            f"the {bound.sampled} sampled candidates, whatever the proxy's agreement). \"Beat\" means on the "
+            "validation accuracy one real-data training of verify's recipe would measure; training noise, and how "
+            "such a candidate would test, are outside the bound.")
 
 
 def within_budget(spent_epochs: int, round_epochs: int, budget: int | None) -> bool:
@@ -383,43 +501,3 @@ def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dat
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     save_figure(fig, out / "verified")
-
-
-
-def coverage_check(proxy: SearchRun, truth: SearchRun, sample: int, draws: int = 200, tops=(3, 5, 10),
-                   level: float = 0.9, bootstrap: int = 500, seed: int = 0) -> dict:
-    """Check the estimator where the answer is known: a proxy run and a full ground truth of the same space.
-
-    For each of `draws` seeds, sample `sample` candidates as verify does (stratified over the proxy's ranking,
-    below a shortlist of the largest top K) and see whether the interval of the estimated Spearman covers the
-    whole-space Spearman; and for each K, the regret of verify's pick (the best by the truth's validation accuracy
-    among the shortlist and the sample) against the space's best by test accuracy.
-    """
-    real = {r.candidate: r for r in truth.rows if r.complete}
-    ranking = [entry for entry in proxy_ranking(proxy) if entry[0] in real]
-    if len(ranking) < max(tops) + sample:
-        raise ConfigError(f"{len(ranking)} candidates in both runs: too few for a shortlist of {max(tops)} and a "
-                          f"sample of {sample}")
-    ranked = [cid for cid, _, _ in ranking]
-    scores = np.array([score for _, _, score in ranking])
-    truth_val = np.array([real[c].val_acc for c in ranked])
-    truth_test = np.array([real[c].test_acc for c in ranked])
-    full = spearman(scores, truth_val)
-    covered, widths, estimates = 0, [], []
-    regrets = {k: [] for k in tops}
-    for d in range(draws):
-        chosen = stratified_sample(ranked, sample, seed + d, set(ranked[:max(tops)]))
-        idx = [ranked.index(c) for c in chosen]
-        est = estimate(scores[idx], truth_val[idx], level, bootstrap, seed + d)
-        lo, hi = est["spearman_ci"]
-        covered += lo is not None and lo <= full <= hi
-        widths.append(hi - lo if lo is not None else float("nan"))
-        estimates.append(est["spearman"])
-        for k in tops:
-            verified = list(range(k)) + idx
-            pick = max(verified, key=lambda i: truth_val[i])
-            regrets[k].append(float(truth_test.max() - truth_test[pick]))
-    return {"candidates": len(ranked), "sample": sample, "draws": draws, "level": level, "full_spearman": full,
-            "coverage": covered / draws, "mean_estimate": float(np.nanmean(estimates)),
-            "mean_width": float(np.nanmean(widths)),
-            "regret": {str(k): {"mean": float(np.mean(v)), "max": float(np.max(v))} for k, v in regrets.items()}}

@@ -1,19 +1,23 @@
-"""verify: a shortlist and a stratified sample trained on real data; the pick, the estimate, reuse, and the pick
-trained in full."""
+"""verify: a shortlist and a stratified sample trained on real data; the pick, the estimate, the bound on unverified
+candidates, reuse, and the pick trained in full."""
 
 import json
 
+import numpy as np
 import pytest
 
 from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.search import load_run, run_search
 from ftd_nas.search.architecture import ArchitectureRecord, load_weights
-from ftd_nas.search.verify import VerifyConfig, coverage_check, run_verify, stratified_sample
+from ftd_nas.search.verify import (INTERVAL, UnverifiedBetter, VerifyConfig, estimate, rank_intervals, read_verify,
+                                   run_verify, stratified_sample, unverified_better_bound)
+from ftd_nas.search.verify_check import coverage_check
 
 from tests.conftest import search_config
 
 from .conftest import complete_trials, rep_space
+from .test_results import OLD_VERIFY
 
 
 def _real(out):
@@ -41,6 +45,11 @@ def test_a_proxy_equal_to_the_truth_picks_the_true_best_and_reuses_every_trainin
     truth = {r["candidate"]: r["val_acc"] for r in load_run(runs / "truth").rows}
     assert summary["pick"]["candidate"] == max(truth, key=truth.get) and summary["pick"]["proxy_rank"] == 1
     assert summary["estimate"]["spearman"] == pytest.approx(1.0)  # the sample agrees perfectly with itself
+    # 10 below the shortlist in strata of 3, 4, 3: six unverified better ones are missed with chance 1/3 x 1/4 x 2/3
+    # < 0.1, five with 1/3 x 2/4 x 2/3 > 0.1 (see tests/agreement/test_bound.py)
+    assert summary.unverified_better == UnverifiedBetter(count=5, level=0.9, unverified=7, sampled=3)
+    assert "at most 5 of the 7 unverified candidates" in (tmp_path / "v" / "verify.md").read_text()
+    assert read_verify(tmp_path / "v" / "verify.json") == summary
     pick = ArchitectureRecord.read(tmp_path / "v" / "pick.json")
     assert pick.candidate == summary["pick"]["candidate"] and pick.spec().depth == pick.params["depth"]
     assert (tmp_path / "v" / "verify.md").read_text().startswith("# Verified on real data")
@@ -80,8 +89,81 @@ def test_rounds_until_the_interval_is_narrow_or_the_budget_is_spent(runs, digits
 
 def test_the_coverage_check_runs_where_the_answer_is_known(runs):
     result = coverage_check(load_run(runs / "proxy"), load_run(runs / "truth"), sample=4, draws=10, tops=(2, 3))
-    assert 0 <= result["coverage"] <= 1 and -1 <= result["full_spearman"] <= 1
-    assert set(result["regret"]) == {"2", "3"} and all(r["mean"] >= 0 for r in result["regret"].values())
+    assert set(result["tops"]) == {"2", "3"} and -1 <= result["whole"]["spearman"] <= 1
+    for k in result["tops"].values():
+        assert all(0 <= share <= 1 for shares in k["coverage"].values() for share in shares.values())
+        assert k["regret"]["mean"] >= 0 and k["bound"]["held"] == 1.0  # 10 draws: no room for a miss at 90 %
+
+
+def test_the_estimate_reports_the_percentile_interval_corrected_for_the_finite_population():
+    rng = np.random.default_rng(0)
+    proxy = rng.random(12)
+    real = proxy + 0.3 * rng.standard_normal(12)
+    endless = rank_intervals(proxy, real, 0.9, 300, seed=1)["spearman"]
+    assert endless["finite"] == endless["percentile"]  # no population given: nothing to correct
+    found = rank_intervals(proxy, real, 0.9, 300, seed=1, population=48)["spearman"]
+    shrink = (36 / 47) ** 0.5  # sqrt((M - n) / (M - 1))
+    assert found["finite"] == [pytest.approx(found["value"] - shrink * (found["value"] - found["percentile"][0])),
+                               pytest.approx(found["value"] + shrink * (found["percentile"][1] - found["value"]))]
+    reported = estimate(proxy, real, 0.9, 300, seed=1, population=48)
+    assert INTERVAL == "finite" and reported["interval"] == INTERVAL and reported["spearman_ci"] == found["finite"]
+    agreeing = rank_intervals(proxy, proxy, 0.9, 300, seed=1)["spearman"]  # every resample at 1: Fisher-z stands in
+    assert agreeing["percentile"] == agreeing["widened"]
+    assert agreeing["percentile"][0] < agreeing["percentile"][1] == agreeing["value"] == 1
+    over_half = rank_intervals(proxy, real, 0.9, 300, seed=1, population=23)["spearman"]  # more than half: as is
+    assert over_half["finite"] == over_half["percentile"]
+    whole = estimate(proxy, real, 0.9, 300, seed=1, population=12)  # the sample is the population: no doubt left
+    assert whole["spearman_ci"] == [whole["spearman"]] * 2 and whole["kendall_ci"] == [whole["kendall"]] * 2
+
+
+def _held(ranked: list[str], values: dict[str, float], top: int, per_round: int, rounds: int, draws: int,
+          level: float, fail: int | None = None) -> float:
+    """The share of verify's draws (seeded) below a shortlist of `top` in which the bound holds: no more unverified
+    candidates beat the pick than it says. `ranked`: the proxy's ranking; `values`: real validation accuracies;
+    `fail`: the index of a draw in each round whose training never finishes."""
+    held = 0
+    for seed in range(draws):
+        sample = []
+        for r in range(rounds):
+            sample += stratified_sample(ranked, per_round, 1000 * seed + r, set(ranked[:top]) | set(sample))
+        measured = {c for i, c in enumerate(sample) if fail is None or i % per_round != fail}
+        bound = unverified_better_bound(len(ranked), top, sample, measured, per_round, level)
+        pick = max(values[c] for c in ranked[:top] + sorted(measured))
+        held += sum(values[c] > pick for c in ranked[top:] if c not in sample) <= bound.count
+    return held / draws
+
+
+def test_the_bound_on_unverified_candidates_holds_its_confidence_over_verify_s_draws():
+    level, draws = 0.9, 2000
+    slack = 3 * (level * (1 - level) / draws) ** 0.5  # three standard errors of a share of `draws`
+    # 40 below a shortlist of 2, in 5 strata of 8: the bound says 14, as 15 better ones placed 3 a stratum are all
+    # missed with chance (5/8)^5 = 0.095; placed so, it holds with chance 0.905 and no more (the bound is tight)
+    ranked = ["s0", "s1"] + [f"c{i:02d}" for i in range(40)]
+    values = {"s0": 0.5, "s1": 0.5, **{f"c{i:02d}": (0.9 if i % 8 < 3 else 0.1) - i / 1000 for i in range(40)}}
+    assert unverified_better_bound(42, 2, ranked[2::8], set(ranked[2::8]), 5, level).count == 14
+    assert level - slack <= _held(ranked, values, 2, 5, 1, draws, level) <= 1 - (5 / 8) ** 5 + slack
+    # rounds, a failed draw in each, and a proxy that misleads (its ranking shuffled against the real one)
+    rng = np.random.default_rng(0)
+    ranked = [f"c{i:02d}" for i in range(60)]
+    values = dict(zip(ranked, rng.random(60)))
+    assert _held(ranked, values, 3, 6, 2, 300, level, fail=1) >= level
+
+
+def test_the_bound_counts_failed_draws_as_out_of_reach():
+    # 20 below a shortlist of 2, two rounds of 2, the second draw of each failed: round 1 samples one stratum of 10
+    # (10 out of reach); round 2, over the 18 left, one stratum of 9 (9, and round 1's failed draw, out of reach).
+    # 15 better ones are missed with chance 5/10 x 4/9 = 0.22 > 0.2, 16 with 4/10 x 3/9 = 0.13: at most 15
+    sample = ["a", "b", "c", "d"]
+    bound = unverified_better_bound(22, 2, sample, {"a", "c"}, 2, 0.8)
+    assert bound == UnverifiedBetter(count=15, level=0.8, unverified=16, sampled=2)
+
+
+def test_verify_files_of_format_versions_1_and_2_still_read(tmp_path):
+    for version, data in ((1, OLD_VERIFY), (2, {"format": "ftd-nas-verify", "format_version": 2, **OLD_VERIFY})):
+        (tmp_path / "verify.json").write_text(json.dumps(data))
+        summary = read_verify(tmp_path / "verify.json")
+        assert summary.unverified_better is None and summary.estimate["interval"] == "widened"  # as they were
+        assert summary.pick.candidate == "a" and summary.to_dict()["format_version"] == 3
 
 
 def test_bad_inputs_are_refused_and_change_nothing(runs, digits, tmp_path):
