@@ -91,10 +91,9 @@ def per_proxy_metrics(runs: np.ndarray, truth: np.ndarray, ks, space_best: float
     truth_b = np.broadcast_to(truth[..., None, :], runs.shape)
     out = np.empty(runs.shape[:-1] + (len(metrics),))
     others = [j for j, m in enumerate(metrics) if m != "spearman"]
-    for j, m in enumerate(metrics):
-        if m == "spearman":
-            refuse_nan(runs, truth)
-            out[..., j] = spearman_rows(runs, truth_b)
+    if "spearman" in metrics:
+        refuse_nan(runs, truth)
+        out[..., metrics.index("spearman")] = spearman_rows(runs, truth_b)
     if others:
         for index in np.ndindex(runs.shape[:-1]):
             row = agreement_metrics(runs[index], truth_b[index], ks, space_best=space_best)
@@ -127,6 +126,12 @@ def _mean_se(values: np.ndarray) -> tuple[float, float | None, float | None, int
     if len(finite) < 2:
         return float(finite[0]), None, None, 1
     return float(finite.mean()), float(finite.std(ddof=1) / np.sqrt(len(finite))), float(len(finite) - 1), len(finite)
+
+
+def _bootstrap_se(values: np.ndarray) -> float | None:
+    """The standard error a bootstrap's defined values give; None with fewer than two."""
+    finite = values[np.isfinite(values)]
+    return float(np.std(finite, ddof=1)) if len(finite) > 1 else None
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float | None, float | None]:
@@ -173,9 +178,8 @@ def compare_groups(truth: np.ndarray, groups: dict[str, np.ndarray], ks, samples
         if len(values) >= 2:
             mean, se, df, _ = _mean_se(values)
             return _estimate(mean, se, df, level, PROXIES, len(values), _limits(metric, False))
-        spread = boot[label][:, j]
-        se = float(np.std(spread[np.isfinite(spread)], ddof=1)) if np.isfinite(spread).sum() > 1 else None
-        return _estimate(float(values[0]), se, None, level, CANDIDATES, 1, _limits(metric, False))
+        return _estimate(float(values[0]), _bootstrap_se(boot[label][:, j]), None, level, CANDIDATES, 1,
+                         _limits(metric, False))
 
     def pair(a: str, b: str, j: int, metric: str) -> Comparison:
         if len(groups[a]) >= 2 and len(groups[b]) >= 2:
@@ -184,9 +188,7 @@ def compare_groups(truth: np.ndarray, groups: dict[str, np.ndarray], ks, samples
         else:
             with np.errstate(invalid="ignore"):
                 delta = float(np.nanmean(per_proxy[a][:, j]) - np.nanmean(per_proxy[b][:, j]))
-            spread = boot[a][:, j] - boot[b][:, j]
-            finite = spread[np.isfinite(spread)]
-            se, df, design = (float(np.std(finite, ddof=1)) if len(finite) > 1 else None), None, CANDIDATES
+            se, df, design = _bootstrap_se(boot[a][:, j] - boot[b][:, j]), None, CANDIDATES
         estimate = _estimate(delta, se, df, level, design, len(groups[a]) + len(groups[b]), _limits(metric, True))
         return Comparison(a, b, metric, estimate, estimate.p_value())
 
