@@ -1,4 +1,5 @@
-"""One builder of experiments: experts -> proxies -> evaluation -> search -> report, as `ftd_nas.stages.Stage`s.
+"""One builder of experiments: experts -> proxies -> evaluation -> search (or a published truth) -> report, as
+`ftd_nas.stages.Stage`s.
 
 Each step kind's ftd-nas command is spelled here once, from the settings every step shares (`ExperimentSettings`);
 the demo and the scripts in scripts/ only say which steps they want, with which numbers, under which stage names
@@ -67,7 +68,9 @@ class ExperimentSettings:
 
 
 def _is_file_proxy(proxy: str) -> bool:
-    return proxy != "real" and not proxy.startswith("random:")
+    """A proxy file, which fixes its own preprocessing; not real data, a random subset or a training-free scorer
+    (zc:NAME), which read the real data as the command's data options say."""
+    return proxy != "real" and not proxy.startswith(("random:", "zc:"))
 
 
 class ExperimentPlan:
@@ -125,23 +128,50 @@ class ExperimentPlan:
             *(["--json", str(json)] if json else []), *(["--overwrite"] if json and overwrite else []), *s.run()])
         return Path(json) if json else None
 
-    def search(self, space: str, proxy: str | Path, *, epochs: Epochs | None = None, repeats: int | None = None,
-               seed: int | None = None, workers: int = 1, name: str | None = None, run: str | None = None,
-               to: str | Path | None = None) -> Path:
+    def search(self, space: str | Path, proxy: str | Path, *, epochs: Epochs | None = None,
+               repeats: int | None = None, seed: int | None = None, workers: int = 1, name: str | None = None,
+               run: str | None = None, to: str | Path | None = None, zca: bool | None = None) -> Path:
         """Every candidate of `space` trained on `proxy` (a proxy file, "real" or "random:K"; `ftd-nas search`)
-        into `to` (default OUT/search/RUN). `epochs` may be a function of the record so far (then so are the
-        stage's arguments); None leaves it, like `repeats` and `seed`, to the command's default."""
+        or scored by a training-free scorer ("zc:NAME") into `to` (default OUT/search/RUN). `epochs` may be a
+        function of the record so far (then so are the stage's arguments); None leaves it, like `repeats` and
+        `seed`, to the command's default. `zca` overrides the plan's preprocessing for a search that reads the real
+        data itself (the training-free scorers were published on data without ZCA while the distilled proxies of
+        the same experiment were made with it); a proxy file fixes its own, so it is refused there."""
         s, proxy = self.settings, str(proxy)
         path = Path(to) if to else self.out / "search" / (run or Path(proxy).stem)
-        data = s.real() if _is_file_proxy(proxy) else s.data()
+        if _is_file_proxy(proxy):
+            if zca is not None:
+                raise ConfigError(f"zca= applies to real data, random:K and zc:NAME; the proxy file {proxy!r} fixes "
+                                  "its own preprocessing")
+            data = s.real()
+        else:
+            data = s.real() + (["--zca"] if (s.zca if zca is None else zca) else [])
 
         def args(record: dict) -> list[str]:
             n = epochs(record) if callable(epochs) else epochs
-            return ["search", "--space", space, "--proxy", proxy, *data, *(["--epochs", str(n)] if n else []),
+            return ["search", "--space", str(space), "--proxy", proxy, *data, *(["--epochs", str(n)] if n else []),
                     *(["--repeats", str(repeats)] if repeats else []),
                     *(["--seed", str(seed)] if seed is not None else []), "--out", str(path), *s.run()]
 
         self._add(name or f"search-{path.name}", args if callable(epochs) else args({}), workers)
+        return path
+
+    def truth(self, space: str | Path, *, table: str | Path | None = None, archive: str | Path | None = None,
+              id_column: str | None = None, accuracy_column: str | None = None, dataset_family: str | None = None,
+              name: str = "truth", to: str | Path | None = None) -> Path:
+        """A ground truth from a published table (`ftd-nas truth`): a CSV `table` or a NATS-Bench `archive` folder
+        matched against `space`, into `to` (default OUT/truth), which `report` takes as a truth; the columns and
+        the dataset family default to the command's (NAS-Bench-201's CSV, its CIFAR-10 test accuracy after 200
+        epochs)."""
+        if (table is None) == (archive is None):
+            raise ConfigError("a truth step reads a table or an archive: give exactly one of table= and archive=")
+        path = Path(to) if to else self.out / "truth"
+        source = ["--table", str(table)] if table is not None else ["--archive", str(archive)]
+        self._add(name, ["truth", *source, "--space", str(space),
+                         *(["--id-column", id_column] if id_column else []),
+                         *(["--accuracy-column", accuracy_column] if accuracy_column else []),
+                         *(["--dataset-family", dataset_family] if dataset_family else []),
+                         "--out", str(path), *(["--no-progress"] if self.settings.quiet else [])])
         return path
 
     def report(self, runs: Iterable[tuple[str | Path, str | None]], truth: str | Path, *,

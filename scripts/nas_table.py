@@ -79,13 +79,19 @@ def report_dir(out: Path, seeds: int, kind: str = "report") -> Path:
     return out / (kind if seeds == 1 else f"{kind}-seeds{seeds}")
 
 
-def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
-    plan = ExperimentPlan(ExperimentSettings(s["dataset"], data_root=s["data_root"], zca=s["zca"], width=s["width"],
+def plan_settings(s: dict, out: Path) -> ExperimentPlan:
+    """An empty plan in `out` with the data, network and device the proxies of scale `s` are made with."""
+    return ExperimentPlan(ExperimentSettings(s["dataset"], data_root=s["data_root"], zca=s["zca"], width=s["width"],
                                              depth=s["depth"], device=s["device"]), out)
-    workers = s["workers"]
+
+
+def add_proxies(plan: ExperimentPlan, s: dict, methods: list[str], seeds: int = 1) -> dict[tuple[str, int], Path]:
+    """The expert trajectories `methods` match, then each method's proxies (seeds 0..seeds-1) as this table makes
+    them at scale `s`: its distillation options, selection epochs, IPC and experts. Returns {(method, seed): the
+    proxy file}. scripts/nb201.py makes its proxies with this too, so both experiments' proxies are the same."""
     for optimizer in ("gsam", "sgd"):
-        plan.experts(optimizer, s["experts"], s["expert_epochs"], s["alpha"], workers=workers)
-    methods = [m for _, m in ROWS]
+        if any(lookup(m).experts == optimizer for m in methods):
+            plan.experts(optimizer, s["experts"], s["expert_epochs"], s["alpha"], workers=s["workers"])
     # selections first, then distillations from the real data, then from experts: the order the records have
     order = sorted(methods, key=lambda m: (lookup(m).kind != SELECTED, lookup(m).experts is not None))
     proxy = {}
@@ -96,6 +102,14 @@ def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
             extra = ["--epochs", str(s["select_epochs"])] if verb == "select" else s["distill"][method]
             proxy[method, k] = plan.proxy(method, s["ipc"], seed=k or None, extra=extra,
                                           name=tag(f"{verb}-{method}", k), file=tag(method, k))
+    return proxy
+
+
+def stages(s: dict, out: Path, seeds: int = 1) -> list[Stage]:
+    plan = plan_settings(s, out)
+    workers = s["workers"]
+    methods = [m for _, m in ROWS]
+    proxy = add_proxies(plan, s, methods, seeds)
     for k in range(seeds):
         for method in methods:
             plan.evaluate(proxy[method, k], s["eval_runs"], s["eval_epochs"], json=evaluation_path(out, tag(method, k)),

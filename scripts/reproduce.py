@@ -8,6 +8,7 @@ run can be checked against it. Every step is resumable: re-run the same experime
     python scripts/reproduce.py cifar10-ipc10 --dry-run      # print the commands
     python scripts/reproduce.py cifar10-ipc10 --data-root ~/data
     python scripts/reproduce.py nas-table [--scale cpu|quick|paper]   # the NAS comparison table (nas_table.py)
+    python scripts/reproduce.py nb201 [--scale cpu|quick|gpu]    # NAS-Bench-201 against its published truth (nb201.py)
 
 Time and memory are estimates for one H200-class GPU from the paper's settings (100 experts x 50 epochs,
 5000 distillation iterations, 5 x 1000-epoch evaluations); they were not measured on such a GPU yet.
@@ -65,6 +66,10 @@ def main() -> None:
         from nas_table import main as nas_table
 
         return nas_table(sys.argv[2:])
+    if sys.argv[1:2] == ["nb201"]:  # its own options: see scripts/nb201.py
+        from nb201 import main as nb201
+
+        return nb201(sys.argv[2:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", nargs="?", help="one of --list, or nas720")
     p.add_argument("--list", action="store_true")
@@ -80,6 +85,8 @@ def main() -> None:
               "truth 6,804 GPU-min in the paper, proxies 360 min")
         print(f"{'nas-table':<16} every proxy method of the literature's NAS tables side by side (--scale cpu, quick, "
               "paper); see scripts/nas_table.py")
+        print(f"{'nb201':<16} NAS-Bench-201 against its published truth: training-free proxies, coresets, distilled "
+              "proxies and short training (--scale cpu, quick, gpu); see scripts/nb201.py")
         return
     if args.experiment == "nas720":
         cmds = nas_commands(args.data_root)

@@ -78,6 +78,35 @@ def test_a_proxy_file_search_takes_only_the_datas_location_real_and_random_take_
     assert [s.workers for s in p.stages] == [1, 2, 1]
 
 
+def test_a_training_free_search_reads_the_real_data_and_may_preprocess_it_otherwise_than_the_plan():
+    p = plan()
+    zc = p.search("convnet-tiny", "zc:synflow", name="zc-synflow", run="zc-synflow")
+    plain = p.search("convnet-tiny", "zc:snip", name="zc-snip", run="zc-snip", zca=False)
+    assert zc == OUT / "search" / "zc-synflow" and plain == OUT / "search" / "zc-snip"
+    with_zca, without = p.stages[0].args, p.stages[1].args
+    # zc:NAME is no proxy file: it takes the plan's preprocessing (ZCA here) unless the step says otherwise
+    assert with_zca[4:9] == ["zc:synflow", "--dataset", "digits", "--zca", "--out"] and "--epochs" not in with_zca
+    assert without[4:8] == ["zc:snip", "--dataset", "digits", "--out"]
+    with pytest.raises(ConfigError, match="fixes its own preprocessing"):
+        p.search("convnet-tiny", OUT / "proxies" / "ftd.safetensors", zca=False, name="search-ftd")
+
+
+def test_a_truth_step_imports_a_table_or_an_archive():
+    p = plan()
+    truth = p.truth("nb201", table="../shared/datasets/nats_bench_tss.csv")
+    assert truth == OUT / "truth"
+    assert p.stages[0].args == ["truth", "--table", "../shared/datasets/nats_bench_tss.csv", "--space", "nb201",
+                                "--out", "OUT/truth", "--no-progress"]
+    p.truth(OUT / "spaces" / "s.yaml", archive="NATS-tss", id_column="arch", accuracy_column="acc",
+            dataset_family="cifar100", name="truth-c100", to=OUT / "truth-c100")
+    assert p.stages[1].args == ["truth", "--archive", "NATS-tss", "--space", "OUT/spaces/s.yaml", "--id-column",
+                                "arch", "--accuracy-column", "acc", "--dataset-family", "cifar100", "--out",
+                                "OUT/truth-c100", "--no-progress"]
+    for sources in ({}, {"table": "a.csv", "archive": "b"}):
+        with pytest.raises(ConfigError, match="exactly one"):
+            p.truth("nb201", name="other", **sources)
+
+
 def test_search_epochs_may_depend_on_the_record():
     p = plan()
     p.search("convnet-tiny", "real", epochs=lambda record: record["epochs"], name="early", run="early")
