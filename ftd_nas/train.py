@@ -21,6 +21,7 @@ from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Split, hard_labels
 from ftd_nas.errors import ConfigError, NonFiniteError
 from ftd_nas.gsam import GSAM
+from ftd_nas.interrupts import check as check_interrupt
 from ftd_nas.progress import progress
 from ftd_nas.records import RUNTIME_ONLY, Part
 from ftd_nas.runtime import host_to_device
@@ -164,6 +165,7 @@ class Trainer:
         perm = host_to_device(torch.randperm(n, generator=self.order_gen), device)
         totals = torch.zeros(2, device=device)  # loss sum, correct
         for i in range(0, n, cfg.batch_size):
+            check_interrupt()  # a stop asked for by a signal (ftd_nas/interrupts.py): no later than one step on
             idx = perm[i:i + cfg.batch_size]
             xb, yb = data.x[idx], data.y[idx]
             if cfg.dsa:

@@ -7,9 +7,10 @@ import signal
 
 from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, number, whole
 from ftd_nas.errors import ConfigError
+from ftd_nas.interrupts import stop_on
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
 from ftd_nas.search.recipe import parse_source
-from ftd_nas.search.results import FAIL, ZC
+from ftd_nas.search.results import FAIL, ZC, SearchSummary
 from ftd_nas.zero_cost import REGISTRY
 from ftd_nas.train import MAX_MOMENTUM
 
@@ -143,10 +144,6 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _plan(args: argparse.Namespace, config: SearchConfig) -> int:
     from ftd_nas.io import write_json
     from ftd_nas.search.plan import format_plan, plan_search
@@ -195,12 +192,19 @@ def run(args: argparse.Namespace) -> int:
         from ftd_nas.queue.workers import spawn_workers, worker_commands
 
         return spawn_workers(worker_commands(args.argv, args.workers, args.devices))
-    # SLURM preemption / requeue: re-queue the running candidate now; once the search is over, the default again
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    # SLURM's SIGTERM (preemption, requeue, scancel) must re-queue the running candidate and end the command with
+    # 130 whenever it comes. Its handler only records the request; the search honours it at its next safe point
+    # (between candidates, between training steps: ftd_nas/interrupts.py says why a handler that raises is not
+    # safe). Installed before the search does any work (before that nothing is claimed or written, and SIGTERM's
+    # default action loses nothing) and restored after the summary is printed, the search's last act; a request
+    # that came after the last safe point is raised when the block ends.
+    with stop_on(signal.SIGTERM):
         summary = run_search(config)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        _print_summary(args, config, summary)
+    return 0
+
+
+def _print_summary(args: argparse.Namespace, config: SearchConfig, summary: SearchSummary) -> None:
     rows = [r for r in summary.rows if r.complete]
     repeats = sum(r.repeats for r in rows)
     training_free = parse_source(config.proxy)[0] == ZC
@@ -221,4 +225,3 @@ def run(args: argparse.Namespace) -> int:
         if r.state == FAIL:
             print(f"  FAILED {r.candidate}: {r.fail_reason}")
     print(f"results: {args.out}/results.csv")
-    return 0

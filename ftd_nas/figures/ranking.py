@@ -35,6 +35,8 @@ def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel(f"{proxy_name} (%)" if proxy_percent else proxy_name)
     ax.set_ylabel(f"{truth_name} (%)")
+    if not proxy_percent and len(p) and p.min() > 0 and p.max() / p.min() > 100:
+        ax.set_xscale("log")  # scores spanning decades (synflow's) would crowd into one corner on a linear axis
     shown = note or f"{agreement['n']} architectures"
     shown += f"; {failed} failed on the proxy, ranked last, not drawn" if failed else ""
     ax.set_title(f"{label}: Spearman ρ = {agreement['spearman']:.2f}, Kendall τ = {agreement['kendall']:.2f}\n"
@@ -43,14 +45,15 @@ def accuracy_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem
     return save_figure(fig, stem)
 
 
-def rank_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path, note: str = "") -> list[str]:
+def rank_scatter(proxy: dict, truth: dict, agreement: dict, label: str, stem: Path, note: str = "",
+                 proxy_name: str = "proxy accuracy", truth_name: str = "real-data accuracy") -> list[str]:
     _, p, t = aligned(proxy, truth)
     rp, rt = rank_positions(p), rank_positions(t)
     fig, ax = new_figure(figsize=(4.8, 4.5))
     ax.scatter(rt, rp, s=18, alpha=0.75, edgecolor="none")
     ax.plot([1, len(p)], [1, len(p)], color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("rank by real-data accuracy (1 = best)")
-    ax.set_ylabel("rank by proxy accuracy (1 = best)")
+    ax.set_xlabel(f"rank by {truth_name} (1 = best)")
+    ax.set_ylabel(f"rank by {proxy_name} (1 = best)")
     ax.set_title(f"{label}: ρ = {agreement['spearman']:.2f}" + (f"\n({note})" if note else ""), fontsize=10)
     ax.grid(alpha=0.3)
     return save_figure(fig, stem)

@@ -64,6 +64,10 @@ def coverage(run: SearchRun | Truth, space_size: int) -> dict:
     return {"space": space_size, "finished": finished, "failed": failed, "missing": space_size - finished - failed}
 
 
+def _scope_text(scope: frozenset[str] | None, size: int) -> str:
+    return f"all {size} candidates" if scope is None else f"{len(scope)} candidates"
+
+
 def _coverage_text(c: dict) -> str:
     return f"{c['finished']} finished, {c['failed']} failed or pruned, {c['missing']} missing of {c['space']}"
 
@@ -107,11 +111,20 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
     truth = ground.scores(truth_metric)
     truth_coverage = {**coverage(ground, space_size), "usable": len(truth),
                       "repeats": sum(r.repeats for r in ground.rows)}
-    runs, slugs, names, partial = [], set(), set(), []
+    runs, slugs, names, partial, scope = [], set(), set(), [], None
     for i, run_dir in enumerate(run_dirs):
         run = load_run(run_dir, storage)
         identity = run.record.identity
-        data = ground.judge(identity, run_dir)
+        judged = ground.judge(identity, run_dir)
+        if runs and judged.scope != scope:
+            raise ConfigError(f"{run_dir!r} searched other candidates of the truth table than {runs[0]['run']!r} "
+                              f"({_scope_text(judged.scope, ground.space_size)} vs {_scope_text(scope, ground.space_size)}): "
+                              "a report compares runs over the same candidates; report them separately, or search "
+                              "the same space (its network settings may differ)")
+        if not runs and judged.scope is not None:
+            # runs over part of a table's space are judged on their candidates alone (regret from their best)
+            scope, space_size = judged.scope, len(judged.scope)
+            truth = {c: v for c, v in truth.items() if c in scope}
         label = labels[i] if labels else run_label(run)
         folder = Path(run_dir).resolve().name
         name = label if label not in names else f"{label} ({folder})"
@@ -137,12 +150,17 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
             "failed": [{"candidate": r.candidate, "reason": r.fail_reason} for r in run.rows if r.state == FAIL],
             "space_size": space_size, "seconds_per_candidate": sum(seconds) / len(seconds) if seconds else None,
             "seconds_total": sum(seconds), "train_images": run.record.train_images,
-            "creation_seconds": run.record.proxy_seconds, "data": data})
+            "creation_seconds": run.record.proxy_seconds, "data": judged.data,
+            "space_differences": list(judged.differences)})
     if partial and not allow_partial:
         raise ConfigError("too few candidates for a ranking (at least " + str(MIN_COMMON) + " and half the space "
                           "must be finished by both the run and the truth): " + "; ".join(partial)
                           + ". Finish the searches (re-run them to resume) or pass --allow-partial")
     truth_repeats = _repeat_values(ground, truth_metric)
+    if scope is not None:  # the truth as far as the runs' candidates go (a table: one value each)
+        truth_repeats = {c: v for c, v in truth_repeats.items() if c in scope}
+        truth_coverage = {"space": space_size, "finished": len(truth), "failed": 0, "missing": space_size - len(truth),
+                          "usable": len(truth), "repeats": len(truth)}
     return {"truth": truth_dir, "truth_metric": truth_metric, "proxy_metric": proxy_metric, "ks": list(ks),
             "truth_scores": truth, "truth_repeats": truth_repeats, "truth_spread": _spread(ground, truth_metric),
             "truth_coverage": truth_coverage, "truth_recipe": ground.recipe,
@@ -198,9 +216,16 @@ def truth_lines(report: dict) -> list[str]:
     if source["kind"] != "table":
         return [f"Truth: {source['description']}.", ""]
     data = "; ".join(sorted({e["data"] for e in report["runs"]}))
+    differences = {}
+    for e in report["runs"]:
+        for text in e.get("space_differences", []):
+            differences.setdefault(text, []).append(e["name"])
+    spaces = [f"{text} ({'all runs' if len(names) == len(report['runs']) else ', '.join(names)})"
+              for text, names in differences.items()]
     return [f"Truth: {source['description']}. The runs scored their candidates on {data}; the table's numbers come "
             f"from its publisher's own training on its copy of {source['dataset_family']}: the report compares "
-            "rankings, not accuracies.", ""]
+            "rankings, not accuracies." + (f" The runs' space differs from the table's: {'; '.join(spaces)}."
+                                           if spaces else ""), ""]
 
 
 def coverage_lines(report: dict) -> list[str]:
@@ -437,15 +462,17 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
     write_candidates(report, out / "candidates.csv")
     figures = []
     partial = " (PARTIAL)" if report["partial"] else ""
+    truth_kind = "published" if (report.get("truth_source") or {}).get("kind") == "table" else "real-data"
     for e in report["runs"]:
         slug, note = e["slug"], f"{e['agreement']['n']} of {e['space_size']} candidates{partial}"
         trained = e.get("metric") != PROXY_SCORE
+        score = {} if trained else {"proxy_name": f"{e['source']['scorer']} score"}
         figures += accuracy_scatter(e["scores"], report["truth_scores"], e["agreement"], e["name"],
                                     out / f"scatter_{slug}", note=note, proxy_err=e["spread"],
                                     truth_err=report["truth_spread"], proxy_percent=trained,
-                                    **({} if trained else {"proxy_name": f"{e['source']['scorer']} score"}))
+                                    truth_name=f"{truth_kind} test accuracy", **score)
         figures += rank_scatter(e["scores"], report["truth_scores"], e["agreement"], e["name"], out / f"ranks_{slug}",
-                                note=note)
+                                note=note, truth_name=f"{truth_kind} accuracy", **score)
     note = f"{report['comparison_candidates']} common candidates{partial}"
     figures += group_intervals(report["groups"], ceiling, out / "groups_spearman", note=note)
     figures += topk_curves(report["groups"], ceiling, report["ks"], out / "topk_by_real", "by_real", note=note)

@@ -24,6 +24,7 @@ import torch
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 
+from ftd_nas import interrupts
 from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
@@ -297,6 +298,8 @@ class Search:
 
         try:
             with heartbeat(self.study, trial):
+                # a stop asked for since the claim: the trial is failed as interrupted below, so re-queued
+                interrupts.check()
                 if self.source.kind == ZC:
                     result = score_candidate(params, self.source, self.dataset, self.space,
                                              repeat_seed(self.config.recipe.seed, repeat), self.device)
@@ -362,6 +365,10 @@ class Search:
                 log.info("no candidate left to start; %d still running in other workers%s", running,
                          "" if cfg.wait else " (not waiting for them: --no-wait)")
             while True:
+                # A stop asked for (SIGTERM, see ftd_nas/interrupts.py) is honoured here, with no trial of this
+                # worker running, or inside `_run_trial`'s try, which fails the running trial as interrupted; never
+                # between a claim and that try, nor while a finished result is being recorded.
+                interrupts.check()
                 trial = pop_waiting(self.study)
                 if trial is None:
                     waiting, running = remaining(self.study)
@@ -370,7 +377,7 @@ class Search:
                     # Others are still training: wait, so that a candidate whose worker died (no heartbeat for
                     # `grace` seconds) is failed, re-queued and trained here.
                     bar.set_postfix(waiting_for=running)
-                    time.sleep(min(cfg.heartbeat, 5))
+                    interrupts.sleep(min(cfg.heartbeat, 5))
                     enqueue_missing(self.study, self.space, self.candidates, cfg.repeats)
                     continue
                 cid, status = self._run_trial(trial)
@@ -382,6 +389,7 @@ class Search:
             queued = 0
             for _ in progress(range(cfg.n_trials), desc=f"search {self.space.name} ({cfg.sampler})",
                               enabled=cfg.progress):
+                interrupts.check()  # as in the grid's loop: before a trial is asked for, never after
                 with quiet_optuna():
                     trial = self.study.ask()
                 counts[self._run_trial(trial)[1]] += 1

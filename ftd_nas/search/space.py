@@ -11,6 +11,7 @@
       pool: [none, maxpool, avgpool]
     fixed: {}          # optional: any axis pinned to one value
     unique: false      # optional: true keeps one candidate per isomorphism class (families that have a rule)
+    sample: {size: 200, seed: 0}   # optional: a seeded sample of the candidates (after unique)
     conditions:        # optional: an axis that exists only for some values of others
       pool: {depth: [1, 2]}
     constraints:       # optional: candidates left out of the space
@@ -26,9 +27,11 @@ factory takes any axes, receives a candidate's parameters and the data's shape, 
 axis only where its condition holds, excluded ones left out) and named by a stable id: the family's own when it
 declares one (nb201: the benchmark's cell string), else the generic one. A family's settings (nb201's C and N)
 take one value per space. `unique: true` keeps, of each isomorphism class by the family's rule, the candidate
-with the smallest id (in Python's string order), in enumeration order. The parameter and multiply-add limits
-depend on the data's shape, so they apply once it is known (`admissible`). Invalid files get an error naming
-the file, line and what is wrong.
+with the smallest id (in Python's string order), in enumeration order. `sample` keeps `size` of the candidates
+left, the first `size` of a permutation drawn from `seed` (numpy's default_rng), in enumeration order: samples of
+one seed are nested, so a 200-cell sample lies inside the 1,000-cell sample of its seed. The parameter and
+multiply-add limits depend on the data's shape, so they apply once it is known (`admissible`, after the sample).
+Invalid files get an error naming the file, line and what is wrong.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from ftd_nas.errors import ConfigError, InputError
@@ -53,7 +57,7 @@ def _spaces_dir() -> Path:
 
 
 SPACES_DIR = _spaces_dir()
-TOP_KEYS = {"name", "description", "model", "axes", "fixed", "conditions", "constraints", "unique"}
+TOP_KEYS = {"name", "description", "model", "axes", "fixed", "conditions", "constraints", "unique", "sample"}
 CONSTRAINT_KEYS = {"max_params", "max_macs", "exclude"}
 CONVNET_AXES = tuple(SPEC_AXES)
 
@@ -78,6 +82,7 @@ class SearchSpace:
     conditions: dict[str, dict[str, list]] = field(default_factory=dict)  # axis -> {other axis: allowed values}
     constraints: dict = field(default_factory=dict)  # max_params, max_macs, exclude
     unique: bool = False  # one candidate per isomorphism class (the family's `isomorphism`)
+    sample: dict | None = None  # {"size": N, "seed": S}: a seeded sample of the candidates (see the module's text)
 
     def candidates(self) -> list[dict]:
         """Every candidate: a conditional axis only where its condition holds; excluded ones left out; with `unique`
@@ -87,9 +92,16 @@ class SearchSpace:
     @cached_property
     def _candidates(self) -> tuple[dict, ...]:
         """The candidates, enumerated once (a space is immutable; a big one, nb201's 15,625, is asked often)."""
-        if not self.unique:
-            return self._allowed
-        return tuple(params for params in self._allowed if self._representative(params) == self.candidate_id(params))
+        kept = self._allowed if not self.unique else \
+            tuple(params for params in self._allowed if self._representative(params) == self.candidate_id(params))
+        if self.sample is None:
+            return kept
+        chosen = np.random.default_rng(self.sample["seed"]).permutation(len(kept))[:self.sample["size"]]
+        return tuple(kept[i] for i in sorted(chosen))
+
+    @cached_property
+    def _sampled(self) -> frozenset[str]:
+        return frozenset(self.candidate_id(params) for params in self._candidates)
 
     @cached_property
     def _allowed(self) -> tuple[dict, ...]:
@@ -114,6 +126,8 @@ class SearchSpace:
             representative = self._representative(params)
             if representative not in (None, self.candidate_id(params)):
                 reason = f"isomorphic to {representative}, which stands for its class (unique: true)"
+        if reason is None and self.sample is not None and self.candidate_id(params) not in self._sampled:
+            reason = f"not in the space's sample ({self.sample['size']} candidates, seed {self.sample['seed']})"
         return reason
 
     def _excluded_by_rule(self, params: dict) -> str | None:
@@ -162,13 +176,13 @@ class SearchSpace:
         return cls(name=data["name"], axes={k: list(v) for k, v in data["axes"].items()},
                    description=data.get("description", ""), source=source, model=data.get("model", "convnet"),
                    conditions=data.get("conditions") or {}, constraints=data.get("constraints") or {},
-                   unique=bool(data.get("unique", False)))
+                   unique=bool(data.get("unique", False)), sample=data.get("sample"))
 
     def to_dict(self) -> dict:
         """The space's identity; the newer keys only where used, so the spaces of earlier runs keep theirs."""
         out = {"name": self.name, "description": self.description, "axes": self.axes}
         extras = {"model": self.model if self.model != "convnet" else None, "conditions": self.conditions or None,
-                  "constraints": self.constraints or None, "unique": self.unique or None}
+                  "constraints": self.constraints or None, "unique": self.unique or None, "sample": self.sample}
         return {**out, **{k: v for k, v in extras.items() if v is not None}}
 
 
@@ -254,6 +268,8 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
                         description=str(data.get("description") or ""), source=source, model=model,
                         conditions=conditions, constraints=constraints,
                         unique=_unique(data, keys, model, family, where))
+    if "sample" in keys:
+        space = replace(space, sample=_sample(data, keys, len(space), where))
     candidates = space.candidates()
     if family is not None:
         for params in candidates:
@@ -282,6 +298,20 @@ def _unique(data: dict, keys: dict, model: str, family: ModelFamily | None, wher
         raise InputError(f"{where}, {_line(node)}: unique: true needs a model family that says which candidates are "
                          f"isomorphic ({', '.join(able)}); {model!r} does not")
     return value
+
+
+def _sample(data: dict, keys: dict, available: int, where: str) -> dict:
+    node, value = keys["sample"][1], data["sample"]
+    if not isinstance(value, dict) or set(value) - {"size", "seed"} or "size" not in value:
+        raise InputError(f"{where}, {_line(node)}: sample takes size and seed, e.g. {{size: 200, seed: 0}}")
+    size, seed = value["size"], value.get("seed", 0)
+    for name, number, least in (("size", size, 1), ("seed", seed, 0)):
+        if isinstance(number, bool) or not isinstance(number, int) or number < least:
+            raise InputError(f"{where}, {_line(node)}: sample {name} must be a whole number >= {least}, got {number!r}")
+    if size > available:
+        raise InputError(f"{where}, {_line(node)}: sample size {size} is more than the {available} candidates the "
+                         "space has without it")
+    return {"size": size, "seed": seed}
 
 
 def _conditions(data: dict, keys: dict, axes: dict, where: str) -> dict[str, dict[str, list]]:

@@ -11,6 +11,12 @@ Two kinds of folder are a truth:
 
 Everything that differs between the two is decided here, once: which runs a truth may judge (`Truth.judge`), its
 description, and whether it was trained.
+
+A table judges more than the exact space it was imported over: a run over part of it (a `unique` or `sample` space,
+a space with fewer axis values) is judged on its own candidates, and a run of a network sized otherwise (a
+family's settings, nb201's C and N: a reduced network as a cheaper proxy) is judged too, since a cell keeps its id
+and its published accuracy whatever network the proxy trained it in. Both are named in the report (`Judgement`).
+A trained truth judges runs over its own space only: its ranking is of the network it trained.
 """
 
 from __future__ import annotations
@@ -26,7 +32,17 @@ from ftd_nas.records import diff_settings, format_diff
 from ftd_nas.search.record import SearchIdentity
 from ftd_nas.search.results import COMPLETE, METRICS, CandidateResult
 from ftd_nas.search.runner import load_run
+from ftd_nas.search.space import SearchSpace
 from ftd_nas.search.truth_record import TRUTH_FILE, TruthTableRecord, holds_table, read_truth_table
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a truth says of a run it accepts, for the report."""
+
+    data: str  # what the run's data is to the truth
+    scope: frozenset[str] | None = None  # the candidates of the run's space, where it searched part of the truth's
+    differences: tuple[str, ...] = ()  # how the run's space differs from the truth's, in words
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,7 @@ class Truth:
     recipe: dict = field(default_factory=dict)  # how a trained truth trained ({} for a table)
     source: dict = field(default_factory=dict)  # what a report records of where the truth came from
     data: DataFingerprint | None = None  # the data a trained truth scored on (None for a table)
+    space_ids: frozenset[str] = frozenset()  # a table's: every candidate of the space it was imported over
 
     def scores(self, metric: str) -> dict[str, float]:
         """Each candidate's finite score in `metric`; refused when the truth does not have that metric."""
@@ -53,11 +70,13 @@ class Truth:
                               f"use --truth-metric {self.metrics[0]}")
         return {r.candidate: s for r in self.rows if (s := r.score(metric)) is not None and math.isfinite(s)}
 
-    def judge(self, identity: SearchIdentity, run_dir: str) -> str:
-        """Refuse a run this truth cannot judge; otherwise say, for the report, what the run's data is to it.
+    def judge(self, identity: SearchIdentity, run_dir: str) -> Judgement:
+        """Refuse a run this truth cannot judge; otherwise say, for the report, what the run's data and space are
+        to it.
 
-        Same space always (the same axes and values); the same data as a trained truth's (fingerprint, split and
-        content hash), or data of a table's dataset family."""
+        A trained truth: the same space (axes and values) and the same data (fingerprint, split and content hash).
+        A table: data of the table's dataset family, and a space of the table's model whose candidates the table's
+        space holds (in another network size where the family has settings)."""
         if self.data is not None:
             diff = diff_settings({"space": self.space, "data": self.data.settings()},
                                  {"space": identity.space, "data": identity.data.settings()})
@@ -65,19 +84,45 @@ class Truth:
                 raise ConfigError(f"{run_dir!r} and the truth run {self.dir!r} differ in their space or real data "
                                   f"({format_diff(diff)}; truth vs run): compare runs over the same space, dataset "
                                   "and validation split")
-            return f"{identity.data.name}, the truth's own data"
-        diff = diff_settings(self.space, identity.space)
-        if diff:
-            raise ConfigError(f"{run_dir!r} searched another space than the truth table {self.dir!r} covers "
-                              f"({format_diff(diff)}; truth vs run): import the table for the run's space "
-                              "(ftd-nas truth --space)")
+            return Judgement(f"{identity.data.name}, the truth's own data")
+        scope, differences = self._table_scope(identity.space, run_dir)
         family, why = dataset_family(identity.data)
         if family != self.dataset_family:
             raise ConfigError(f"{run_dir!r} scored its candidates on {why}: "
                               f"{'no dataset family' if family is None else f'the family {family}'}, and the truth "
                               f"table {self.dir!r} was measured on {self.dataset_family}. A table judges runs on data "
                               f"of its own family only ({RULE})")
-        return f"{why} (family {family})"
+        return Judgement(f"{why} (family {family})", scope, differences)
+
+    def _table_scope(self, space: dict, run_dir: str) -> tuple[frozenset[str] | None, tuple[str, ...]]:
+        """The run's candidates where they are part of the table's space (None: all of it), and the differences
+        of the run's space to the table's, in words; refused where the table cannot judge the run's space."""
+        model, run_model = self.space.get("model", "convnet"), space.get("model", "convnet")
+        redo = (f"import the table for the run's space (ftd-nas truth --space) or search a space within "
+                f"{self.space['name']}")
+        if model != run_model:
+            raise ConfigError(f"{run_dir!r} searched {run_model} candidates and the truth table {self.dir!r} covers "
+                              f"{model} candidates: {redo}")
+        run_space = SearchSpace.from_dict(space)
+        settings = run_space.family.settings if run_space.family is not None else ()
+        differences = [f"{axis} {space['axes'].get(axis)} (table: {self.space['axes'].get(axis)})"
+                       for axis in settings if space["axes"].get(axis) != self.space["axes"].get(axis)]
+        if differences:
+            differences = [f"network settings {', '.join(differences)}: the run trained its cells in another network "
+                           "than the table's publisher"]
+        ids = frozenset(run_space.candidate_id(params) for params in run_space.candidates())
+        outside = sorted(ids - self.space_ids)
+        if outside:
+            raise ConfigError(f"{run_dir!r} searched {len(outside)} candidates that the truth table {self.dir!r} does "
+                              f"not have in its space {self.space['name']!r} (e.g. {outside[0]!r}): {redo}")
+        if ids == self.space_ids:
+            return None, tuple(differences)
+        how = ["one per isomorphism class" if run_space.unique else "",
+               f"a sample of seed {run_space.sample['seed']}" if run_space.sample else ""]
+        how = ", ".join(h for h in how if h)
+        differences.append(f"the run searched {len(ids)} of the table's {len(self.space_ids)} candidates"
+                           + (f" ({how})" if how else ""))
+        return ids, tuple(differences)
 
 
 def _table_truth(folder: Path, record: TruthTableRecord) -> Truth:
@@ -92,7 +137,8 @@ def _table_truth(folder: Path, record: TruthTableRecord) -> Truth:
                  metrics=(record.metric,),
                  source={"kind": "table", "table": source.to_dict(), "metric": record.metric, "scale": record.scale,
                          "dataset_family": record.dataset_family, "covered": record.covered,
-                         "missing": len(record.missing), "unknown": record.unknown})
+                         "missing": len(record.missing), "unknown": record.unknown},
+                 space_ids=frozenset(record.rows) | frozenset(record.missing))
 
 
 def _axes_product(space: dict) -> int:

@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState
 
-from .conftest import completed_once, study_trials
+from .conftest import completed_once, study_trials, worker_command
 
 
 def _write_script(space_file, run, *extra, epochs=40):
@@ -81,3 +82,26 @@ def test_sigterm_requeues_the_running_candidate_and_a_requeued_task_finishes(spa
     again = next(t for t in study_trials(url) if t.state == TrialState.COMPLETE
                  and t.user_attrs["candidate"] == running[0].user_attrs["candidate"])
     assert again.user_attrs["worker"].endswith("slurm-4242_0-requeue1")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", ["exec", "result", "second"])
+def test_a_sigterm_at_any_moment_requeues_the_running_candidate_and_exits_130(space_file, tmp_path, moment):
+    # The worker sends itself SIGTERM at a fixed point of its search (tests/search/signal_moments.py), where a
+    # handler that raised at once went wrong: inside exec()'d code (exit by SIGINT, -2), while a finished result
+    # was stored (the result lost, its trial left running), and a second signal while the first was handled (the
+    # interrupted trial left running instead of re-queued).
+    run = tmp_path / "run"
+    url = f"journal:{run / 'study.journal'}"
+    cmd = worker_command(space_file, url, run, 3)
+    cmd[1:3] = ["-m", "tests.search.signal_moments", moment]  # python -m, as the SLURM script runs it
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=root, env=env)
+    assert out.returncode == 130 and "re-run the same command to resume" in out.stderr, (out.returncode,
+                                                                                         out.stderr[-3000:])
+    (trial,) = [t for t in study_trials(url) if t.state != TrialState.WAITING]  # it stopped at its first
+    if moment == "result":
+        assert trial.state == TrialState.COMPLETE and trial.user_attrs["val_acc"] is not None
+    else:
+        assert trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted")

@@ -121,7 +121,30 @@ def test_the_representatives_are_the_smallest_cell_of_each_published_class(nats_
     assert sorted(space.candidate_id(p) for p in space.candidates()) == sorted(smallest.values())
 
 
+def test_a_sample_is_seeded_nested_in_enumeration_order_and_recorded():
+    unique = parse_space(NB201 + "unique: true\n", "u.yaml")
+    small, large, other = (parse_space(NB201 + f"unique: true\nsample: {{size: {n}, seed: {seed}}}\n", "s.yaml")
+                           for n, seed in ((4, 3), (8, 3), (8, 4)))
+    ids = {name: [space.candidate_id(p) for p in space.candidates()]
+           for name, space in (("unique", unique), ("small", small), ("large", large), ("other", other))}
+    assert len(ids["small"]) == 4 and len(ids["large"]) == 8 and len(set(ids["large"])) == 8
+    assert set(ids["small"]) < set(ids["large"]) < set(ids["unique"])  # one seed's samples are nested
+    assert ids["large"] == [i for i in ids["unique"] if i in set(ids["large"])]  # in the space's order
+    assert ids["other"] != ids["large"]  # the seed decides
+    assert parse_space(NB201 + "unique: true\nsample: {size: 8, seed: 3}\n", "again.yaml").candidates() == \
+        large.candidates()  # and nothing else does
+    left_out = next(p for p in unique.candidates() if unique.candidate_id(p) not in set(ids["large"]))
+    assert large.excluded(left_out) == "not in the space's sample (8 candidates, seed 3)"
+    assert large.to_dict()["sample"] == {"size": 8, "seed": 3} and "sample" not in unique.to_dict()
+    assert SearchSpace.from_dict(large.to_dict()).candidates() == large.candidates()
+
+
 @pytest.mark.parametrize("text, message", [
+    (NB201 + "sample: {size: 0}\n", "sample size must be a whole number >= 1, got 0"),
+    (NB201 + "sample: {size: 3, seed: -1}\n", "sample seed must be a whole number >= 0"),
+    (NB201 + "sample: 10\n", "sample takes size and seed"),
+    (NB201 + "sample: {size: 3, seed: 0, shuffle: true}\n", "sample takes size and seed"),
+    (NB201 + "sample: {size: 65}\n", "sample size 65 is more than the 64 candidates the space has without it"),
     (NB201.replace("[none, skip_connect]", "[none, conv_5x5]", 1),
      "line 3: edge_1_0 value 'conv_5x5' must be one of none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3"),
     (NB201.replace("C: 4", "C: 0"), "C value 0 must be a positive integer"),

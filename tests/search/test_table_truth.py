@@ -18,7 +18,6 @@ from ftd_nas.records import RecordError
 from ftd_nas.search import SearchConfig, load_space, run_search
 from ftd_nas.search.plain_pickle import PlainPickleError, loads_plain
 from ftd_nas.search.report import build_report, write_report
-from ftd_nas.search.space import candidate_id
 from ftd_nas.search.table_truth import TableTruthConfig, make_table_truth
 from ftd_nas.search.truth import load_truth
 from ftd_nas.search.truth_record import read_truth_table
@@ -64,7 +63,8 @@ def write_archive(folder, rows: dict, meta: bool = True) -> str:
 
 
 def space_ids(space) -> list[str]:
-    return [candidate_id(p) for p in load_space(str(space)).candidates()]
+    space = load_space(str(space))
+    return [space.candidate_id(p) for p in space.candidates()]
 
 
 @pytest.fixture(scope="module")
@@ -238,15 +238,74 @@ def test_a_table_judges_runs_of_its_space_and_dataset_family_only(runs, tmp_path
     with pytest.raises(ConfigError, match=r"on the named dataset digits: the family digits, and the truth table .* "
                                           r"was measured on cifar10.*by its class names"):
         build_report([runs["r3"]], cifar, ks=(3,), bootstrap=10)
-    other = tmp_path / "other.yaml"
-    other.write_text(open(runs["space"]).read().replace("width: [4, 8, 16]", "width: [4, 8, 16, 32]"))
-    config = TableTruthConfig(space=str(other), out=str(tmp_path / "other"), table=table, dataset_family="digits")
-    assert make_table_truth(config).missing == [i for i in space_ids(other) if "-w32-" in i]
-    with pytest.raises(ConfigError, match="searched another space than the truth table"):
-        build_report([runs["r3"]], str(tmp_path / "other"), ks=(3,), bootstrap=10)
+    narrow = tmp_path / "narrow.yaml"
+    narrow.write_text(open(runs["space"]).read().replace("width: [4, 8, 16]", "width: [4, 8]"))
+    make_table_truth(TableTruthConfig(space=str(narrow), out=str(tmp_path / "narrow"), table=table,
+                                      dataset_family="digits", allow_unknown=True))
+    with pytest.raises(ConfigError, match=r"searched 4 candidates that the truth table .* does not have in its space "
+                                          r".*\(e\.g\. 'd1-w16-.*ftd-nas truth --space"):
+        build_report([runs["r3"]], str(tmp_path / "narrow"), ks=(3,), bootstrap=10)
     _, folder = table_truth(runs, tmp_path, table)
     with pytest.raises(ConfigError, match="has test_acc only .*--truth-metric test_acc"):
         build_report([runs["r3"]], folder, truth_metric="val_acc", ks=(3,), bootstrap=10)
+
+
+def test_a_table_judges_a_run_over_part_of_its_space_on_that_part(runs, tmp_path, digits):
+    """A table imported over a wider space (here 16 candidates) judges a run over 12 of them on those 12: its
+    regret from their best, its coverage of them, the difference named; runs over different parts are refused."""
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(open(runs["space"]).read().replace("width: [4, 8, 16]", "width: [4, 8, 16, 32]"))
+    ids = space_ids(wide)
+    rows = {c: 100 * r.test_acc for r in load_truth(runs["truth"]).rows for c in [r.candidate]}
+    rows.update({c: 99.0 for c in ids if "-w32-" in c})  # the wider space holds the best candidates
+    table = write_table(tmp_path / "wide.csv", rows)
+    make_table_truth(TableTruthConfig(space=str(wide), out=str(tmp_path / "wide"), table=table,
+                                      dataset_family="digits"))
+    report = build_report([runs["r3"], runs["r1"]], str(tmp_path / "wide"), ks=(3,), bootstrap=20)
+    narrow = build_report([runs["r3"], runs["r1"]], runs["truth"], ks=(3,), bootstrap=20)
+    assert set(report["truth_scores"]) == set(narrow["truth_scores"]) and len(report["truth_scores"]) == 12
+    for a, b in zip(report["runs"], narrow["runs"]):
+        assert a["agreement"]["regret"] == pytest.approx(b["agreement"]["regret"])  # not from the 99 % ones
+        assert a["coverage"]["space"] == 12 and a["coverage"]["missing"] == 0
+        assert a["space_differences"] == ["the run searched 12 of the table's 16 candidates"]
+    assert report["truth_coverage"]["space"] == 12 and not report["partial"]
+    text = write_report(report, tmp_path / "rep")["table"]
+    assert "The runs' space differs from the table's: the run searched 12 of the table's 16 candidates (all runs)" \
+        in text
+    sampled = tmp_path / "sampled.yaml"
+    sampled.write_text(open(runs["space"]).read() + "sample: {size: 6, seed: 1}\n")
+    run_search(search_config(sampled, tmp_path / "s6", proxy="random:1", epochs=2), dataset=digits)
+    with pytest.raises(ConfigError, match=r"searched other candidates of the truth table than .* \(6 candidates vs "
+                                          r"12 candidates\): a report compares runs over the same candidates"):
+        build_report([runs["r3"], str(tmp_path / "s6")], str(tmp_path / "wide"), ks=(3,), bootstrap=20)
+    alone = build_report([str(tmp_path / "s6")], str(tmp_path / "wide"), ks=(3,), bootstrap=20)
+    assert len(alone["truth_scores"]) == 6 and alone["runs"][0]["space_differences"] == [
+        "the run searched 6 of the table's 16 candidates (a sample of seed 1)"]
+
+
+def test_a_table_judges_cells_trained_in_a_reduced_network(tmp_path, digits):
+    """nb201's C and N size the network, not the cell: a run of sampled unique cells in a smaller network than the
+    table's is judged by the table, and the report says both."""
+    from tests.search.test_space import NB201
+
+    table_space, run_space = tmp_path / "table.yaml", tmp_path / "run.yaml"
+    table_space.write_text(NB201.replace("C: 4", "C: 16").replace("N: 1", "N: 5"))
+    run_space.write_text(NB201 + "unique: true\nsample: {size: 6, seed: 0}\n")
+    table = write_table(tmp_path / "t.csv", {c: 30.0 + i / 2 for i, c in enumerate(space_ids(table_space))})
+    make_table_truth(TableTruthConfig(space=str(table_space), out=str(tmp_path / "truth"), table=table,
+                                      dataset_family="digits"))
+    run_search(search_config(run_space, tmp_path / "run", proxy="random:1", epochs=1), dataset=digits)
+    report = build_report([str(tmp_path / "run")], str(tmp_path / "truth"), ks=(3,), bootstrap=20)
+    assert report["runs"][0]["space_differences"] == [
+        "network settings C [4] (table: [16]), N [1] (table: [5]): the run trained its cells in another network "
+        "than the table's publisher",
+        "the run searched 6 of the table's 64 candidates (one per isomorphism class, a sample of seed 0)"]
+    assert len(report["truth_scores"]) == 6 and report["comparison_candidates"] == 6
+    convnet = tmp_path / "convnet.yaml"
+    convnet.write_text("axes: {depth: [1], width: [4], act: [relu], norm: [none], pool: [avgpool]}\n")
+    run_search(search_config(convnet, tmp_path / "conv", proxy="random:1", epochs=1), dataset=digits)
+    with pytest.raises(ConfigError, match="searched convnet candidates and the truth table .* covers nb201"):
+        build_report([str(tmp_path / "conv")], str(tmp_path / "truth"), ks=(3,), bootstrap=20, allow_partial=True)
 
 
 def _fingerprint(name, classes):
