@@ -23,11 +23,12 @@ each one's command and time):
    scripts/nas_table.py's, or taken finished from other experiments with --reuse-proxies), and on the real
    training split of the subset for a few epochs ("early stopping"). Proxy searches score on the real validation
    split; the report ranks them by it.
-4. reports: `ftd-nas report` of every run against the truth on the candidates all runs share (the trained sample),
-   and of the training-free runs alone over their whole sample; then OUT/table.md and table.csv (Spearman and
-   Kendall with 95% intervals, Kendall over the better half of the truth, top-k both ways, regret in points,
-   creation and search cost) and OUT/spearman.png, with the training-free proxies' Spearman beside the values their
-   papers published (PUBLISHED).
+4. reports: `ftd-nas report` of every run against the truth over the trained sample (a report compares runs over
+   one set of candidates, so the training-free proxies also score those cells in runs of their own: the same seeds,
+   so the same scores as in their larger runs), and of the training-free runs alone over their whole sample; then
+   OUT/table.md and table.csv (Spearman and Kendall with 95% intervals, Kendall over the better half of the truth,
+   top-k both ways, regret in points, creation and search cost) and OUT/spearman.png, with the training-free
+   proxies' Spearman beside the values their papers published (PUBLISHED).
 
 Scales (chosen from measurements on the 2-core development machine, OMP_NUM_THREADS=1, while another experiment
 ran there at nice 15 and other sessions' processes took about 0.7 of a core: the process measured got about 60% of
@@ -51,12 +52,15 @@ C 8, N 1 (a quarter of the benchmark's width, one cell per stage: C 16 N 1 or C 
 epoch), 40 epochs on each IPC-10 proxy (about 21 s per candidate with building, scoring and bookkeeping) and 1
 epoch of real training for early stopping (about 19 s per candidate: early stopping costs about what a proxy
 search costs). Projected on 2 idle cores: the seven trained searches about 2.5 hours (4 as measured here), the
-seven training-free ones about an hour. With --reuse-proxies nothing is distilled; without, the proxies cost what
+seven training-free ones about an hour, and their runs over the 200 trained cells (for the common report) about
+12 minutes more. With --reuse-proxies nothing is distilled; without, the proxies cost what
 nas_table.py's cpu scale costs them: several more hours (experiment_nas_cpu.py recorded 7 and 9 minutes for the
 two sets of experts and about 40 minutes per FTD proxy on this machine; DSA and DM come on top).
 
-quick scale: 20 cells (zc at C 4 N 1 too), 2 epochs, IPC 2 proxies with a few distillation iterations (nas_table's
-quick settings on the CIFAR-10 subset, no ZCA), one worker, every stage in this process: a smoke test only.
+quick scale: 10 cells (the training-free ones in C 4 N 1 too), 2 epochs, IPC 2 proxies with a few distillation
+iterations (nas_table's quick settings on the CIFAR-10 subset, no ZCA), one worker, every stage in this process: a
+smoke test of the script, not a result. About 11 minutes with 20 cells on the loaded machine (half of it the one
+real epoch per cell and the proxies' searches), so about 6 with these 10 and less on idle cores.
 
 gpu scale: the whole unique space (6,466 cells) for the training-free proxies, 1,000 cells in the benchmark's own
 network (C 16, N 5) for the trained ones, IPC 50 proxies of the full CIFAR-10 (nas_table.py's paper scale, as
@@ -100,7 +104,7 @@ SCALES = {
     "cpu": dict(table=TABLE, zc_net=(16, 5), zc_sample=1000, trained_net=(8, 1),
                 trained_sample=200, sample_seed=0, search_epochs=40, early_epochs=1, workers=2, ks=(5, 10, 20),
                 bootstrap=1000, proxies=nas_table.SCALES["cpu"], in_process=False),
-    "quick": dict(table=TABLE, zc_net=(4, 1), zc_sample=20, trained_net=(4, 1), trained_sample=20,
+    "quick": dict(table=TABLE, zc_net=(4, 1), zc_sample=10, trained_net=(4, 1), trained_sample=10,
                   sample_seed=0, search_epochs=2, early_epochs=1, workers=1, ks=(3, 5), bootstrap=100,
                   # nas_table's quick proxies, but from the CIFAR-10 subset: the truth judges CIFAR-10 runs only
                   proxies=dict(nas_table.SCALES["quick"], dataset=SUBSET, zca=False, workers=1), in_process=True),
@@ -119,9 +123,9 @@ SCALES = {
 # column used here; so differences of a few hundredths are expected from that alone. Secondary sources quote the
 # paper's table as synflow 0.74, jacob_cov 0.73, grad_norm 0.58 and snip 0.58; the paper's own table could not be
 # read here (only its opening is stored), so the notebook's values stand.
-# Mellor et al., "Neural Architecture Search without Training", ICML 2021 (naswot): the paper reports Kendall's tau
-# in figures and search accuracies in tables (BayesWatch/nas-without-training README); no whole-space Spearman on
-# NAS-Bench-201 CIFAR-10 could be confirmed. params and flops: Abdelfattah et al.'s notebook does not print them
+# Mellor et al., "Neural Architecture Search without Training", ICML 2021 (naswot): no whole-space Spearman on
+# NAS-Bench-201 CIFAR-10 could be found in what could be read (the paper's opening; BayesWatch/nas-without-training's
+# README, which reports search accuracies only). params and flops: Abdelfattah et al.'s notebook does not print them
 # and NAS-Bench-Suite-Zero's (Krishnakumar et al., NeurIPS 2022) tables could not be read here; a secondary summary
 # of the EZNAS paper lists 0.75 for both, unconfirmed, so not used.
 ABDELFATTAH = ("Abdelfattah et al., ICLR 2021, Table 1 (SamsungLabs/zero-cost-nas "
@@ -131,7 +135,7 @@ PUBLISHED: dict[str, tuple[float | None, str]] = {
     "snip": (0.596, ABDELFATTAH),
     "grad_norm": (0.594, ABDELFATTAH),
     "jacov": (0.731, ABDELFATTAH + " as jacob_cov"),
-    "naswot": (None, "Mellor et al., ICML 2021: no whole-space Spearman found (Kendall's tau in figures only)"),
+    "naswot": (None, "not confirmed (Mellor et al., ICML 2021: no whole-space Spearman found)"),
     "params": (None, "not confirmed (NAS-Bench-Suite-Zero's table could not be read)"),
     "flops": (None, "not confirmed (NAS-Bench-Suite-Zero's table could not be read)"),
 }
@@ -148,17 +152,32 @@ def space_text(name: str, C: int, N: int, sample: int | None, seed: int, what: s
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def write_spaces(s: dict, out: Path) -> tuple[Path, Path]:
-    """OUT/spaces/zc.yaml and trained.yaml, written afresh each time (a search run refuses a changed space)."""
+def shared_zc(s: dict) -> bool:
+    """Whether the training-free runs' sample is the trained runs' sample, so one set of runs serves both reports."""
+    return s["zc_sample"] == s["trained_sample"]
+
+
+def write_spaces(s: dict, out: Path) -> dict[str, Path]:
+    """OUT/spaces/*.yaml, written afresh each time (a search run refuses a changed space): zc (the training-free
+    sample, benchmark network), trained (the trained sample, reduced network) and, where the samples differ,
+    zc-common (the trained sample in the benchmark network: a report compares runs over one set of candidates, so
+    the training-free proxies score the trained sample on its own too; their seeds do not depend on the sample, so
+    those scores are the same as in the larger run)."""
     folder = out / "spaces"
     folder.mkdir(parents=True, exist_ok=True)
-    (C, N), (c, n) = s["zc_net"], s["trained_net"]
-    zc, trained = folder / "zc.yaml", folder / "trained.yaml"
-    zc.write_text(space_text("nb201-zc", C, N, s["zc_sample"], s["sample_seed"],
-                             "unique NAS-Bench-201 cells scored by the training-free proxies"))
-    trained.write_text(space_text(f"nb201-c{c}n{n}", c, n, s["trained_sample"], s["sample_seed"],
-                                  "unique NAS-Bench-201 cells in a reduced network, trained on each proxy"))
-    return zc, trained
+    (C, N), (c, n), seed = s["zc_net"], s["trained_net"], s["sample_seed"]
+    texts = {"zc": space_text("nb201-zc", C, N, s["zc_sample"], seed,
+                              "unique NAS-Bench-201 cells scored by the training-free proxies"),
+             "trained": space_text(f"nb201-c{c}n{n}", c, n, s["trained_sample"], seed,
+                                   "unique NAS-Bench-201 cells in a reduced network, trained on each proxy")}
+    if not shared_zc(s):
+        texts["zc-common"] = space_text("nb201-zc-common", C, N, s["trained_sample"], seed,
+                                        "the trained proxies' cells, scored by the training-free proxies")
+    paths = {}
+    for name, text in texts.items():
+        paths[name] = folder / f"{name}.yaml"
+        paths[name].write_text(text)
+    return paths
 
 
 def early_label(s: dict) -> str:
@@ -166,10 +185,23 @@ def early_label(s: dict) -> str:
     return f"Early stopping ({epochs} epoch{'s' if epochs != 1 else ''})"
 
 
-def labels(s: dict) -> dict[str, str]:
-    """run name -> its group label in the reports and the table, in the table's order."""
-    return {**{f"zc-{name}": name for name in SCORERS}, **{m: display_name(m) for m in METHODS},
-            "early": early_label(s)}
+def zc_run(name: str, common: bool) -> str:
+    """The run (and stage) name of a training-free search: over its own sample, or over the trained sample."""
+    return f"{'common-' if common else ''}zc-{name}"
+
+
+def labels(s: dict, common: bool = True) -> dict[str, str]:
+    """run name -> its group label, for the report over the trained sample (`common`) or the training-free one,
+    in the table's order."""
+    zc = {zc_run(name, common and not shared_zc(s)): name for name in SCORERS}
+    if not common:
+        return zc
+    return {**zc, **{m: display_name(m) for m in METHODS}, "early": early_label(s)}
+
+
+def stage_of(run: str) -> str:
+    """The stage that made a search run (by its folder name), for its time in experiment.json."""
+    return run if run.startswith(("zc-", "common-zc-")) else f"search-{run}"
 
 
 def reused_path(out: Path, method: str) -> Path:
@@ -181,25 +213,29 @@ def stages(s: dict, out: Path, reuse: bool = False) -> tuple[list[Stage], list[S
     and the proxies themselves when made here), then the rest; proxies taken with --reuse-proxies are copied in
     between, so a run can start before the experiments making them have finished."""
     plan = nas_table.plan_settings(s["proxies"], out)
-    zc_space, trained_space = out / "spaces" / "zc.yaml", out / "spaces" / "trained.yaml"
+    spaces = {name: out / "spaces" / f"{name}.yaml" for name in ("zc", "trained", "zc-common")}
     workers = s["workers"]
     truth = plan.truth("nb201", table=s["table"], to=out / "truth")
-    zc_runs = [plan.search(zc_space, f"zc:{name}", workers=workers, name=f"zc-{name}", run=f"zc-{name}", zca=False)
-               for name in SCORERS]
-    early = plan.search(trained_space, "real", epochs=s["early_epochs"], workers=workers, name="search-early",
+    zc_runs = {}
+    for common in (False, True) if not shared_zc(s) else (False,):
+        for name in SCORERS:
+            run = zc_run(name, common)
+            zc_runs[run] = plan.search(spaces["zc-common" if common else "zc"], f"zc:{name}", workers=workers,
+                                       name=run, run=run, zca=False)
+    early = plan.search(spaces["trained"], "real", epochs=s["early_epochs"], workers=workers, name="search-early",
                         run="early")
     if reuse:
         proxy = {m: reused_path(out, m) for m in METHODS}
     else:
         proxy = {m: path for (m, _), path in nas_table.add_proxies(plan, s["proxies"], list(METHODS)).items()}
     split = len(plan.stages)
-    searched = [plan.search(trained_space, proxy[m], epochs=s["search_epochs"], workers=workers, name=f"search-{m}",
-                            run=m) for m in METHODS]
-    names = labels(s)
-    runs = [(path, names[path.name]) for path in zc_runs + searched + [early]]
-    plan.report(runs, truth, ks=s["ks"], bootstrap=s["bootstrap"], name="report", to=out / "report")
-    plan.report([(path, names[path.name]) for path in zc_runs], truth, ks=s["ks"], bootstrap=s["bootstrap"],
-                name="report-zc", to=out / "report-zc")
+    runs = {**zc_runs, "early": early}
+    for m in METHODS:
+        runs[m] = plan.search(spaces["trained"], proxy[m], epochs=s["search_epochs"], workers=workers,
+                              name=stage_of(m), run=m)
+    for common, name in ((True, "report"), (False, "report-zc")):
+        plan.report([(runs[run], label) for run, label in labels(s, common).items()], truth, ks=s["ks"],
+                    bootstrap=s["bootstrap"], name=name, to=out / name)
     return plan.stages[:split], plan.stages[split:]
 
 
@@ -313,16 +349,15 @@ def table_rows(report_dir: Path, s: dict, record: dict, sample: str) -> list[dic
     common = _common(table)
     by_label = {r["label"]: r for r in table.runs}
     runs = {r["label"]: r for r in report.runs}
-    names = {label: name for name, label in labels(s).items()}
     rows = []
     for label, group in report.groups.items():
-        metrics, run, name = group["metrics"], runs[label], names.get(label, label)
+        metrics, run = group["metrics"], runs[label]
         kind = run["source"]["kind"]
         half, half_ci = better_half_kendall(by_label[label]["scores"], table.truth, common, s["bootstrap"])
         regret = metrics["regret"]
         method = run["source"].get("method", "")
         published, source = PUBLISHED.get(run["source"].get("scorer"), (None, ""))
-        stage = record["stages"].get(f"zc-{run['source'].get('scorer')}" if kind == "zc" else f"search-{name}", {})
+        stage = record["stages"].get(stage_of(Path(run["run"]).name), {})
         rows.append({
             "sample": sample, "method": label, "kind": {"zc": "training-free", "real": "real data (short)"}.get(
                 kind, "coreset" if method in ("random", "herding", "kcenter") else "distilled"),
@@ -388,7 +423,7 @@ def markdown(rows: list[dict], s: dict, zc_rows: list[dict]) -> str:
                            format_value(r["seconds_per_candidate"]), r["published_source"]]))
     lines += ["", "Published values are |ρ| over all 15,625 cells against the benchmark's cifar10-valid accuracy; "
               "ours are signed, over a sample of unique cells, against the CSV's CIFAR-10 test accuracy (200 "
-              "epochs). Regret is against the best cell of the whole benchmark. Creation: the proxy file's own work "
+              "epochs). Regret is against the best of the cells compared. Creation: the proxy file's own work "
               "time plus the expert trajectories it matched; s / candidate: training or scoring time per candidate "
               "as the search recorded it; search: the search stage's wall time (all workers)."]
     return "\n".join(lines) + "\n"

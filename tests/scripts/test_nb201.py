@@ -32,17 +32,31 @@ def commands(stages) -> dict[str, list[str]]:
     return {s.name: s.args for s in stages if not callable(s.args)}
 
 
-def test_the_space_files_are_unique_nb201_cells_in_the_scales_networks_with_nested_seeded_samples(tmp_path):
-    zc, trained = nb201.write_spaces(nb201.SCALES["cpu"], tmp_path)
-    zc, trained = yaml.safe_load(zc.read_text()), yaml.safe_load(trained.read_text())
+def test_the_space_files_are_unique_nb201_cells_in_the_scales_networks_with_seeded_samples(tmp_path):
+    paths = nb201.write_spaces(nb201.SCALES["cpu"], tmp_path)
+    spaces = {name: yaml.safe_load(path.read_text()) for name, path in paths.items()}
     builtin = yaml.safe_load((REPO / "search_spaces" / "nb201.yaml").read_text())
-    for space in (zc, trained):
+    for space in spaces.values():
         assert space["model"] == "nb201" and space["unique"] is True
         assert space["axes"] == builtin["axes"]  # the same axes in the same order: the same enumeration
-    assert zc["fixed"] == {"C": 16, "N": 5} and zc["sample"] == {"size": 1000, "seed": 0}
-    assert trained["fixed"] == {"C": 8, "N": 1} and trained["sample"] == {"size": 200, "seed": 0}
-    zc_gpu, _ = nb201.write_spaces(nb201.SCALES["gpu"], tmp_path / "gpu")
-    assert "sample" not in yaml.safe_load(zc_gpu.read_text())  # the gpu scale scores every unique cell
+    assert spaces["zc"]["fixed"] == {"C": 16, "N": 5} and spaces["zc"]["sample"] == {"size": 1000, "seed": 0}
+    assert spaces["trained"]["fixed"] == {"C": 8, "N": 1} and spaces["trained"]["sample"] == {"size": 200, "seed": 0}
+    assert spaces["zc-common"]["fixed"] == {"C": 16, "N": 5} and spaces["zc-common"]["sample"] == {"size": 200,
+                                                                                                   "seed": 0}
+    gpu = nb201.write_spaces(nb201.SCALES["gpu"], tmp_path / "gpu")
+    assert "sample" not in yaml.safe_load(gpu["zc"].read_text())  # the gpu scale scores every unique cell
+    quick = nb201.write_spaces(nb201.SCALES["quick"], tmp_path / "quick")
+    assert "zc-common" not in quick  # the same sample for both: one set of training-free runs serves both reports
+
+
+@pytest.mark.slow  # enumerates the unique classes of 15,625 cells for each space
+def test_the_trained_cells_are_the_common_training_free_runs_cells_and_inside_the_larger_sample(tmp_path):
+    from ftd_nas.search.space import load_space
+
+    spaces = {name: load_space(str(path)) for name, path in nb201.write_spaces(nb201.SCALES["cpu"], tmp_path).items()}
+    ids = {name: {space.candidate_id(p) for p in space.candidates()} for name, space in spaces.items()}
+    assert len(ids["zc"]) == 1000 and len(ids["trained"]) == 200
+    assert ids["trained"] == ids["zc-common"] < ids["zc"]  # one report's candidates, nested in the other's
 
 
 def test_the_stages_import_the_truth_score_without_zca_and_make_the_proxies_as_nas_table_does():
@@ -52,9 +66,10 @@ def test_the_stages_import_the_truth_score_without_zca_and_make_the_proxies_as_n
     assert cmd["truth"] == ["truth", "--table", "../shared/datasets/nats_bench_tss.csv", "--space", "nb201", "--out",
                             "OUT/truth", "--no-progress"]
     for name in nb201.SCORERS:
-        args = cmd[f"zc-{name}"]
-        assert args[:5] == ["search", "--space", "OUT/spaces/zc.yaml", "--proxy", f"zc:{name}"]
-        assert "--zca" not in args and "--epochs" not in args  # published on normalised data; nothing trained
+        for run, space in ((f"zc-{name}", "zc"), (f"common-zc-{name}", "zc-common")):
+            args = cmd[run]
+            assert args[:5] == ["search", "--space", f"OUT/spaces/{space}.yaml", "--proxy", f"zc:{name}"]
+            assert "--zca" not in args and "--epochs" not in args  # published on normalised data; nothing trained
     assert "--zca" in cmd["search-early"] and cmd["search-early"][cmd["search-early"].index("--epochs") + 1] == "1"
     # every proxy is made by the very command nas_table.py's cpu scale runs (its definitions, not a copy)
     table = commands(nas_table.stages(nas_table.SCALES["cpu"], OUT))
@@ -66,11 +81,13 @@ def test_the_stages_import_the_truth_score_without_zca_and_make_the_proxies_as_n
         args = cmd[f"search-{method}"]
         assert args[4] == f"OUT/proxies/{method}.safetensors" and "--zca" not in args  # the file fixes it
         assert args[args.index("--epochs") + 1] == "40"
-    # the reports: every run against the truth, and the training-free runs alone, each run with its label
+    # the reports: every run over the trained sample against the truth, and the training-free runs over theirs
     report = cmd["report"]
     assert report[report.index("--truth") + 1] == "OUT/truth"
     assert [report[i + 1] for i, a in enumerate(report) if a == "--label"] == list(nb201.labels(s).values())
-    assert sum(a == "--label" for a in cmd["report-zc"]) == len(nb201.SCORERS)
+    assert report[1:8] == [f"OUT/search/common-zc-{name}" for name in nb201.SCORERS]
+    zc = cmd["report-zc"]
+    assert zc[1:8] == [f"OUT/search/zc-{name}" for name in nb201.SCORERS] and zc.count("--label") == 7
     # the proxy searches wait for the proxies; everything else can run before them
     assert {st.name for st in after} == {f"search-{m}" for m in nb201.METHODS} | {"report", "report-zc"}
 
@@ -79,7 +96,8 @@ def test_reused_proxies_replace_their_making_and_are_searched_from_the_copies_in
     before, after = nb201.stages(nb201.SCALES["cpu"], OUT, reuse=True)
     cmd = commands(before + after)
     assert not [n for n in cmd if n.startswith(("experts-", "distill-", "select-"))]
-    assert [st.name for st in before] == ["truth", *(f"zc-{n}" for n in nb201.SCORERS), "search-early"]
+    assert [st.name for st in before] == ["truth", *(f"zc-{n}" for n in nb201.SCORERS),
+                                          *(f"common-zc-{n}" for n in nb201.SCORERS), "search-early"]
     for method in nb201.METHODS:
         assert cmd[f"search-{method}"][4] == f"OUT/proxies/reused/{method}.safetensors"
 
@@ -153,6 +171,7 @@ def test_the_quick_scale_runs_end_to_end_and_resumes_without_redoing_anything(tm
     table = (out / "table.md").read_text()
     for label in nb201.labels(nb201.SCALES["quick"]).values():
         assert f"| {label} |" in table
+    assert not [name for name in record["stages"] if name.startswith("common-zc-")]  # one sample: runs shared
     assert (figures / "spearman.png").is_file() and (figures / "report-zc-candidates.csv").is_file()
     attempts = {name: entry["attempts"] for name, entry in record["stages"].items()}
     capsys.readouterr()
