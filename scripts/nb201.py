@@ -508,9 +508,11 @@ def main(argv: list[str] | None = None) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         for name in ("table.md", "table.csv", "spearman.png", "experiment.json"):
             shutil.copy(out / name, dest / name)
-        for report in ("report", "report-zc"):  # candidates.csv: the report recomputed from the repository
+        # candidates*.csv: every candidate's scores, so the reports can be recomputed from the repository alone
+        for report, suffix in (("report", ""), ("report-zc", "-zc")):
             for name in ("report.md", "report.csv", "candidates.csv"):
-                shutil.copy(out / report / name, dest / f"{report}-{name}")
+                stem, ext = name.split(".")
+                shutil.copy(out / report / name, dest / f"{stem}{suffix}.{ext}")
 
 
 if __name__ == "__main__":

@@ -116,6 +116,30 @@ def test_a_reused_proxy_is_found_where_either_experiment_writes_it(tmp_path):
         nb201.reuse_proxies([cpu, table], tmp_path / "out", 10, {"stages": {}})
 
 
+def test_a_reused_proxy_is_copied_in_once_checked_and_brings_its_experts_time(tmp_path, monkeypatch):
+    from ftd_nas.cli import main
+
+    source = tmp_path / "nas_table_cpu"
+    assert main(["select", "--method", "random", "--ipc", "2", "--width", "8", "--depth", "2", "--out",
+                 str(source / "proxies" / "random.safetensors"), "--no-progress", "--device", "cpu"]) == 0
+    (source / "experiment.json").write_text(json.dumps({"stages": {"experts-sgd": {"done": True, "seconds": 42.0,
+                                                                                  "command": "ftd-nas experts"}}}))
+    monkeypatch.setattr(nb201, "METHODS", ("random",))
+    monkeypatch.setitem(nas_table.EXPERTS, "random", "experts-sgd")  # as if it matched SGD experts, like MTT
+    out, record = tmp_path / "out", {"stages": {}}
+    with pytest.raises(InputError, match="a random proxy at IPC 2, not random at IPC 10"):
+        nb201.reuse_proxies([source], out, 10, record)
+    nb201.reuse_proxies([tmp_path / "elsewhere", source], out, 2, record)
+    copy = nb201.reused_path(out, "random")
+    assert copy.read_bytes() == (source / "proxies" / "random.safetensors").read_bytes()
+    assert record["reused_proxies"]["random"]["source"] == str((source / "proxies" / "random.safetensors").resolve())
+    assert record["stages"]["experts-sgd"] == {"done": True, "seconds": 42.0, "command": "ftd-nas experts",
+                                               "reused_from": str(source.resolve())}
+    (source / "proxies" / "random.safetensors").unlink()  # the copy the searches trained on is kept from now on
+    nb201.reuse_proxies([source], out, 2, record)
+    assert copy.is_file()
+
+
 def test_kendall_over_the_better_half_is_over_the_truths_better_half_only():
     truth = {c: float(i) for i, c in enumerate("abcdefgh")}  # h best
     # the proxy orders the better half (e-h) exactly and the worse half backwards: a whole-space tau would be lower
@@ -172,7 +196,7 @@ def test_the_quick_scale_runs_end_to_end_and_resumes_without_redoing_anything(tm
     for label in nb201.labels(nb201.SCALES["quick"]).values():
         assert f"| {label} |" in table
     assert not [name for name in record["stages"] if name.startswith("common-zc-")]  # one sample: runs shared
-    assert (figures / "spearman.png").is_file() and (figures / "report-zc-candidates.csv").is_file()
+    assert (figures / "spearman.png").is_file() and (figures / "candidates-zc.csv").is_file()
     attempts = {name: entry["attempts"] for name, entry in record["stages"].items()}
     capsys.readouterr()
     nb201.main(["--scale", "quick", "--out", str(out)])  # everything finished: nothing runs again
