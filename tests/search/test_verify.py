@@ -12,6 +12,7 @@ from ftd_nas.search import load_run, run_search
 from ftd_nas.search.architecture import ArchitectureRecord, load_weights
 from ftd_nas.search.verify import (INTERVAL, UnverifiedBetter, VerifyConfig, estimate, rank_intervals, read_verify,
                                    run_verify, stratified_sample, unverified_better_bound)
+from ftd_nas.search.truth import load_truth
 from ftd_nas.search.verify_check import coverage_check
 
 from tests.conftest import search_config
@@ -88,7 +89,7 @@ def test_rounds_until_the_interval_is_narrow_or_the_budget_is_spent(runs, digits
 
 
 def test_the_coverage_check_runs_where_the_answer_is_known(runs):
-    result = coverage_check(load_run(runs / "proxy"), load_run(runs / "truth"), sample=4, draws=10, tops=(2, 3))
+    result = coverage_check(load_run(runs / "proxy"), load_truth(runs / "truth"), sample=4, draws=10, tops=(2, 3))
     assert set(result["tops"]) == {"2", "3"} and -1 <= result["whole"]["spearman"] <= 1
     for k in result["tops"].values():
         assert all(0 <= share <= 1 for shares in k["coverage"].values() for share in shares.values())
