@@ -20,6 +20,10 @@ class ConfigError(FtdNasError, ValueError):
     """An invalid name or value in a configuration or on the command line."""
 
 
+class UntrustedCodeError(ConfigError):
+    """A file names code to run (a user's model factory) that the user has not named or trusted themselves."""
+
+
 class InputError(FtdNasError):
     """A file or dataset given as input is missing, unreadable, corrupt, or does not fit what it is used with."""
 

@@ -28,6 +28,7 @@ from ftd_nas.data.fingerprint import DataFingerprint
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import write_json
 from ftd_nas.models import ARCHITECTURES, ModelSpec, build_model
+from ftd_nas.paths import inside
 from ftd_nas.records import RUNTIME_ONLY, Record, RecordError
 from ftd_nas.runtime import environment_info
 from ftd_nas.train import ProxyTraining, evaluate, train
@@ -165,8 +166,10 @@ def evaluate_proxy(proxy, config: EvalConfig, dataset: Dataset, *, sets: tuple[s
 
 
 def evaluations_dir(proxy_path: str | os.PathLike) -> Path:
+    """PROXY.evals/ beside the proxy, checked not to be a symbolic link (`inside`): evaluations are written there."""
     path = Path(proxy_path)
-    return path.with_name(path.name + ".evals")
+    return inside(path.parent, path.name + ".evals", "the evaluations folder of the proxy",
+                  "replace the link by a folder of its own (or remove it), or copy the proxy elsewhere")
 
 
 def save_evaluation(record: EvaluationRecord, proxy_path: str | os.PathLike) -> Path:
@@ -189,6 +192,7 @@ def load_evaluations(proxy) -> list[EvaluationRecord]:
                                                  "proxy_digest": digest}))
     folder = evaluations_dir(proxy.path) if proxy.path else None
     for path in sorted(folder.glob("*.json")) if folder and folder.is_dir() else []:
+        inside(folder, path.name, "the evaluation file", "replace the link by the file itself, or remove it")
         try:
             record = EvaluationRecord.from_dict(json.loads(path.read_text()), repr(str(path)))
         except (OSError, ValueError, RecordError) as exc:

@@ -37,8 +37,9 @@ def _populations(args) -> list[tuple[str, list[tuple[str, Callable[[int], dict]]
     common = dict(draws=args.draws, tops=tuple(args.tops), level=args.level, bootstrap=args.bootstrap)
     if not args.simulate:
         from ftd_nas.search.runner import load_run
+        from ftd_nas.search.truth import load_truth
 
-        truth = load_run(args.truth)
+        truth = load_truth(args.truth)  # a real-data run or a published table (ftd-nas truth)
         return [(args.truth, [(proxy, partial(coverage_check, load_run(proxy), truth, **common))
                               for proxy in args.proxy])]
     populations = []

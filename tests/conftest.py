@@ -119,3 +119,35 @@ def interrupt_after(monkeypatch):
         return lambda: monkeypatch.setattr(owner, name, real)
 
     return arm
+
+
+def malicious_factory(folder: Path) -> tuple[str, Path]:
+    """A model factory whose module, when imported, creates a marker file beside itself (what a hostile factory
+    named in a received file would do): returns its name (module:function, a fresh module name each call) and the
+    marker that must never appear. Put `folder` on sys.path (or run in it) to make the import possible."""
+    import uuid
+
+    module = f"evil_factory_{uuid.uuid4().hex[:12]}"
+    marker = Path(folder) / f"{module}.PWNED"
+    (Path(folder) / f"{module}.py").write_text(
+        "from pathlib import Path\nPath(__file__).with_suffix('.PWNED').write_text('imported')\n\n"
+        "from torch import nn\n\n\n"
+        "def build(params, channels, image_size, num_classes):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(channels * image_size[0] * image_size[1], num_classes))\n")
+    assert not marker.exists()
+    return f"{module}:build", marker
+
+
+def name_factory(run_dir: Path, factory: str) -> None:
+    """Make a finished run's space name `factory` as its model, in run.json and in its study alike (as a run
+    received from elsewhere would): every read check passes, so only the trust check stands between it and an
+    import."""
+    import json
+
+    import optuna
+
+    info = json.loads((Path(run_dir) / "run.json").read_text())
+    info["identity"]["space"]["model"] = factory
+    (Path(run_dir) / "run.json").write_text(json.dumps(info))
+    study = optuna.load_study(study_name=info["study_name"], storage=f"sqlite:///{Path(run_dir) / info['storage']}")
+    study.set_user_attr("space", info["identity"]["space"])

@@ -20,14 +20,15 @@ from ftd_nas.agreement.intervals import bootstrap, fisher_interval, percentile_i
 from ftd_nas.agreement.multiplicity import holm, minimum_detectable
 from ftd_nas.agreement.paired import CANDIDATES, PROXIES, Comparison, Estimate, better, compare_groups
 from ftd_nas.agreement.statistics import (FAILED, HIGHER_IS_BETTER, READINGS, agreement_metrics, aligned, best_first,
-                                          expected_top_k, kendall, metric_names, picked_accuracy, precision_at_k,
-                                          rank_positions, regret, spearman, top_k_chances, top_k_sets)
+                                          expected_top_k, kendall, kendall_half, metric_names, picked_accuracy,
+                                          precision_at_k, rank_positions, regret, spearman, top_k_chances, top_k_sets)
 from ftd_nas.agreement.summary import rank_agreement
 
 __all__ = ["CANDIDATES", "Comparison", "Estimate", "FAILED", "HIGHER_IS_BETTER", "PROXIES", "READINGS",
            "agreement_metrics", "aligned", "beat_sample_bound", "best_first", "better", "bootstrap",
            "bootstrap_rows", "compare_groups", "expected_top_k", "fisher_interval", "format_interval",
-           "format_value", "holm", "kendall", "kendall_rows", "metric_names", "minimum_detectable", "miss_chances",
+           "format_value", "holm", "kendall", "kendall_half", "kendall_rows", "metric_names", "minimum_detectable",
+           "miss_chances",
            "noise_ceiling", "of_noise_free", "percentile_interval", "picked_accuracy", "precision_at_k",
            "rank_agreement", "rank_positions", "regret", "spearman", "spearman_rows", "top_k_chances",
            "top_k_sets"]

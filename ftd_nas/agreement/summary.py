@@ -11,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from ftd_nas.agreement.intervals import bootstrap as resampled, percentile_interval
-from ftd_nas.agreement.statistics import (FAILED, READINGS, aligned, best_first, expected_top_k, kendall,
-                                          picked_accuracy, precision_at_k, ranked_by, regret, spearman, top_k_sets)
+from ftd_nas.agreement.statistics import (FAILED, READINGS, aligned, best_first, better_half, expected_top_k, kendall,
+                                          kendall_half, picked_accuracy, precision_at_k, ranked_by, regret, spearman,
+                                          top_k_sets)
 
 
 def rank_agreement(proxy: dict[str, float], truth: dict[str, float], ks=(5, 10, 20), bootstrap: int = 1000,
                    seed: int = 0) -> dict:
-    """Spearman rho, Kendall tau (with bootstrap 95% intervals), top-k correlations both ways, precision at k,
-    and the real accuracy and regret of the architecture the proxy picks; a k above the candidates is left out.
+    """Spearman rho, Kendall tau, Kendall tau over the truth's better half (with bootstrap 95% intervals), top-k
+    correlations both ways, precision at k, and the real accuracy and regret of the architecture the proxy picks;
+    a k above the candidates is left out.
 
     `failed` counts the candidates ranked last as FAILED. Top k statistics and the pick are expected values over
     the orders of ties (see `statistics`): `picked` is the first by name of the `picked_ties` candidates sharing
@@ -50,6 +52,8 @@ def rank_agreement(proxy: dict[str, float], truth: dict[str, float], ks=(5, 10, 
         "n": len(names), "failed": int(np.sum(p == FAILED)),
         "spearman": spearman(p, t), "spearman_ci95": interval(everyone, spearman),
         "kendall": kendall(p, t), "kendall_ci95": interval(everyone, kendall),
+        "kendall_half": kendall_half(p, t),
+        "kendall_half_ci95": interval(top_k_sets(t, better_half(t)), kendall) if better_half(t) >= 2 else [None, None],
         "topk": topk,
         "picked": names[best_first(p)[0]] if names else None,
         "picked_ties": int(np.sum(p == p.max())) if names else 0,

@@ -6,7 +6,7 @@ import argparse
 
 from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_overwrite_arg, add_real_data_args
 from ftd_nas.data.for_file import real_data_for
-from ftd_nas.evaluation import EvalConfig, evaluate_proxy, load_evaluations, save_evaluation
+from ftd_nas.evaluation import EvalConfig, evaluate_proxy, evaluations_dir, load_evaluations, save_evaluation
 from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.proxy import Proxy
 from ftd_nas.runtime import resolve_device
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:  # before any work: a finished result is replaced only when asked
         refuse_overwrite(args.json, args.overwrite, "JSON result")
     proxy = Proxy.load(args.proxy)
+    evaluations_dir(args.proxy)  # where the result will be kept: checked before any training
     if args.list:
         records = load_evaluations(proxy)
         for record in records:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ftd_nas.cli.common import whole, add_overwrite_arg
+from ftd_nas.paths import inside
 from ftd_nas.search.report import build_report, write_report
 
 HELP = ("compare proxy rankings with the real-data ranking: rho, tau, top-k, regret, the truth's reliability, "
@@ -60,10 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = args.out or inside(args.truth, "report", "the report folder of --truth")  # no link out of a received truth
     report = build_report(args.runs, args.truth, args.proxy_metric, args.truth_metric, args.ks, args.bootstrap,
                           storage=args.storage, allow_partial=args.allow_partial, labels=args.label,
                           primary=args.primary, primary_metric=args.primary_metric)
-    written = write_report(report, args.out or f"{args.truth}/report", overwrite=args.overwrite)
+    written = write_report(report, out, overwrite=args.overwrite)
     print(written["table"])
     print(f"report and {len(written['figures'])} figure files in {written['dir']}")
     return 0

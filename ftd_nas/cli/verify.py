@@ -9,6 +9,7 @@ from pathlib import Path
 from ftd_nas.cli.common import POSITIVE, SEED, add_overwrite_arg, number, whole
 from ftd_nas.cli.search import add_recipe_args, add_worker_args, recipe_from
 from ftd_nas.data.for_file import fingerprint_of, real_data_for
+from ftd_nas.paths import inside
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search.runner import SearchConfig, load_run
 from ftd_nas.search.verify import MAX_UNTIL_WIDTH, VerifyConfig, run_verify
@@ -49,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the real-data run to train in or reuse, or a truth folder from `ftd-nas truth` to look up "
                         "(default OUT/real)")
     p.add_argument("--storage", default=None, help="optuna storage URL of the real-data run (as search's)")
+    p.add_argument("--trust-factory", action="store_true",
+                   help="allow a search run whose space names a user's model factory (package.module:function): "
+                        "importing it runs its code, so trust the run folder first")
     add_overwrite_arg(p, "a verification of another search in --out")
     add_recipe_args(p)
     add_worker_args(p)
@@ -58,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     record = load_run(args.run).record
     expected = fingerprint_of(record)
-    real_run = args.real_run or str(Path(args.out) / "real")
+    real_run = args.real_run or str(inside(args.out, "real", "the real-data run of --out"))
     real = SearchConfig(space=record.identity.space["name"], proxy="real", out=real_run, dataset=args.dataset,
                         data_root=args.data_root, zca=expected.zca,
                         val_fraction=expected.val_fraction, split_seed=expected.split_seed, storage=args.storage,
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                           budget=args.budget)
     data = real_data_for(record, args.dataset, args.data_root, resolve_device(args.device),
                          what=f"the search run {args.run!r}")
-    summary = run_verify(args.run, config, real, args.out, data, args.overwrite)
+    summary = run_verify(args.run, config, real, args.out, data, args.overwrite, args.trust_factory)
     print((Path(args.out) / "verify.md").read_text())
     print(f"written: {Path(args.out) / 'verify.json'}, verify.md, verified.png, pick.json "
           f"(train it: ftd-nas train --spec {Path(args.out) / 'pick.json'} --dataset {args.dataset} ...)")

@@ -34,6 +34,7 @@ from ftd_nas.figures.grid import save_grid
 from ftd_nas.io import atomic_path, load_checkpoint, write_json
 from ftd_nas.models import ModelSpec
 from ftd_nas.origins import DistillConfig
+from ftd_nas.paths import inside
 from ftd_nas.progress import progress
 from ftd_nas.proxy_methods import lookup
 from ftd_nas.proxy import RANGE_FACTOR, Proxy, ProxyRecord
@@ -50,6 +51,9 @@ def _iteration_of(line: str) -> int | None:
         return None
 
 
+WORK_FILES = ("checkpoint.pt", "log.jsonl", "grids")  # read, appended to, written into (the rest: replaced whole)
+
+
 class Distiller:
     """One distillation run of any method (`methods.py`); `run()` resumes from the work directory's checkpoint."""
 
@@ -58,7 +62,8 @@ class Distiller:
                  progress: bool | None = None, overwrite: bool = False):
         self.config, self.out, self.device, self.show_progress = config, Path(out), torch.device(device), progress
         self.overwrite = overwrite
-        self.work = Path(work_dir) if work_dir else self.out.with_name(self.out.name + ".run")
+        self.work = Path(work_dir) if work_dir else \
+            inside(self.out.parent, self.out.name + ".run", "the work folder of the proxy")
         self.dataset = dataset
         self.notes: list[str] = []
         self.method = lookup(config.method).strategy(self, experts, model)
@@ -240,6 +245,8 @@ class Distiller:
         finished = self._finished_proxy()
         if finished is not None:
             return finished
+        for name in WORK_FILES:  # a resumed work folder may come from elsewhere: its files are its own, or refused
+            inside(self.work, name, "the distillation's file")
         self.work.mkdir(parents=True, exist_ok=True)
         claim = self.work / "claim"
         if not try_claim(claim):

@@ -31,6 +31,7 @@ from ftd_nas.experts.records import ExpertFolderRecord, ExpertRecord
 from ftd_nas.experts.storage import TrajectoryError, TrajectoryFile, expert_path, write_trajectory
 from ftd_nas.io import atomic_path, create_json_once, load_checkpoint, write_json
 from ftd_nas.models import ParamLayout, build_model
+from ftd_nas.paths import inside
 from ftd_nas.records import RecordError, diff_settings, format_diff
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.train import Trainer, evaluate
@@ -170,8 +171,9 @@ class ExpertTrainer:
         model = build_model(self.spec, seed=seed, device=self.device)
         layout = ParamLayout(model)
         trainer = Trainer(model, self.dataset.train, cfg)
-        partial = self.out / f"expert_{index:04d}.partial"
-        state_path = partial / "state.pt"
+        # an unfinished expert's folder, resumed (perhaps received): its own, no link to elsewhere (`inside`)
+        partial = inside(self.out, f"expert_{index:04d}.partial", "the unfinished expert's folder")
+        state_path = inside(self.out, f"{partial.name}/state.pt", "the unfinished expert's state")
         status = "trained"
         if partial.exists() and not self._resumable(partial):  # unfinished work of other settings
             shutil.rmtree(partial)

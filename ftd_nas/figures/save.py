@@ -15,10 +15,13 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5
 
 
 def save_figure(fig, stem: str | Path) -> list[str]:
-    """Save `fig` as STEM.png and STEM.pdf and return the two paths."""
+    """Save `fig` as STEM.png and STEM.pdf (each atomically: a reader never sees half a figure, and a symbolic link
+    at the path is replaced, never written through) and return the two paths."""
+    from ftd_nas.io import atomic_path
+
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [str(stem.with_name(stem.name + ext)) for ext in (".png", ".pdf")]
     for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix[1:], dpi=150, bbox_inches="tight")
     return paths

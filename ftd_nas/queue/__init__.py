@@ -16,9 +16,10 @@ from ftd_nas.queue.study import open_study
 from ftd_nas.queue.units import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, Unit,
                                  crash_counts, earlier_live_trial, enqueue_missing, finished_and_running, heartbeat,
                                  pop_waiting, remaining, unit_of)
-from ftd_nas.queue.urls import in_run_folder, normalise_url, redact, storage_location, storage_url
+from ftd_nas.queue.urls import in_run_folder, normalise_url, redact, redact_url, storage_location, storage_url
 
 __all__ = ["DUPLICATE", "FAIL_REASON", "INTERRUPTED", "MAX_CRASHES", "REPEAT", "UNIT_KEY", "Unit", "crash_counts",
            "earlier_live_trial", "enqueue_missing", "finished_and_running", "heartbeat", "heartbeat_ages",
            "in_run_folder", "is_finished", "make_storage", "normalise_url", "open_storage_readonly", "open_study",
-           "pop_waiting", "quiet_optuna", "redact", "remaining", "storage_location", "storage_url", "unit_of"]
+           "pop_waiting", "quiet_optuna", "redact", "redact_url", "remaining", "storage_location", "storage_url",
+           "unit_of"]

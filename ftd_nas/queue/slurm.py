@@ -17,7 +17,8 @@ from typing import Sequence
 
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path
-from ftd_nas.queue.urls import JOURNAL
+from ftd_nas.paths import inside
+from ftd_nas.queue.urls import study_file
 from ftd_nas.queue.workers import strip_option
 
 SCRIPT_NAME = "search.sbatch"
@@ -50,7 +51,7 @@ def worker_argv(argv: Sequence[str], run_dir: Path, storage: str | None, gpus: i
         args = strip_option(args, option)
     args = strip_option(strip_option(args, "--storage"), "--no-progress", has_value=False)
     if storage is None:
-        storage = f"{JOURNAL}{(run_dir / JOURNAL_NAME).resolve()}"
+        storage = study_file(run_dir, JOURNAL_NAME, journal=True)
     elif storage.startswith("sqlite"):
         raise ConfigError("SQLite is not safe for workers on several machines (its locks fail on network "
                           "filesystems): drop --storage to use a journal file in the run folder, or give "
@@ -91,10 +92,12 @@ def slurm_script(argv: Sequence[str], run_dir: Path, config: SlurmConfig, storag
 
 
 def write_slurm_script(argv: Sequence[str], run_dir: Path, config: SlurmConfig, storage: str | None = None) -> Path:
-    """Write RUN/slurm/search.sbatch (atomically) and return its path."""
-    path = run_dir / "slurm" / SCRIPT_NAME
+    """Write RUN/slurm/search.sbatch (atomically) and return its path. The logs go to RUN/slurm/ too: neither it
+    nor the script may be a symbolic link (`inside`), or the tasks would write wherever it points."""
+    path = inside(run_dir, f"slurm/{SCRIPT_NAME}", "the SLURM script")
+    text = slurm_script(argv, run_dir, config, storage)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        Path(tmp).write_text(slurm_script(argv, run_dir, config, storage))
+        Path(tmp).write_text(text)
     path.chmod(0o755)
     return path

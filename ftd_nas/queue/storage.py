@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from contextlib import nullcontext
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
@@ -15,31 +16,43 @@ from ftd_nas.queue.journal import HeartbeatJournalStorage
 from ftd_nas.queue.lock import file_lock
 from ftd_nas.queue.quiet import quiet_optuna
 from ftd_nas.queue.units import MAX_CRASHES
-from ftd_nas.queue.urls import SQLITE, default_url, journal_path, normalise_url, redact
+from ftd_nas.queue.urls import default_url, journal_path, normalise_url, password_of, redact, redact_url, sqlite_file
 
 Storage = RDBStorage | HeartbeatJournalStorage
 
 
 def _storage_error(url: str, exc: Exception) -> StorageError:
-    """One line saying what failed: the server that cannot be reached (host and port), or the database's problem."""
-    text = " ".join(str(exc).split())
+    """One line saying what failed: the server that cannot be reached (host and port), or the database's problem;
+    never the password, in whatever form the driver's message quotes it."""
+    text = _without_password(" ".join(str(exc).split()), url)
+    shown = redact_url(url)
     if url.startswith("postgresql"):
         from sqlalchemy.engine import make_url
 
         try:
-            where = make_url(url)
+            where = make_url(shown)  # the host as the redacted URL has it: a password's "@" cannot shift it
             host, port = where.host or "localhost", where.port or 5432
         except Exception:  # an unparsable URL: say so below
             host = port = None
         unreachable = ("could not connect", "Connection refused", "could not translate host", "timeout expired")
         if host and any(marker in text for marker in unreachable):
-            return StorageError(f"cannot reach the PostgreSQL server at {host}:{port} ({redact(url)}): is it running "
+            return StorageError(f"cannot reach the PostgreSQL server at {host}:{port} ({shown}): is it running "
                                 "and reachable from here? Check the host, port and firewall")
     if "file is not a database" in text or "malformed" in text:
-        return StorageError(f"the study storage {redact(url)!r} is not a usable SQLite database (corrupt, or another "
+        return StorageError(f"the study storage {shown!r} is not a usable SQLite database (corrupt, or another "
                             "kind of file); restore it from a copy, or start a new run with another --out")
-    first = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-    return StorageError(f"cannot open the study storage {redact(url)!r}: {type(exc).__name__}: {first}")
+    first = _without_password(str(exc).splitlines()[0], url) if str(exc) else type(exc).__name__
+    return StorageError(f"cannot open the study storage {shown!r}: {type(exc).__name__}: {first}")
+
+
+def _without_password(text: str, url: str) -> str:
+    """A driver's message without the URL's password, in every form it may quote it: within the URL (`redact`),
+    or alone, as written or percent-decoded (a connection string's password=...)."""
+    text = redact(text.replace(url, redact_url(url)))
+    password = password_of(url)
+    for form in {password, unquote(password)} - {""}:
+        text = text.replace(form, "***")
+    return text
 
 
 def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
@@ -63,10 +76,10 @@ def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int
             raise StorageError(f"the folder of the journal file {str(path)!r} does not exist; create it first")
         return _open_journal(path, heartbeat=heartbeat, grace=grace, stale_callback=retry)
     url = normalise_url(url or default_url(run_dir))
-    sqlite = url.startswith(SQLITE)
-    engine_kwargs = {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
+    database = sqlite_file(url)
+    engine_kwargs = {"connect_args": {"timeout": 120}} if database else {"pool_pre_ping": True}
     # two workers creating the schema of one SQLite file at once collide: one creates, the other waits
-    lock = file_lock(Path(url[len(SQLITE):] + ".lock")) if sqlite else nullcontext()
+    lock = file_lock(Path(f"{database}.lock")) if database else nullcontext()
     for attempt in range(3):
         try:
             with lock, quiet_optuna():
@@ -88,18 +101,19 @@ def open_storage_readonly(url: str) -> Storage:
         if not path.is_file():
             raise StorageError(f"the journal file {str(path)!r} does not exist; was the run copied without it?")
         return _open_journal(path)
-    url = normalise_url(url)
-    if url.startswith(SQLITE):
-        path = Path(url[len(SQLITE):])
+    url = opened = normalise_url(url)
+    path = sqlite_file(url)
+    if path is not None:
         if not path.is_file():
             raise StorageError(f"the study database {str(path)!r} does not exist; was the run copied without it?")
-        url, engine_kwargs = f"sqlite:///file:{path}?mode=ro&uri=true", {}
+        # a SQLite URI, whose path is percent-encoded for SQLite and once more for SQLAlchemy (which decodes it)
+        opened, engine_kwargs = f"sqlite:///file:{quote(quote(str(path)))}?mode=ro&uri=true", {}
     elif url.startswith("postgresql"):
         engine_kwargs = {"connect_args": {"options": "-c default_transaction_read_only=on"}}
     else:
         engine_kwargs = {}
     try:
         with quiet_optuna():
-            return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=True)
+            return RDBStorage(opened, engine_kwargs=engine_kwargs, skip_table_creation=True)
     except Exception as exc:
         raise _storage_error(url, exc) from None

@@ -79,10 +79,9 @@ class ArchitectureRecord(Record):
 
         if self.model in spec_families():
             return build_model(self.spec(), seed=seed)
-        if not self.builtin and not trust_factory:
-            raise ConfigError(f"the architecture names the factory {self.model!r}: importing it runs its code, so it "
-                              "is built only for a file you trust (--trust-factory)")
-        space = SearchSpace(name="pick", axes={k: [v] for k, v in self.params.items()}, model=self.model)
+        # a user's factory is imported only for a file the user trusts (`require_trusted`, in build_candidate)
+        space = SearchSpace(name="pick", axes={k: [v] for k, v in self.params.items()}, model=self.model,
+                            source="the architecture file", trusted=trust_factory)
         return build_candidate(space, self.params, (self.channels, self.image_size, self.num_classes), seed=seed)
 
     @classmethod

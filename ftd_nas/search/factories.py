@@ -2,8 +2,10 @@
 
 A space file's `model:` names the family. Built-in: the entries of `ftd_nas/models/families.py` (convnet,
 alexnet, vgg11, resnet18, nb201), each building a candidate from its declared axes. A user's factory, written
-package.module:function, is imported only when a space file the user gave names it (so only a space file you
-trust should name one: importing runs that module's code), and is called as
+package.module:function, is imported only from a `trusted` space: one parsed from a space file the user passes,
+or read from a file (a run's run.json, a pick.json) that the user says they trust (--trust-factory). Importing
+runs that module's code, so a name read from a received file is never imported on its own (`require_trusted`,
+checked here before any import and by every command before any work). A factory is called as
 
     function(params: dict, channels: int, image_size: tuple[int, int], num_classes: int) -> torch.nn.Module
 
@@ -19,15 +21,26 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, UntrustedCodeError
 from ftd_nas.models import count_macs, count_params, get_family
 from ftd_nas.search.space import SearchSpace
 
 
-def model_factory(name: str) -> Callable[..., nn.Module]:
-    """The factory a space names (imports a user's module: only for space files the user gave)."""
+def require_trusted(space: SearchSpace) -> None:
+    """Refuse a space that names a user's factory unless the user gave or trusted it (see the module's text)."""
+    if ":" in space.model and not space.trusted:
+        raise UntrustedCodeError(
+            f"{space.source or 'the space'} names the model factory {space.model!r}: importing it would run that "
+            "module's code, and ftd-nas imports a factory only from a space file you pass (--space) or a file you "
+            "say you trust; if you trust where this file came from, pass --trust-factory")
+
+
+def model_factory(space: SearchSpace) -> Callable[..., nn.Module]:
+    """The factory a space names (imports a user's module: only for a `trusted` space)."""
+    name = space.model
     if ":" not in name:
         return get_family(name).build
+    require_trusted(space)
     module, _, function = name.partition(":")
     try:
         factory = getattr(importlib.import_module(module), function)
@@ -42,7 +55,7 @@ def model_factory(name: str) -> Callable[..., nn.Module]:
 def build_candidate(space: SearchSpace, params: dict, shape: tuple[int, tuple[int, int], int], seed: int = 0,
                     device: torch.device | str = "cpu") -> nn.Module:
     """The candidate's network for data of `shape` (channels, image size, classes), initialised from `seed`."""
-    factory = model_factory(space.model)
+    factory = model_factory(space)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         try:
@@ -69,6 +82,8 @@ def over_limits(space: SearchSpace, params: dict, shape: tuple[int, tuple[int, i
         return None
     try:
         measured = cost(build_candidate(space, params, shape), shape)
+    except UntrustedCodeError:
+        raise
     except ConfigError:  # cannot be built: queued all the same, to fail with its reason when trained
         return None
     for key, limit in limits.items():

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from ftd_nas.data.fingerprint import DataFingerprint, upgrade_v1_fingerprint
 from ftd_nas.errors import InputError
+from ftd_nas.paths import inside
 from ftd_nas.records import Part, Record, RecordError
 from ftd_nas.queue.urls import recorded_v1
 from ftd_nas.search.recipe import SearchRecipe
@@ -87,7 +88,7 @@ class SearchRunRecord(Record):
     def read(cls, run_dir: Path) -> "SearchRunRecord":
         import json
 
-        path = run_dir / "run.json"
+        path = inside(run_dir, "run.json", "the run record")
         if not path.is_file():
             raise InputError(f"{str(run_dir)!r} is not a search run (no run.json); create it with `ftd-nas search`")
         try:

@@ -118,7 +118,8 @@ def build_report(run_dirs: list[str], truth_dir: str, proxy_metric: str = "val_a
         judged = ground.judge(identity, run_dir)
         if runs and judged.scope != scope:
             raise ConfigError(f"{run_dir!r} searched other candidates of the truth table than {runs[0]['run']!r} "
-                              f"({_scope_text(judged.scope, ground.space_size)} vs {_scope_text(scope, ground.space_size)}): "
+                              f"({_scope_text(judged.scope, ground.space_size)} vs "
+                              f"{_scope_text(scope, ground.space_size)}): "
                               "a report compares runs over the same candidates; report them separately, or search "
                               "the same space (its network settings may differ)")
         if not runs and judged.scope is not None:
@@ -260,7 +261,8 @@ def ceiling_lines(report: dict) -> list[str]:
              if ceiling["bound"] else "The truth does not agree with itself: no proxy can be judged against it. ")
     repeats = low if low == high else f"{low}-{high}"
     return [f"Truth reliability r = {format_interval(ceiling['rho'], ceiling['ci'])} ({repeats} repeats per "
-            "candidate; Spearman between every pair of repeats, stepped up to the truth's size with Spearman-Brown; 95% bootstrap interval over candidates): how well another real-data run of the same "
+            "candidate; Spearman between every pair of repeats, stepped up to the truth's size with Spearman-Brown; "
+            "95% bootstrap interval over candidates): how well another real-data run of the same "
             f"size would agree with this truth. {bound}Top-k ceilings are not given: they cannot be estimated "
             "without bias from these repeats.", ""]
 
@@ -278,6 +280,7 @@ def interval_warnings(report: dict) -> list[str]:
         a = e["agreement"]
         check(f"{e['name']} Spearman", a["spearman"], a["spearman_ci95"])
         check(f"{e['name']} Kendall", a["kendall"], a["kendall_ci95"])
+        check(f"{e['name']} Kendall over the better half", a.get("kendall_half"), a.get("kendall_half_ci95"))
         for k, t in a["topk"].items():
             for way in ("by_real", "by_proxy"):
                 check(f"{e['name']} top {k} {way}", t[way]["spearman"], t[way].get("spearman_ci95"))
@@ -294,9 +297,10 @@ def markdown_table(report: dict) -> str:
                        ("by_proxy", "top k = the k best architectures by proxy accuracy")):
         lines += [f"Spearman correlation with the real-data ranking, per run ({title}; ties count at their "
                   "expected value over tie orders; a candidate that failed on the proxy ranks last).", ""]
-        head = ["run", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "ρ/√r", "Kendall τ", "P@10",
-                                                           "picked: real acc", "regret", "images", "creation min",
-                                                           "s / cand.", "search min", "finished / failed / missing"]
+        head = ["run", "n"] + [f"top {k}" for k in ks] + ["all (95% CI)", "ρ/√r", "Kendall τ", "τ better half",
+                                                           "P@10", "picked: real acc", "regret", "images",
+                                                           "creation min", "s / cand.", "search min",
+                                                           "finished / failed / missing"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in report["runs"]:
             a, c = e["agreement"], e["coverage"]
@@ -304,7 +308,8 @@ def markdown_table(report: dict) -> str:
                                                 for k in ks]
             cells += [format_interval(a["spearman"], a["spearman_ci95"]),
                       format_value(of_noise_free(a["spearman"], ceiling)),
-                      format_value(a["kendall"]), format_value(a["topk"].get("10", {}).get("precision")),
+                      format_value(a["kendall"]), format_value(a.get("kendall_half")),
+                      format_value(a["topk"].get("10", {}).get("precision")),
                       format_value(a["picked_real_acc"], **PERCENT), format_value(a["regret"], **PERCENT),
                       str(e["train_images"] or "-"),
                       f"{e['creation_seconds'] / 60:.1f}" if e["creation_seconds"] is not None else "-",
@@ -332,7 +337,7 @@ DESIGN_TEXT = {"proxies": "a group of several proxies has the t interval over it
 
 
 def _metrics_shown(ks) -> list[str]:
-    return ["spearman", "kendall", *(f"top{k}_by_real" for k in ks), "regret"]
+    return ["spearman", "kendall", "kendall_half", *(f"top{k}_by_real" for k in ks), "regret"]
 
 
 def group_lines(report: dict) -> list[str]:
@@ -408,7 +413,8 @@ def detectable_lines(report: dict) -> list[str]:
 
 
 CSV_COLUMNS = ["run_name", "group", "run", "n_common", "finished", "failed", "missing", "space_size", "spearman",
-               "spearman_lo", "spearman_hi", "spearman_of_noise_free", "kendall", "kendall_lo", "kendall_hi", "picked",
+               "spearman_lo", "spearman_hi", "spearman_of_noise_free", "kendall", "kendall_lo", "kendall_hi",
+               "kendall_half", "kendall_half_lo", "kendall_half_hi", "picked",
                "picked_real_acc", "best", "best_real_acc", "regret", "train_images", "creation_seconds",
                "seconds_per_candidate", "seconds_total"]
 
@@ -443,6 +449,8 @@ def write_report(report: dict, out: str | Path, overwrite: bool = False) -> dict
                "spearman": a["spearman"], "spearman_lo": a["spearman_ci95"][0], "spearman_hi": a["spearman_ci95"][1],
                "spearman_of_noise_free": of_noise_free(a["spearman"], ceiling),
                "kendall": a["kendall"], "kendall_lo": a["kendall_ci95"][0], "kendall_hi": a["kendall_ci95"][1],
+               "kendall_half": a["kendall_half"], "kendall_half_lo": a["kendall_half_ci95"][0],
+               "kendall_half_hi": a["kendall_half_ci95"][1],
                "picked": a["picked"], "picked_real_acc": a["picked_real_acc"], "best": a["best"],
                "best_real_acc": a["best_real_acc"], "regret": a["regret"], "train_images": e["train_images"],
                "creation_seconds": e["creation_seconds"], "seconds_per_candidate": e["seconds_per_candidate"],

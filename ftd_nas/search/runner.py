@@ -32,8 +32,8 @@ from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
 from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, crash_counts,
                            earlier_live_trial, finished_and_running, heartbeat, in_run_folder, is_finished, make_storage,
-                           open_storage_readonly, pop_waiting, quiet_optuna, remaining, storage_location, storage_url,
-                           unit_of)
+                           open_storage_readonly, pop_waiting, quiet_optuna, redact_url, remaining, storage_location,
+                           storage_url, unit_of)
 from ftd_nas.records import RUNTIME_ONLY, Part, diff_settings, format_diff
 from ftd_nas.runtime import describe_threads, environment_info
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
@@ -491,12 +491,12 @@ def open_run_study(run_dir: Path, storage: str | None = None) -> tuple[SearchRun
         study = optuna.load_study(study_name=record.study_name, storage=open_storage_readonly(storage))
     except KeyError:
         raise ConfigError(f"study {record.study_name!r} of {str(run_dir)!r} is not in its storage "
-                          f"{record.storage!r}") from None
+                          f"{redact_url(record.storage)!r}") from None
     stored = SearchIdentity.from_study_attrs(study.user_attrs)
     diff = diff_settings(stored.settings(), record.identity.settings())
     if diff:
-        raise ConfigError(f"the study {record.study_name!r} in {record.storage!r} is not the one {str(run_dir)!r} "
-                          f"describes ({format_diff(diff)}; study vs run.json)")
+        raise ConfigError(f"the study {record.study_name!r} in {redact_url(record.storage)!r} is not the one "
+                          f"{str(run_dir)!r} describes ({format_diff(diff)}; study vs run.json)")
     return record, study
 
 

@@ -15,7 +15,7 @@ import torch
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.runtime import resolve_device
-from ftd_nas.search.factories import admissible
+from ftd_nas.search.factories import admissible, require_trusted
 from ftd_nas.search.recipe import TrainingSource, search_data, source_proxy, training_source
 from ftd_nas.search.space import SearchSpace, load_space
 
@@ -36,6 +36,7 @@ class SearchSetup:
                 space: SearchSpace | None = None) -> "SearchSetup":
         """Load what `config` names (the real data only when `dataset` is not given)."""
         space = space if space is not None else load_space(config.space)
+        require_trusted(space)  # before any work: a factory named by a file the user did not trust is refused
         device = resolve_device(config.device)
         proxy = source_proxy(config.proxy)
         if dataset is None:

@@ -83,6 +83,9 @@ class SearchSpace:
     constraints: dict = field(default_factory=dict)  # max_params, max_macs, exclude
     unique: bool = False  # one candidate per isomorphism class (the family's `isomorphism`)
     sample: dict | None = None  # {"size": N, "seed": S}: a seeded sample of the candidates (see the module's text)
+    # the user gave this space (a file they passed, or one they said they trust): only then is a factory it names
+    # imported (`factories.require_trusted`); a space read back from a run's record is not trusted
+    trusted: bool = field(default=False, compare=False)
 
     def candidates(self) -> list[dict]:
         """Every candidate: a conditional axis only where its condition holds; excluded ones left out; with `unique`
@@ -171,12 +174,13 @@ class SearchSpace:
         return FAMILIES.get(self.model) if ":" not in self.model else None
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "") -> "SearchSpace":
-        """The space a run's record describes (its `to_dict`), e.g. to train more of its candidates."""
+    def from_dict(cls, data: dict, source: str = "", trusted: bool = False) -> "SearchSpace":
+        """The space a run's record describes (its `to_dict`), e.g. to train more of its candidates. Read from a
+        file, it is not `trusted` unless the caller says the user trusts that file (--trust-factory)."""
         return cls(name=data["name"], axes={k: list(v) for k, v in data["axes"].items()},
                    description=data.get("description", ""), source=source, model=data.get("model", "convnet"),
                    conditions=data.get("conditions") or {}, constraints=data.get("constraints") or {},
-                   unique=bool(data.get("unique", False)), sample=data.get("sample"))
+                   unique=bool(data.get("unique", False)), sample=data.get("sample"), trusted=trusted)
 
     def to_dict(self) -> dict:
         """The space's identity; the newer keys only where used, so the spaces of earlier runs keep theirs."""
@@ -204,7 +208,8 @@ def _check_value(axis: str, value, family: ModelFamily | None) -> str | None:
 
 
 def parse_space(text: str, source: str = "<string>") -> SearchSpace:
-    """Parse and validate a space file's text; errors name `source`, the key and the line."""
+    """Parse and validate a space file's text; errors name `source`, the key and the line. The text is the user's
+    (a file they pass), so a factory it names may be imported: the space is `trusted`."""
     where = f"search space {source}"
     try:
         root = yaml.compose(text)
@@ -267,7 +272,7 @@ def parse_space(text: str, source: str = "<string>") -> SearchSpace:
     space = SearchSpace(name=str(data.get("name") or Path(source).stem), axes=axes,
                         description=str(data.get("description") or ""), source=source, model=model,
                         conditions=conditions, constraints=constraints,
-                        unique=_unique(data, keys, model, family, where))
+                        unique=_unique(data, keys, model, family, where), trusted=True)
     if "sample" in keys:
         space = replace(space, sample=_sample(data, keys, len(space), where))
     candidates = space.candidates()

@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ftd_nas.queue import DUPLICATE, FAIL_REASON, MAX_CRASHES, crash_counts, heartbeat_ages, unit_of
+from ftd_nas.queue import DUPLICATE, FAIL_REASON, MAX_CRASHES, crash_counts, heartbeat_ages, redact_url, unit_of
 from ftd_nas.search.record import SearchRunRecord
 from ftd_nas.search.runner import EXCLUDED, WORKER, open_run_study
 
@@ -89,7 +89,8 @@ def study_status(study: optuna.Study, record: SearchRunRecord, run: str, window_
     left = (not_queued or 0) + waiting + len(running)
     eta = 0.0 if left == 0 else (60 * left / per_minute if per_minute else None)
     return RunStatus(
-        run=run, study=study.study_name, storage=record.storage, units=units, waiting=waiting, not_queued=not_queued,
+        run=run, study=study.study_name, storage=redact_url(record.storage), units=units, waiting=waiting,
+        not_queued=not_queued,
         running=[RunningUnit(t.number, unit_of(t)[0], unit_of(t)[1], t.user_attrs.get(WORKER),
                              t.datetime_start.isoformat(timespec="seconds") if t.datetime_start else None,
                              ages.get(t.number)) for t in running],

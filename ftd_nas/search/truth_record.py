@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftd_nas.data.family import FAMILY_NAME
+from ftd_nas.paths import inside
 from ftd_nas.records import Record, RecordError
 from ftd_nas.search.results import METRICS
 from ftd_nas.search.table_sources import TableSource
@@ -74,7 +75,7 @@ def holds_table(folder: str | Path) -> bool:
 
 def read_truth_table(folder: str | Path) -> TruthTableRecord:
     """A truth folder's truth.json, every field checked."""
-    path = Path(folder) / TRUTH_FILE
+    path = inside(folder, TRUTH_FILE, "the truth record")
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -41,8 +41,10 @@ from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError
 from ftd_nas.io import atomic_path, write_json
+from ftd_nas.paths import inside
 from ftd_nas.records import Part, Record, diff_settings, format_diff
 from ftd_nas.search.architecture import ArchitectureRecord
+from ftd_nas.search.factories import require_trusted
 from ftd_nas.search.results import PROXY_SCORE, ByKey, CandidateResult, from_unversioned, ranking_metric, read_record
 from ftd_nas.search.runner import SearchConfig, SearchRun, load_run, run_search
 from ftd_nas.search.space import SearchSpace
@@ -403,13 +405,17 @@ def interval_width(summary: VerifySummary) -> float:
 
 
 def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: str | Path, dataset: Dataset,
-               overwrite: bool = False) -> VerifySummary:
+               overwrite: bool = False, trust_factory: bool = False) -> VerifySummary:
     """Verify the proxy search in `search_dir` on the real data (`real`: a `--proxy real` search configuration
     whose `out` is the real-data run to train in, or reuse); writes verify.json, verify.md, a figure and pick.json
-    into `out`."""
+    into `out`. The space is the one the run records; a user's factory it names is imported only with
+    `trust_factory` (the user trusts the run folder: --trust-factory)."""
     out = Path(out)
     run = load_run(search_dir)
     identity = run.record.identity
+    space = SearchSpace.from_dict(identity.space, f"the space recorded in {str(Path(search_dir) / 'run.json')!r}",
+                                  trusted=trust_factory)
+    require_trusted(space)
     diff = diff_settings(identity.data.settings(), dataset.fingerprint().settings())
     if diff:
         raise ConfigError(f"{search_dir!r} scored its candidates on other data than {dataset.name!r} given here "
@@ -421,11 +427,10 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
         raise ConfigError(f"--top {config.top} is more than the {len(ranking)} finished candidates of {search_dir!r}")
     ranked = [cid for cid, _, _ in ranking]
     shortlist = ranked[:config.top]
-    space = SearchSpace.from_dict(identity.space, f"the space of {search_dir}")
     table = load_truth(real.out, option="--real-run") if holds_table(real.out) else None
     if table is not None:
         table.judge(identity, search_dir)
-    if (out / "verify.json").exists() and not overwrite:
+    if inside(out, "verify.json", "the verification").exists() and not overwrite:
         _check_same_question(out, search_dir, config)
     sample, rounds, ended_by = [], 0, None
     started = time.perf_counter()

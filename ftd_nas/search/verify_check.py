@@ -24,6 +24,7 @@ import numpy as np
 from ftd_nas.agreement import best_first
 from ftd_nas.errors import ConfigError
 from ftd_nas.search.runner import SearchRun
+from ftd_nas.search.truth import Truth
 from ftd_nas.search.verify import (INTERVAL, INTERVALS, STATISTICS, proxy_ranking, rank_intervals, stratified_sample,
                                    unverified_better_bound)
 
@@ -33,16 +34,19 @@ ROUNDING = 1e-9
 ACCURACY = (0.6, 0.05)  # simulated accuracies: the mean, and the points per standard deviation of quality
 
 
-def coverage_check(proxy: SearchRun, truth: SearchRun, sample: int, draws: int = 200, tops=(3, 5, 10),
+def coverage_check(proxy: SearchRun, truth: Truth, sample: int, draws: int = 200, tops=(3, 5, 10),
                    level: float = 0.9, bootstrap: int = 500, seed: int = 0) -> dict:
-    """`population_check` of a proxy search against the full ground truth of the same space (the candidates both
-    finished, in the proxy's ranking)."""
-    real = {r.candidate: r for r in truth.rows if r.complete}
-    ranked = [cid for cid, _, _ in proxy_ranking(proxy) if cid in real]
+    """`population_check` of a proxy search against a full ground truth it may be judged by (`Truth.judge`: a
+    trained truth of the same space, or a published table of a space holding the run's), on the candidates both
+    have, in the proxy's ranking. A table has one accuracy per candidate: it stands for both the validation
+    accuracy verify would measure and the test accuracy the regret is counted in, as verify looks it up."""
+    truth.judge(proxy.record.identity, proxy.dir)
+    val = truth.scores("val_acc" if "val_acc" in truth.metrics else truth.metrics[0])
+    test = truth.scores("test_acc" if "test_acc" in truth.metrics else truth.metrics[0])
+    ranked = [cid for cid, _, _ in proxy_ranking(proxy) if cid in val and cid in test]
     scores = {cid: score for cid, _, score in proxy_ranking(proxy)}
-    return population_check(np.array([scores[c] for c in ranked]), np.array([real[c].val_acc for c in ranked]),
-                            np.array([real[c].test_acc for c in ranked]), sample, draws, tops, level, bootstrap,
-                            seed)
+    return population_check(np.array([scores[c] for c in ranked]), np.array([val[c] for c in ranked]),
+                            np.array([test[c] for c in ranked]), sample, draws, tops, level, bootstrap, seed)
 
 
 def population_check(scores: np.ndarray, val: np.ndarray, test: np.ndarray, sample: int, draws: int = 200,

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import kendalltau, spearmanr
 
 from ftd_nas.agreement import (FAILED, agreement_metrics, aligned, best_first, expected_top_k, kendall,
-                               picked_accuracy, precision_at_k, rank_positions, regret, spearman,
+                               kendall_half, picked_accuracy, precision_at_k, rank_positions, regret, spearman,
                                top_k_chances, top_k_sets)
 from ftd_nas.agreement import statistics
 
@@ -41,6 +41,18 @@ def test_top_k_both_readings_precision_and_regret_by_hand():
     assert precision_at_k(proxy, truth, 2) == 0.5
     assert regret(proxy, truth) == pytest.approx(0.8)
     assert list(best_first(np.array([0.2, 0.5, 0.5]))) == [1, 2, 0]  # ties keep their order
+
+
+def test_kendall_over_the_better_half_ignores_how_the_bad_half_is_ordered():
+    truth = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2, 0.1, 0.1, 0.1])  # 9 candidates: the better half is the best 4
+    proxy = np.array([1.0, 2.0, 3.0, 4.0, 9.0, 8.0, 7.0, 6.0, 5.0])  # the good four reversed, the bad five on top
+    assert kendall_half(proxy, truth) == pytest.approx(-1.0)
+    assert kendall(proxy, truth) > -1 and kendall_half(-proxy, truth) == pytest.approx(1.0)
+    assert agreement_metrics(proxy, truth, (2,))["kendall_half"] == pytest.approx(-1.0)
+    # a tie at the boundary of the half: expected over which of the tied candidates belongs to it
+    truth, proxy = np.array([0.9, 0.8, 0.5, 0.5, 0.1, 0.0]), np.array([4.0, 3.0, 1.0, 5.0, 0.0, -1.0])
+    assert kendall_half(proxy, truth) == pytest.approx((1.0 - 1 / 3) / 2)  # {0, 1, 2} in order; {0, 1, 3}: -1/3
+    assert math.isnan(kendall_half(np.array([1.0, 2.0, 3.0]), np.array([0.3, 0.2, 0.1])))  # a half of one
 
 
 def test_ties_are_averaged_over_their_orders_so_the_candidates_order_does_not_matter():

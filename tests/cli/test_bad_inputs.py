@@ -109,6 +109,8 @@ CASES = {
                             "far outside"),
     "evaluate-other-data": (["evaluate", "{ws}/proxy.safetensors", "--dataset", "npz:{ws}/other.npz"], INPUT,
                             "is not the data of"),
+    "evaluate-symlinked-evaluations": (["evaluate", "{ws}/linked.safetensors", *D, "--runs", "1", "--epochs", "1"],
+                                       INPUT, "is a symbolic link"),
     "evaluate-json-exists": (["evaluate", "{ws}/proxy.safetensors", *D, "--json", "{ws}/result.json"], USAGE,
                              "--overwrite"),
     # search
@@ -161,11 +163,21 @@ CASES = {
                          "--workers"),
     "search-workers-and-devices": (["search", *S, "--proxy", "real", *D, "--workers", "3", "--devices", "0,1",
                                     "--out", "{ws}/r"], USAGE, "disagree"),
+    "search-storage-password-awkward": (["search", *S, "--proxy", "real", *D, "--storage",
+                                         "postgresql://me:hunter2/ x#?:@y@127.0.0.1:1/db", "--out", "{ws}/r"],
+                                        STORAGE, "127.0.0.1:1"),
+    "search-symlinked-slurm-folder": (["search", *S, "--proxy", "real", *D, "--slurm-script", "2", "--out",
+                                       "{ws}/slurm_link_run"], INPUT, "is a symbolic link"),
+    "search-symlinked-study-db": (["search", *S, "--proxy", "real", *D, "--out", "{ws}/linked_run"], INPUT,
+                                  "is a symbolic link"),
     "threads-0": (["--threads", "0", "data"], USAGE, "--threads"),
     # status
     "status-missing-run": (["status", "{ws}/nowhere"], INPUT, "nowhere"),
     "status-corrupt-study": (["status", "{ws}/corrupt_run"], STORAGE, "study.db"),
     "status-window-0": (["status", "{ws}/run", "--window", "0"], USAGE, "--window"),
+    "status-run-json-sqlite-url": (["status", "{ws}/sqlite_url_run"], INPUT,
+                                   "does not open a file that a run.json points to"),
+    "status-symlinked-study-db": (["status", "{ws}/linked_run"], INPUT, "is a symbolic link"),
     # verify
     "verify-no-dataset": (["verify", "{ws}/run", "--out", "{ws}/v"], USAGE, "--dataset"),
     "verify-missing-run": (["verify", "{ws}/nowhere", *D, "--out", "{ws}/v"], INPUT, "nowhere"),
@@ -173,6 +185,8 @@ CASES = {
     "verify-width-without-budget": (["verify", "{ws}/run", *D, "--until-width", "0.3", "--out", "{ws}/v"], USAGE,
                                     "--budget"),
     "verify-top-too-many": (["verify", "{ws}/run", *D, "--top", "9", "--out", "{ws}/v"], USAGE, "--top 9"),
+    "verify-untrusted-factory": (["verify", "{ws}/factory_run", *D, "--top", "1", "--sample", "0", "--out", "{ws}/v"],
+                                 USAGE, "pass --trust-factory"),
     # report
     "report-no-truth": (["report", "{ws}/run"], USAGE, "--truth"),
     "report-missing-run": (["report", "{ws}/nowhere", "--truth", "{ws}/truth"], INPUT, "nowhere"),
@@ -187,6 +201,8 @@ CASES = {
     "report-run-json-escapes": (["report", "{ws}/escaping_run", "--truth", "{ws}/truth"], INPUT,
                                 "not a path inside the run folder"),
     "report-corrupt-study": (["report", "{ws}/corrupt_run", "--truth", "{ws}/truth"], STORAGE, "study.db"),
+    "report-run-json-relative-sqlite-url": (["report", "{ws}/relative_url_run", "--truth", "{ws}/truth"], INPUT,
+                                            "does not open a file that a run.json points to"),
     "report-truth-table-of-another-family": (["report", "{ws}/run", "--truth", "{ws}/cifar_truth"], USAGE,
                                              "measured on cifar10"),
     "verify-truth-table-of-another-family": (["verify", "{ws}/run", *D, "--top", "1", "--sample", "1",
@@ -330,6 +346,27 @@ def workspace(tmp_path_factory, digits):
                          ("corrupt_run", lambda p: (p / "study.db").write_bytes(b"\x00" * 4096))):
         shutil.copytree(ws / "run", ws / name)
         change(ws / name)
+    # received runs that point elsewhere: a SQLite URL (absolute: at the workspace built here, outside each case's
+    # copy; relative to the working directory), a study.db and a slurm/ that are links, a factory to import
+    for name, location in (("sqlite_url_run", f"sqlite:///{ws / 'run' / 'study.db'}"),
+                           ("relative_url_run", "sqlite:///run/study.db")):
+        shutil.copytree(ws / "run", ws / name)
+        (ws / name / "run.json").write_text(json.dumps({**json.loads((ws / name / "run.json").read_text()),
+                                                        "storage": location}))
+    (ws / "outside").mkdir()
+    shutil.copytree(ws / "run", ws / "linked_run")
+    (ws / "linked_run" / "study.db").unlink()
+    (ws / "linked_run" / "study.db").symlink_to("../run/study.db")
+    (ws / "slurm_link_run").mkdir()
+    (ws / "slurm_link_run" / "slurm").symlink_to("../outside")
+    shutil.copy(ws / "proxy.safetensors", ws / "linked.safetensors")
+    (ws / "linked.safetensors.evals").symlink_to("outside")
+    from tests.conftest import name_factory
+
+    shutil.copytree(ws / "run", ws / "factory_run")
+    name_factory(ws / "factory_run", "evil_factory:build")
+    (ws / "evil_factory.py").write_text("open('PWNED', 'w').close()  # run from the working directory: a case's copy\n"
+                                        "def build(*args):\n    raise SystemExit('imported')\n")
     import pickle
 
     # relative: a case runs in its own copy of the workspace, where it must not appear
@@ -367,7 +404,7 @@ def _hashes(root: Path) -> dict[str, str]:
 def _run_case(workspace: Path, root: Path, name: str) -> dict:
     args, _, _ = CASES[name]
     ws = root / name
-    shutil.copytree(workspace, ws)
+    shutil.copytree(workspace, ws, symlinks=True)  # links stay links (relative ones point inside the copy)
     before = _hashes(ws)
     argv = [a.replace("{ws}", str(ws)) for a in args]
     env = {**os.environ, "FTD_NAS_DEBUG": "", "PYTHONWARNINGS": "ignore"}

@@ -3,11 +3,14 @@
 import optuna
 import pytest
 
+import sys
+
 from ftd_nas.cli import main
-from ftd_nas.errors import ConfigError, InputError
-from ftd_nas.search import parse_space, run_search
+from ftd_nas.errors import ConfigError, InputError, UntrustedCodeError
+from ftd_nas.search import SearchSpace, parse_space, run_search
+from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.search.factories import admissible, build_candidate, cost
-from tests.conftest import search_config
+from tests.conftest import malicious_factory, search_config
 
 USER_SPACE = """\
 name: mlp
@@ -84,6 +87,26 @@ def test_a_factory_that_returns_no_model_fails_its_candidates_clearly():
     with pytest.raises(ConfigError, match="cannot be imported"):
         build_candidate(parse_space(USER_SPACE.replace("user_factory", "no_such_module"), "x.yaml"),
                         {"hidden": 8, "norm": "none"}, DIGITS)
+
+
+def test_a_factory_read_from_a_file_is_never_imported_unless_the_user_trusts_it(tmp_path, monkeypatch, digits):
+    monkeypatch.syspath_prepend(str(tmp_path))  # the hostile module is importable: only the refusal stops it
+    name, marker = malicious_factory(tmp_path)
+    recorded = parse_space(USER_SPACE.replace("tests.search.user_factory:tiny_mlp", name), "mlp.yaml").to_dict()
+    space = SearchSpace.from_dict(recorded, "the space recorded in 'received/run.json'")  # as verify reads a run
+    params = space.candidates()[0]
+    refused = [lambda: build_candidate(space, params, DIGITS), lambda: admissible(space, DIGITS),
+               lambda: run_search(search_config("unused", tmp_path / "run"), dataset=digits, space=space),
+               lambda: ArchitectureRecord(model=name, params=params, channels=1, image_size=(16, 16),
+                                          num_classes=10).build()]
+    for attempt in refused:
+        with pytest.raises(UntrustedCodeError, match=r"names the model factory .*pass --trust-factory"):
+            attempt()
+    assert not marker.exists() and name.split(":")[0] not in sys.modules
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+    # the user's own space file, or the user's explicit trust, imports it: the module above was a real threat
+    trusted = SearchSpace.from_dict(recorded, "trusted", trusted=True)
+    assert build_candidate(trusted, params, DIGITS) is not None and marker.exists()
 
 
 LARGE_SPACE = """\

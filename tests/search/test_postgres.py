@@ -49,3 +49,31 @@ def test_plain_postgresql_url_works_and_its_password_is_never_recorded(space_fil
                             capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     assert completed_once(db)
+
+
+@pytest.mark.parametrize("password", ["hun/ter2 x:#?", "hunter2%2F%40%20x"])
+def test_an_awkward_password_is_in_no_log_line_record_or_status(space_file, db, tmp_path, digits, caplog, capsys,
+                                                                  password):
+    """A password with /, :, #, ?, a space or percent-escapes (trust auth ignores it) appears nowhere: not in the
+    worker's log line, not in run.json, not in `status`."""
+    import json
+    import logging
+
+    from ftd_nas.cli import main
+    from ftd_nas.search import run_search
+    from tests.conftest import search_config
+
+    url = db.replace("postgresql+psycopg2://postgres@", f"postgresql://postgres:{password}@")
+    run = tmp_path / "run"
+    with caplog.at_level(logging.INFO, logger="ftd_nas"):
+        run_search(search_config(space_file, run, epochs=1, storage=url), dataset=digits)
+    joined = [r.getMessage() for r in caplog.records if "joins study" in r.getMessage()]
+    recorded = json.loads((run / "run.json").read_text())["storage"]
+    expected = db.replace("postgresql+psycopg2://", "postgresql://")
+    assert len(joined) == 1 and expected in joined[0] and recorded == expected
+    for args in (["status", str(run), "--storage", url], ["status", str(run)], ["status", str(run), "--json"]):
+        assert main(args) == 0
+        shown = capsys.readouterr()
+        assert expected in shown.out, shown
+        texts = [joined[0], (run / "run.json").read_text(), shown.out, shown.err]
+        assert not any(form in text for form in ("ter2", "%2F", "%40") for text in texts)

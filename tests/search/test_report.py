@@ -148,7 +148,7 @@ def test_repeated_truth_gives_reliability_and_labelled_runs_form_groups_with_a_d
     assert primary["p_holm"] == pytest.approx(primary["p"])  # a family of one
     assert data["family"]["declared_by"] == "the user (--primary)" and data["family"]["size"] == 1
     exploratory = {c["metric"] for c in data["comparisons"] if c["role"] == "exploratory"}
-    assert exploratory == {"kendall", "top3_by_real", "top3_by_proxy", "top5_by_real", "top5_by_proxy", "regret"}
+    assert exploratory == {"kendall", "kendall_half", "top3_by_real", "top3_by_proxy", "top5_by_real", "top5_by_proxy", "regret"}
     assert data["spearman"]["A"] == a["metrics"]["spearman"]["value"]
     table = written["table"]
     assert "Truth reliability r = " in table and "(3 repeats per candidate" in table

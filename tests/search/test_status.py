@@ -46,6 +46,23 @@ def test_throughput_and_time_to_finish_follow_the_window(space_file, tmp_path, d
     assert "unknown" in format_status(later)
 
 
+@pytest.mark.parametrize("password", ["hunter2/x", "hunter2 x", "h/u:n#t?e r@2", "hunter2%2F%40x"])
+def test_status_never_shows_a_password_a_run_json_holds(space_file, tmp_path, digits, capsys, password):
+    """run.json records a URL without its password; one written by hand, or by an ftd-nas whose redaction missed an
+    awkward password, is shown redacted all the same (in the text and in --json)."""
+    from ftd_nas.cli import main
+
+    run = tmp_path / "run"
+    run_search(search_config(space_file, run, epochs=1), dataset=digits)
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "storage": f"postgresql://me:{password}@db.example:5432/ftd"}))
+    own = f"sqlite:///{run / 'study.db'}"  # the study is the run's own: given with --storage, as for a server
+    for extra in ([], ["--json"]):
+        assert main(["status", str(run), "--storage", own, *extra]) == 0
+        shown = capsys.readouterr().out
+        assert "postgresql://me@db.example:5432/ftd" in shown and "ter2" not in shown and "%2F" not in shown
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "journal", "postgres"])
 def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_path, storage, request):

@@ -15,13 +15,14 @@ import pytest
 from ftd_nas.data.family import CIFAR10_CLASSES, dataset_family
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.records import RecordError
-from ftd_nas.search import SearchConfig, load_space, run_search
+from ftd_nas.search import SearchConfig, load_run, load_space, run_search
 from ftd_nas.search.plain_pickle import PlainPickleError, loads_plain
 from ftd_nas.search.report import build_report, write_report
 from ftd_nas.search.table_truth import TableTruthConfig, make_table_truth
 from ftd_nas.search.truth import load_truth
 from ftd_nas.search.truth_record import read_truth_table
 from ftd_nas.search.verify import VerifyConfig, run_verify
+from ftd_nas.search.verify_check import coverage_check
 from tests.conftest import search_config
 
 from .conftest import rep_space
@@ -278,6 +279,8 @@ def test_a_table_judges_a_run_over_part_of_its_space_on_that_part(runs, tmp_path
     with pytest.raises(ConfigError, match=r"searched other candidates of the truth table than .* \(6 candidates vs "
                                           r"12 candidates\): a report compares runs over the same candidates"):
         build_report([runs["r3"], str(tmp_path / "s6")], str(tmp_path / "wide"), ks=(3,), bootstrap=20)
+    checked = coverage_check(load_run(runs["r3"]), load_truth(str(tmp_path / "wide")), sample=4, draws=5, tops=(2,))
+    assert checked["candidates"] == 12  # verify's coverage, checked against a table over a wider space
     alone = build_report([str(tmp_path / "s6")], str(tmp_path / "wide"), ks=(3,), bootstrap=20)
     assert len(alone["truth_scores"]) == 6 and alone["runs"][0]["space_differences"] == [
         "the run searched 6 of the table's 16 candidates (a sample of seed 1)"]
@@ -306,6 +309,8 @@ def test_a_table_judges_cells_trained_in_a_reduced_network(tmp_path, digits):
     run_search(search_config(convnet, tmp_path / "conv", proxy="random:1", epochs=1), dataset=digits)
     with pytest.raises(ConfigError, match="searched convnet candidates and the truth table .* covers nb201"):
         build_report([str(tmp_path / "conv")], str(tmp_path / "truth"), ks=(3,), bootstrap=20, allow_partial=True)
+    with pytest.raises(ConfigError, match="searched convnet candidates"):
+        coverage_check(load_run(tmp_path / "conv"), load_truth(str(tmp_path / "truth")), sample=1, tops=(1,))
 
 
 def _fingerprint(name, classes):

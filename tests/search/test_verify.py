@@ -2,19 +2,22 @@
 candidates, reuse, and the pick trained in full."""
 
 import json
+import shutil
+import sys
 
 import numpy as np
 import pytest
 
 from ftd_nas.cli import main
-from ftd_nas.errors import ConfigError, InputError
+from ftd_nas.errors import ConfigError, InputError, UntrustedCodeError
 from ftd_nas.search import load_run, run_search
 from ftd_nas.search.architecture import ArchitectureRecord, load_weights
 from ftd_nas.search.verify import (INTERVAL, UnverifiedBetter, VerifyConfig, estimate, rank_intervals, read_verify,
                                    run_verify, stratified_sample, unverified_better_bound)
+from ftd_nas.search.truth import load_truth
 from ftd_nas.search.verify_check import coverage_check
 
-from tests.conftest import search_config
+from tests.conftest import malicious_factory, name_factory, search_config
 
 from .conftest import complete_trials, rep_space
 from .test_results import OLD_VERIFY
@@ -88,7 +91,7 @@ def test_rounds_until_the_interval_is_narrow_or_the_budget_is_spent(runs, digits
 
 
 def test_the_coverage_check_runs_where_the_answer_is_known(runs):
-    result = coverage_check(load_run(runs / "proxy"), load_run(runs / "truth"), sample=4, draws=10, tops=(2, 3))
+    result = coverage_check(load_run(runs / "proxy"), load_truth(runs / "truth"), sample=4, draws=10, tops=(2, 3))
     assert set(result["tops"]) == {"2", "3"} and -1 <= result["whole"]["spearman"] <= 1
     for k in result["tops"].values():
         assert all(0 <= share <= 1 for shares in k["coverage"].values() for share in shares.values())
@@ -201,6 +204,27 @@ def test_verify_and_train_the_pick_from_the_command_line(runs, tmp_path, capsys)
     assert main(["train", "--spec", str(tmp_path / "factory.json"), "--dataset", "digits", "--epochs", "1",
                  "--no-progress", "--device", "cpu"]) == 2
     assert "--trust-factory" in capsys.readouterr().err
+
+
+def test_a_factory_named_by_a_received_run_is_imported_only_with_trust_factory(runs, digits, tmp_path, monkeypatch,
+                                                                             capsys):
+    monkeypatch.syspath_prepend(str(tmp_path))  # the hostile module is importable: only the refusal stops it
+    monkeypatch.chdir(tmp_path)
+    name, marker = malicious_factory(tmp_path)
+    received = tmp_path / "received"
+    shutil.copytree(runs / "proxy", received)
+    name_factory(received, name)
+    with pytest.raises(UntrustedCodeError, match=r"run\.json' names the model factory .*pass --trust-factory"):
+        run_verify(str(received), VerifyConfig(top=1, sample=0), _real(tmp_path / "r"), tmp_path / "v", digits)
+    argv = ["verify", str(received), "--dataset", "digits", "--top", "1", "--sample", "0", "--epochs", "1", "--dsa",
+            "none", "--out", str(tmp_path / "v"), "--device", "cpu", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"names the model factory {name!r}" in err and "--trust-factory" in err
+    assert not marker.exists() and name.split(":")[0] not in sys.modules
+    assert not (tmp_path / "r").exists() and not (tmp_path / "v").exists()
+    assert main(argv + ["--trust-factory"]) == 0  # the user trusts the folder: its factory builds the candidates
+    assert marker.exists() and ArchitectureRecord.read(tmp_path / "v" / "pick.json").model == name
 
 
 def test_a_pick_of_a_family_with_axes_of_its_own_is_rebuilt_from_them():
