@@ -299,37 +299,6 @@ def reuse_proxies(dirs: list[Path], out: Path, ipc: int, record: dict) -> None:
 # --- the table, from the reports' report.json and candidates.csv ---------------------------------------------------
 
 
-def better_half_kendall(proxy: dict[str, float], truth: dict[str, float], common: list[str], bootstrap: int,
-                        seed: int = 0) -> tuple[float, list]:
-    """Kendall's tau over the better half of the truth (by truth accuracy) of the `common` candidates: how well a
-    proxy orders the architectures worth having, where the whole-space value is inflated by trivially bad cells.
-    Ties at the half's boundary are handled as the report's top k are (expected over the equally likely sets); the
-    95% interval is a percentile bootstrap over the half's candidates, as the report's top-k intervals are."""
-    import numpy as np
-    from scipy.stats import rankdata
-
-    from ftd_nas.agreement import percentile_interval, top_k_sets
-    from ftd_nas.agreement.batched import bootstrap_rows, kendall_rows
-    from ftd_nas.agreement.statistics import kendall
-
-    # ranks, not scores: a failed candidate's FAILED (-inf) would make the pairwise signs NaN
-    p = rankdata(np.array([proxy[c] for c in common], dtype=float))
-    t = np.array([truth[c] for c in common], dtype=float)
-    sets = top_k_sets(t, len(common) // 2)
-    values = [kendall(p[i], t[i]) for i in sets]
-    finite = [v for v in values if v == v]
-    value = float(np.mean(finite)) if finite else float("nan")
-    rng = np.random.default_rng(seed)
-    draws = -(-bootstrap // len(sets))
-    return value, percentile_interval(np.concatenate([bootstrap_rows(kendall_rows, p[i], t[i], draws, rng)
-                                                      for i in sets]))
-
-
-def _common(table) -> list[str]:
-    """The candidates the truth knows and every run finished or failed: those the report's groups are computed on."""
-    return sorted(set(table.truth).intersection(*(set(r["scores"]) for r in table.runs)))
-
-
 def creation_minutes(run: dict, method: str, record: dict) -> float | None:
     """A proxy's creation cost: its file's own work time plus the experts it matched (nas_table.creation_seconds);
     None when the experts' time is not known."""
@@ -339,37 +308,29 @@ def creation_minutes(run: dict, method: str, record: dict) -> float | None:
 
 
 def table_rows(report_dir: Path, s: dict, record: dict, sample: str) -> list[dict]:
-    """One row per group of a report: its estimates with intervals on the candidates every run has, the Kendall
-    over the better half, costs; training-free rows carry their published Spearman."""
-    from ftd_nas.search.candidates_table import read_candidates
+    """One row per group of a report (report.json): its estimates with 95% intervals on the candidates every run has
+    (Kendall over the truth's better half among them), its costs; training-free rows carry their published
+    Spearman."""
     from ftd_nas.search.report_record import read_report
 
     report = read_report(report_dir)
-    table = read_candidates(report_dir / "candidates.csv")
-    common = _common(table)
-    by_label = {r["label"]: r for r in table.runs}
     runs = {r["label"]: r for r in report.runs}
     rows = []
     for label, group in report.groups.items():
         metrics, run = group["metrics"], runs[label]
-        kind = run["source"]["kind"]
-        half, half_ci = better_half_kendall(by_label[label]["scores"], table.truth, common, s["bootstrap"])
+        kind, method = run["source"]["kind"], run["source"].get("method", "")
         regret = metrics["regret"]
-        method = run["source"].get("method", "")
         published, source = PUBLISHED.get(run["source"].get("scorer"), (None, ""))
         stage = record["stages"].get(stage_of(Path(run["run"]).name), {})
         rows.append({
             "sample": sample, "method": label, "kind": {"zc": "training-free", "real": "real data (short)"}.get(
                 kind, "coreset" if method in ("random", "herding", "kcenter") else "distilled"),
             "network": "C{} N{}".format(*(s["zc_net"] if kind == "zc" else s["trained_net"])),
-            "n": len(common),
-            "spearman": metrics["spearman"]["value"], "spearman_ci": metrics["spearman"]["ci"],
-            "kendall": metrics["kendall"]["value"], "kendall_ci": metrics["kendall"]["ci"],
-            "kendall_better_half": half, "kendall_better_half_ci": half_ci,
-            **{f"top{k}_{way}": metrics[f"top{k}_{way}"]["value"] for k in s["ks"]
-               for way in ("by_real", "by_proxy")},
-            **{f"top{k}_{way}_ci": metrics[f"top{k}_{way}"]["ci"] for k in s["ks"]
-               for way in ("by_real", "by_proxy")},
+            "n": report.comparison_candidates,
+            **{key: metrics[metric][part] for metric in ("spearman", "kendall", "kendall_half")
+               for key, part in ((metric, "value"), (f"{metric}_ci", "ci"))},
+            **{f"top{k}_{way}{x}": metrics[f"top{k}_{way}"][part] for k in s["ks"] for way in ("by_real", "by_proxy")
+               for x, part in (("", "value"), ("_ci", "ci"))},
             "regret_pts": 100 * regret["value"],
             "regret_ci_pts": [None if v is None else 100 * v for v in (regret["ci"] or [None, None])],
             "creation_min": creation_minutes(run, method, record) if kind == "proxy" else 0.0,
@@ -402,7 +363,7 @@ def markdown(rows: list[dict], s: dict, zc_rows: list[dict]) -> str:
              f"C{s['zc_net'][0]} N{s['zc_net'][1]})", "", line(head), "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["method"], r["kind"], r["network"], _cell(r["spearman"], r["spearman_ci"]),
-                 _cell(r["kendall"], r["kendall_ci"]), _cell(r["kendall_better_half"], r["kendall_better_half_ci"])]
+                 _cell(r["kendall"], r["kendall_ci"]), _cell(r["kendall_half"], r["kendall_half_ci"])]
         cells += [_cell(r[f"top{k}_{way}"], r[f"top{k}_{way}_ci"]) for k in ks for way in ("by_real", "by_proxy")]
         cells += [format_interval(r["regret_pts"], r["regret_ci_pts"], digits=2),
                   minutes(r["creation_min"]) if r["kind"] != "training-free" else "0",
@@ -418,7 +379,7 @@ def markdown(rows: list[dict], s: dict, zc_rows: list[dict]) -> str:
         lines.append(line([r["method"], str(r["n"]), _cell(r["spearman"], r["spearman_ci"], digits=3),
                            "not confirmed" if published is None else f"{published:.3f}", gap,
                            _cell(r["kendall"], r["kendall_ci"]),
-                           _cell(r["kendall_better_half"], r["kendall_better_half_ci"]),
+                           _cell(r["kendall_half"], r["kendall_half_ci"]),
                            format_interval(r["regret_pts"], r["regret_ci_pts"], digits=2),
                            format_value(r["seconds_per_candidate"]), r["published_source"]]))
     lines += ["", "Published values are |ρ| over all 15,625 cells against the benchmark's cifar10-valid accuracy; "
