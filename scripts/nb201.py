@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import logging
 import shutil
@@ -251,20 +250,13 @@ def find_proxy(dirs: list[Path], method: str) -> Path | None:
     return None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def reuse_proxies(dirs: list[Path], out: Path, ipc: int, record: dict) -> None:
     """Copy each method's finished proxy from `dirs` into OUT/proxies/reused/ (once: a copy already there is kept,
     since the searches trained on it), checking that it is that method's at this scale's IPC, and record where it
     came from; a method matching expert trajectories also brings the experts' recorded time from the experiment
     that made them (its experiment.json), so its creation cost counts them as when made here."""
     from ftd_nas.proxy import Proxy
+    from ftd_nas.search.table_sources import file_sha256
 
     taken = record.setdefault("reused_proxies", {})
     missing = [m for m in METHODS if not reused_path(out, m).exists() and find_proxy(dirs, m) is None]
@@ -283,7 +275,7 @@ def reuse_proxies(dirs: list[Path], out: Path, ipc: int, record: dict) -> None:
                                  f"not {method} at IPC {ipc} as this scale needs")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-            taken[method] = {"source": str(source.resolve()), "sha256": _sha256(target)}
+            taken[method] = {"source": str(source.resolve()), "sha256": file_sha256(target)}
             stage = nas_table.EXPERTS.get(method)
             if stage:
                 experiment = next((p for p in (source.parent.parent / "experiment.json",
@@ -296,7 +288,7 @@ def reuse_proxies(dirs: list[Path], out: Path, ipc: int, record: dict) -> None:
                                     "will leave them out", method, stage, source)
 
 
-# --- the table, from the reports' report.json and candidates.csv ---------------------------------------------------
+# --- the table, from the two reports' report.json ---------------------------------------------------------------
 
 
 def creation_minutes(run: dict, method: str, record: dict) -> float | None:
