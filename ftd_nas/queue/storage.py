@@ -10,7 +10,7 @@ from pathlib import Path
 
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-from ftd_nas.errors import StorageError
+from ftd_nas.errors import FtdNasError, StorageError, causes, disk_full, disk_full_error, one_line
 from ftd_nas.queue.journal import HeartbeatJournalStorage
 from ftd_nas.queue.lock import file_lock
 from ftd_nas.queue.quiet import quiet_optuna
@@ -20,26 +20,38 @@ from ftd_nas.queue.urls import SQLITE, default_url, journal_path, normalise_url,
 Storage = RDBStorage | HeartbeatJournalStorage
 
 
-def _storage_error(url: str, exc: Exception) -> StorageError:
-    """One line saying what failed: the server that cannot be reached (host and port), or the database's problem."""
-    text = " ".join(str(exc).split())
+def _storage_error(url: str, exc: Exception) -> FtdNasError:
+    """One line saying what failed: the server that cannot be reached (host and port), the login it refused, the
+    database it lacks, a file that is no database, a full disk, or else the database's own words. Optuna wraps
+    many of these in a StorageInternalError whose text ("e.g. exceeding max length") says nothing of them: its
+    cause is read instead."""
+    if disk_full(exc):
+        return disk_full_error(exc, url[len(SQLITE):] if url.startswith(SQLITE) else None)
+    text = " ".join(" ".join(str(e).split()) for e in causes(exc))
     if url.startswith("postgresql"):
         from sqlalchemy.engine import make_url
 
         try:
             where = make_url(url)
-            host, port = where.host or "localhost", where.port or 5432
+            host, port, user, database = where.host or "localhost", where.port or 5432, where.username, where.database
         except Exception:  # an unparsable URL: say so below
-            host = port = None
+            host = port = user = database = None
         unreachable = ("could not connect", "Connection refused", "could not translate host", "timeout expired")
         if host and any(marker in text for marker in unreachable):
             return StorageError(f"cannot reach the PostgreSQL server at {host}:{port} ({redact(url)}): is it running "
                                 "and reachable from here? Check the host, port and firewall")
+        if host and any(m in text for m in ("password authentication failed", "no password supplied",
+                                            "authentication failed")):
+            return StorageError(f"the PostgreSQL server at {host}:{port} refused the login of user {user!r}: a wrong "
+                                "or missing password (run.json never records it). Put the right one in the --storage "
+                                "URL, after the user name and a colon, or in ~/.pgpass")
+        if host and "does not exist" in text and f'database "{database}"' in text:
+            return StorageError(f"the PostgreSQL server at {host}:{port} has no database {database!r}: check the "
+                                "database name in the URL, or create it (createdb)")
     if "file is not a database" in text or "malformed" in text:
         return StorageError(f"the study storage {redact(url)!r} is not a usable SQLite database (corrupt, or another "
                             "kind of file); restore it from a copy, or start a new run with another --out")
-    first = redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
-    return StorageError(f"cannot open the study storage {redact(url)!r}: {type(exc).__name__}: {first}")
+    return StorageError(f"cannot open the study storage {redact(url)!r}: {redact(one_line(exc))}")
 
 
 def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
@@ -48,6 +60,8 @@ def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
         storage.get_all_studies()  # replays the log now: a file that is not a journal fails here, not mid-search
         return storage
     except (OSError, ValueError, KeyError, TypeError) as exc:  # unwritable folder, or a file that is not a journal
+        if disk_full(exc):
+            raise disk_full_error(exc, str(path)) from None
         raise StorageError(f"cannot use {str(path)!r} as a journal storage ({type(exc).__name__}: {exc}); give a "
                            "file on a filesystem every worker can write (journal:PATH), or start a new run with "
                            "another --out") from None
@@ -87,8 +101,8 @@ def open_storage_readonly(url: str) -> Storage:
     if path is not None:
         if not path.is_file():
             raise StorageError(f"the journal file {str(path)!r} does not exist; was the run copied without it?")
-        return _open_journal(path)
-    url = normalise_url(url)
+        return _open_journal(path, readonly=True)
+    url = shown = normalise_url(url)
     if url.startswith(SQLITE):
         path = Path(url[len(SQLITE):])
         if not path.is_file():
@@ -102,4 +116,4 @@ def open_storage_readonly(url: str) -> Storage:
         with quiet_optuna():
             return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=True)
     except Exception as exc:
-        raise _storage_error(url, exc) from None
+        raise _storage_error(shown, exc) from None
