@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from ftd_nas.errors import ConfigError, InputError
+from ftd_nas.errors import ConfigError, FtdNasError, InputError, disk_full, disk_full_error
+
+NEARLY_FULL = 1 << 20  # bytes: a folder with less free space than this counts as on a full disk
 
 
 def _file_mode() -> int:
@@ -22,20 +25,42 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
+def _on_full_disk(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL
+    except OSError:
+        return False
+
+
+@contextmanager
+def disk_full_as_error(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a full disk or quota met while writing `path` into a `DiskFullError` naming it, however the writer
+    reported it: an OSError, safetensors' "os error 28", or torch.save's "unexpected pos" (whose cause is lost,
+    so a writer's failure with the folder's disk (nearly) full counts as a full disk too)."""
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(exc, FtdNasError) or not (disk_full(exc) or _on_full_disk(Path(path).parent)):
+            raise
+        raise disk_full_error(exc, str(path)) from exc
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`."""
+    """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A full disk while
+    writing is a `DiskFullError` naming `path`, and leaves `path` as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.chmod(tmp_path, _file_mode())  # shared group folders on clusters rely on the umask
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
+        with disk_full_as_error(path):
+            yield tmp_path
+            os.chmod(tmp_path, _file_mode())  # shared group folders on clusters rely on the umask
+            with open(tmp_path, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -88,7 +113,7 @@ def create_json_once(path: str | os.PathLike, obj: Any) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
+        with disk_full_as_error(path), os.fdopen(fd, "w") as fh:
             fh.write(json_text(obj))
             fh.flush()
             os.fsync(fh.fileno())

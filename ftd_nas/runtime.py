@@ -15,6 +15,9 @@ from ftd_nas.errors import ConfigError
 
 
 LOCAL_WORKERS_ENV = "FTD_NAS_LOCAL_WORKERS"  # set by a parent that starts several workers on this machine
+# At most this many torch threads per CPU of the machine: more only make threads wait on each other, and far more
+# (--threads 100000) exhaust memory as torch starts its pools, a crash far from its cause.
+MAX_THREADS_PER_CPU = 4
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -54,23 +57,36 @@ def allotted_cpus(environ: dict | None = None, affinity: set[int] | None = None)
     return min(cpus, int(slurm)) if slurm.isdigit() and int(slurm) > 0 else cpus
 
 
+def _check_threads(threads: int, source: str, allotted: int, machine: int) -> None:
+    cap = MAX_THREADS_PER_CPU * machine
+    if threads > cap:
+        raise ConfigError(f"{source} {threads} is more than {cap} torch threads ({MAX_THREADS_PER_CPU} per CPU of "
+                          f"this machine's {machine}): more threads than CPUs only wait on each other, and so many "
+                          f"exhaust the memory as torch starts them. Give at most {cap}, or leave it out to take the "
+                          f"{allotted} CPUs allotted to this process")
+
+
 def plan_threads(requested: int | None = None, environ: dict | None = None,
-                 affinity: set[int] | None = None) -> ThreadPlan:
+                 affinity: set[int] | None = None, machine_cpus: int | None = None) -> ThreadPlan:
     """How many threads torch should use here.
 
     Torch's default, one thread per core of the machine, makes processes that share cores fight for them (on a
     2-core machine scripts/bench_threads.py's search took 71 s beside one busy process with 2 threads, 14 s with
     one; 9 s alone): so by default a worker takes its share of the CPUs it is allotted, divided among the workers
-    started with it. --threads, or OMP_NUM_THREADS set by the user, wins.
+    started with it. --threads, or OMP_NUM_THREADS set by the user, wins, up to MAX_THREADS_PER_CPU per CPU of
+    the machine (`machine_cpus`, default os.cpu_count()).
     """
     environ = os.environ if environ is None else environ
     allotted = allotted_cpus(environ, affinity)
     workers = int(environ[LOCAL_WORKERS_ENV]) if environ.get(LOCAL_WORKERS_ENV, "").isdigit() else 1
     workers = max(workers, 1)
+    machine = max(machine_cpus or os.cpu_count() or 1, allotted)
     if requested is not None:
+        _check_threads(requested, "--threads", allotted, machine)
         return ThreadPlan(requested, allotted, workers, "--threads")
     omp = environ.get("OMP_NUM_THREADS", "")
     if omp.isdigit() and int(omp) > 0:
+        _check_threads(int(omp), "OMP_NUM_THREADS", allotted, machine)
         return ThreadPlan(int(omp), allotted, workers, "OMP_NUM_THREADS")
     share = max(1, allotted // workers)
     return ThreadPlan(share, allotted, workers, f"{allotted} CPUs allotted / {workers} "

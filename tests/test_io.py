@@ -54,3 +54,42 @@ def test_an_existing_result_is_replaced_only_when_asked(tmp_path):
     assert path.read_text().count("1") == 1
     write_result_json(path, {"v": 2}, overwrite=True)
     refuse_overwrite(tmp_path / "new.json", overwrite=False)  # a new path is always fine
+
+
+def test_a_full_disk_while_writing_is_a_disk_full_error_naming_the_file_and_keeps_the_old_one(tmp_path,
+                                                                                              monkeypatch):
+    import errno
+
+    import torch
+    from safetensors import SafetensorError
+
+    from ftd_nas.errors import DiskFullError
+    from ftd_nas.io import atomic_path
+
+    target = tmp_path / "result.safetensors"
+    target.write_bytes(b"the finished result")
+
+    def safetensors_on_a_full_disk(tmp):  # safetensors' writer reports the errno only in its text
+        tmp.write_bytes(b"half")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    def torch_save_on_a_full_disk(obj, fh):  # torch.save into a file object: its RuntimeError hides the OSError
+        fh.write(b"half")
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+
+    monkeypatch.setattr(torch, "save", torch_save_on_a_full_disk)
+    for write in (safetensors_on_a_full_disk, lambda tmp: torch.save({}, open(tmp, "wb"))):
+        with pytest.raises(DiskFullError, match=f"while writing '{target}'; free some disk space .* re-run to resume"):
+            with atomic_path(target) as tmp:
+                write(tmp)
+        assert target.read_bytes() == b"the finished result" and os.listdir(tmp_path) == ["result.safetensors"]
+    with pytest.raises(DiskFullError, match="settings.json"):  # the writer's own OSError has no file name
+        monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EDQUOT, "quota")))
+        create_json_once(tmp_path / "settings.json", {"x": 1})
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="not a disk"):  # any other failure is left as it is
+        with atomic_path(target) as tmp:
+            raise ValueError("not a disk problem")

@@ -24,6 +24,17 @@ def test_threads_follow_the_allotment_and_the_workers():
     assert chosen.threads == 5 and chosen.reason == "--threads"
 
 
+def test_threads_far_beyond_the_machine_s_cpus_are_refused_saying_the_cap():
+    from ftd_nas.errors import ConfigError
+
+    two = {0, 1}
+    assert plan_threads(32, environ={}, affinity=two, machine_cpus=8).threads == 32  # 4 per CPU: oversubscribing
+    for requested, environ, source in ((100000, {}, "--threads"), (None, {"OMP_NUM_THREADS": "33"}, "OMP_NUM_THREADS")):
+        with pytest.raises(ConfigError, match=rf"{source} \d+ is more than 32 torch threads \(4 per CPU of this "
+                                              r"machine's 8\).* Give at most 32, or leave it out to take the 2 CPUs"):
+            plan_threads(requested, environ=environ, affinity=two, machine_cpus=8)
+
+
 def _search(space_file, out, *extra, cpus=None):
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", LOCAL_WORKERS_ENV)}
     cmd = [sys.executable, "-m", "ftd_nas", "search", "--space", space_file, "--proxy", "random:1", "--dataset",

@@ -15,8 +15,8 @@ from ftd_nas.cli import (curves, data, demo, distill, evaluate, experts, import_
                          train, truth, verify)
 from ftd_nas.cli.common import whole
 from ftd_nas.runtime import apply_threads, plan_threads
-from ftd_nas.errors import (EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MEMORY, EXIT_NUMERICAL, EXIT_STORAGE, EXIT_USAGE,
-                            FtdNasError)
+from ftd_nas.errors import (DISK_FULL_ADVICE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MEMORY, EXIT_NUMERICAL,
+                            EXIT_STORAGE, EXIT_USAGE, FtdNasError, disk_full_error, exhausted, one_line)
 
 SUBCOMMANDS = [demo, experts, distill, select, import_set, evaluate, search, status, truth, report, verify, curves,
                train, data]
@@ -57,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes (a handler holding the stream it was made with writes
+    to a closed one once a caller, a test's capture say, has swapped sys.stderr since)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure_logging(verbose: int, quiet: bool) -> None:
     """Diagnostics of the library (logger `ftd_nas`) on stderr; other libraries stay at warnings."""
     import optuna
@@ -64,7 +77,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logger = logging.getLogger("ftd_nas")
     if not any(getattr(h, "_ftd_nas_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._ftd_nas_cli = True
         logger.addHandler(handler)
@@ -74,8 +87,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def _os_error_message(exc: OSError) -> str:
     what = f"{exc.strerror or exc}: {exc.filename!r}" if exc.filename else str(exc)
-    hints = {errno.ENOSPC: "free some disk space (or choose another output folder), then re-run to resume",
-             errno.EDQUOT: "free some of your disk quota, then re-run to resume",
+    hints = {**DISK_FULL_ADVICE,
              errno.EACCES: "check the permissions of the file and its folder",
              errno.EPERM: "check the permissions of the file and its folder",
              errno.EROFS: "the file system is read-only: choose another output folder",
@@ -84,23 +96,33 @@ def _os_error_message(exc: OSError) -> str:
     return what + (f"; {hints[exc.errno]}" if exc.errno in hints else "")
 
 
+STORAGE_MODULES = ("sqlalchemy", "sqlite3", "psycopg2", "psycopg", "optuna")
+
+
 def classify(exc: BaseException) -> tuple[int, str] | None:
-    """(exit code, message) of an expected failure; None for a bug."""
+    """(exit code, message) of an expected failure; None for a bug. A full disk or an exhausted allocator is
+    recognised however it reached us (safetensors, torch, SQLite and optuna wrap them: `ftd_nas.errors.exhausted`)."""
     from ftd_nas.queue.urls import redact
 
     if isinstance(exc, FtdNasError):
         return exc.exit_code, redact(str(exc))
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted; re-run the same command to resume"
-    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+    kind = exhausted(exc)
+    if kind == "memory":
         return EXIT_MEMORY, ("out of memory; lower the batch size, the width, --syn-steps or --batch-syn, or use "
                              "--unroll checkpoint for distillation")
+    if kind == "disk":
+        if isinstance(exc, OSError) and exc.filename and exc.errno in DISK_FULL_ADVICE:
+            return EXIT_INPUT, redact(_os_error_message(exc))
+        return EXIT_INPUT, redact(str(disk_full_error(exc)))
     if isinstance(exc, OSError):
         return EXIT_INPUT, redact(_os_error_message(exc))
-    if type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg2", "psycopg"):
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return EXIT_STORAGE, redact(f"the study storage failed: {type(exc).__name__}: {first}; re-run to resume "
-                                    "once the database is reachable")
+    if type(exc).__module__.split(".")[0] in STORAGE_MODULES and (
+            type(exc).__module__.split(".")[0] != "optuna" or type(exc).__name__ == "StorageInternalError"):
+        # optuna's StorageInternalError says only "e.g. exceeding max length": what failed is the error it wraps
+        return EXIT_STORAGE, redact(f"the study storage failed: {one_line(exc)}; re-run to resume once the "
+                                    "database is reachable")
     return None
 
 
@@ -113,11 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     configure_logging(args.verbose, args.quiet)
-    threads = plan_threads(args.threads)
-    apply_threads(threads)
-    logging.getLogger("ftd_nas").debug("%s", threads.describe())
     debug = args.debug or os.environ.get("FTD_NAS_DEBUG", "") not in ("", "0")
     try:
+        threads = plan_threads(args.threads)  # refuses a count far beyond the machine's CPUs
+        apply_threads(threads)
+        logging.getLogger("ftd_nas").debug("%s", threads.describe())
         return args.func(args)
     except BaseException as exc:  # noqa: B902 -- every way out gets an exit code of its class
         if isinstance(exc, SystemExit):

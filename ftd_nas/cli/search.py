@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 
-from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, number, whole
+from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, add_overwrite_arg, number, whole
 from ftd_nas.errors import ConfigError
 from ftd_nas.interrupts import stop_on
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
@@ -72,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--plan-epochs", type=POSITIVE, default=3,
                       help="epochs each is timed for; the first is a warm-up when there are more (default 3)")
     plan.add_argument("--plan-json", default=None, metavar="FILE", help="also write the plan as JSON to FILE")
+    add_overwrite_arg(plan, "an existing --plan-json file")
     slurm = p.add_argument_group("SLURM", "write an sbatch array script of workers instead of searching here")
     slurm.add_argument("--slurm-script", type=POSITIVE, default=None, metavar="N",
                        help="write RUN/slurm/search.sbatch: an array of N tasks, each one worker of this search on a "
@@ -145,9 +146,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace, config: SearchConfig) -> int:
-    from ftd_nas.io import write_json
+    from ftd_nas.io import refuse_overwrite, write_json
     from ftd_nas.search.plan import format_plan, plan_search
 
+    if args.plan_json:  # before the timing: a file written earlier is replaced only when asked
+        refuse_overwrite(args.plan_json, args.overwrite, "plan")
     plan = plan_search(config, sample=args.plan_sample, epochs=args.plan_epochs)
     print(format_plan(plan))
     if args.plan_json:
@@ -156,15 +159,30 @@ def _plan(args: argparse.Namespace, config: SearchConfig) -> int:
 
 
 def _slurm(args: argparse.Namespace) -> int:
+    import shlex
     from pathlib import Path
 
-    from ftd_nas.queue.slurm import SlurmConfig, write_slurm_script
+    from ftd_nas.queue.slurm import JOURNAL_NAME, SlurmConfig, write_slurm_script
+    from ftd_nas.queue.urls import JOURNAL
+    from ftd_nas.search.record import SearchRunRecord
+    from ftd_nas.search.runner import check_storage_kept
 
     slurm = SlurmConfig(tasks=args.slurm_script, time=args.slurm_time, cpus=args.slurm_cpus, gpus=args.slurm_gpus,
                         options=args.slurm_option)
-    path = write_slurm_script(args.argv, Path(args.out), slurm, args.storage)
-    print(f"wrote {path}: {slurm.tasks} workers. Read it, then submit with: sbatch {path}")
-    print(f"watch it with: ftd-nas status {args.out}" + (" --storage URL" if args.storage else ""))
+    out = Path(args.out)
+    if (out / "run.json").exists():  # the workers must join the run's study, not start a new one beside it
+        record = SearchRunRecord.read(out)
+        sqlite = not record.storage.startswith(JOURNAL) and "://" not in record.storage
+        remedy = ("SLURM workers on several machines cannot share its SQLite file (its locks fail on network "
+                  "filesystems). Finish it on this machine (the same command without --slurm-script; --workers N "
+                  "or --devices 0,1,... start several workers here), or write the script for a new --out"
+                  if sqlite else "give that storage with --storage so that the workers join it, or choose another "
+                  "--out")
+        check_storage_kept(out, record, args.storage or f"{JOURNAL}{out / JOURNAL_NAME}",
+                           named=args.storage is not None, remedy=remedy)
+    path = write_slurm_script(args.argv, out, slurm, args.storage)
+    print(f"wrote {path}: {slurm.tasks} workers. Read it, then submit with: sbatch {shlex.quote(str(path))}")
+    print(f"watch it with: ftd-nas status {shlex.quote(args.out)}" + (" --storage URL" if args.storage else ""))
     return 0
 
 

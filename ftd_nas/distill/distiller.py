@@ -176,8 +176,8 @@ class Distiller:
 
     # ------------------------------------------------------------------ files
     def _save_checkpoint(self) -> None:
-        with atomic_path(self.work / "checkpoint.pt") as tmp:
-            torch.save(self._state(), tmp)
+        with atomic_path(self.work / "checkpoint.pt") as tmp, open(tmp, "wb") as fh:
+            torch.save(self._state(), fh)  # through a file object, so that a full disk's OSError reaches us
 
     def _resume(self) -> bool:
         """Continue from the work folder's checkpoint; without one, start afresh (clearing a failed run's log)."""

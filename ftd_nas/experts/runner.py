@@ -194,8 +194,8 @@ class ExpertTrainer:
 
         def checkpoint(tr: Trainer, record: dict) -> None:
             _save_tensor(partial / f"epoch_{tr.epoch:04d}.safetensors", layout.flatten(model))
-            with atomic_path(state_path) as tmp:
-                torch.save(tr.state_dict(), tmp)
+            with atomic_path(state_path) as tmp, open(tmp, "wb") as fh:
+                torch.save(tr.state_dict(), fh)  # through a file object, so that a full disk's OSError reaches us
             if claim is not None:
                 heartbeat(claim)
             if self.epoch_hook is not None:

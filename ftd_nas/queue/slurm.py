@@ -9,6 +9,7 @@ itself by its SLURM job and array task, and takes the GPU and the CPUs SLURM giv
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -27,6 +28,34 @@ SLURM_ONLY = ("--slurm-script", "--slurm-time", "--slurm-cpus", "--slurm-gpus", 
               "--devices", "--workers")
 
 
+# sbatch's --time: minutes, minutes:seconds, hours:minutes:seconds, days-hours, days-hours:minutes,
+# days-hours:minutes:seconds, or no limit
+TIME_FORMAT = re.compile(r"(\d+(:\d+){0,2}|\d+-\d+(:\d+){0,2}|unlimited|infinite)", re.IGNORECASE)
+PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")  # a value that needs no quoting on an #SBATCH line
+
+
+def _has_control(text: str) -> bool:
+    """A newline (or another control character) would end a line of the script early: the rest of the value
+    would become a line of its own, executed by bash or read by sbatch as another option."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def check_script_text(what: str, text: str) -> None:
+    if _has_control(text):
+        raise ConfigError(f"{what} {text!r} holds a newline or another control character, which would break the "
+                          "lines of the sbatch script; choose another")
+
+
+def sbatch_value(text: str) -> str:
+    """`text` as one argument of an #SBATCH line. sbatch splits those lines itself, not through a shell (its
+    `_get_argument`): it groups by double quotes (newer versions by single quotes too), takes a backslash to escape
+    the next character, and ends the line at an unescaped `#` (older versions even inside quotes). So: double
+    quotes, with a backslash before `\\`, `"` and `#`, which every version reads alike."""
+    if PLAIN.fullmatch(text):
+        return text
+    return '"' + re.sub(r'([\\"#])', r"\\\1", text) + '"'
+
+
 @dataclass
 class SlurmConfig:
     tasks: int
@@ -38,8 +67,11 @@ class SlurmConfig:
     def __post_init__(self) -> None:
         if self.tasks < 1:
             raise ConfigError(f"--slurm-script needs at least one task, got {self.tasks}")
+        if not isinstance(self.time, str) or not TIME_FORMAT.fullmatch(self.time):
+            raise ConfigError(f"--slurm-time takes sbatch's time format (minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S, "
+                              f"e.g. 24:00:00 or 2-00:00:00), got {self.time!r}")
         for option in self.options:
-            if not option.startswith("--") or "\n" in option:
+            if not option.startswith("--") or _has_control(option):
                 raise ConfigError(f"--slurm-option takes one sbatch option like --partition=gpu, got {option!r}")
 
 
@@ -65,11 +97,18 @@ def worker_argv(argv: Sequence[str], run_dir: Path, storage: str | None, gpus: i
 def slurm_script(argv: Sequence[str], run_dir: Path, config: SlurmConfig, storage: str | None = None,
                  workdir: Path | None = None, python: str | None = None) -> str:
     run_dir = run_dir.resolve()
+    workdir = (workdir or Path.cwd()).resolve()
+    check_script_text("the run folder", str(run_dir))
+    check_script_text("the working folder", str(workdir))
+    if storage is not None:
+        check_script_text("--storage", storage)
     command = [python or sys.executable, "-m", "ftd_nas", *worker_argv(argv, run_dir, storage, config.gpus)]
     logs = run_dir / "slurm"
-    sbatch = [f"--job-name=ftd-nas-{run_dir.name}", f"--array=0-{config.tasks - 1}", "--ntasks=1",
+    # a % in the folder's name is sbatch's, not a file-name pattern (%A the array job, %a the task)
+    log_pattern = str(logs).replace("%", "%%") + "/%A_%a.log"
+    sbatch = [f"--job-name={sbatch_value(f'ftd-nas-{run_dir.name}')}", f"--array=0-{config.tasks - 1}", "--ntasks=1",
               f"--cpus-per-task={config.cpus}", f"--time={config.time}", "--requeue", "--open-mode=append",
-              f"--output={logs}/%A_%a.log"]
+              f"--output={sbatch_value(log_pattern)}"]
     if config.gpus:
         sbatch.append(f"--gres=gpu:{config.gpus}")
     sbatch += config.options
@@ -83,7 +122,7 @@ def slurm_script(argv: Sequence[str], run_dir: Path, config: SlurmConfig, storag
              *(f"#SBATCH {option}" for option in sbatch),
              "",
              "set -euo pipefail",
-             f"cd {shlex.quote(str((workdir or Path.cwd()).resolve()))}",
+             f"cd {shlex.quote(str(workdir))}",
              f"mkdir -p {shlex.quote(str(logs))}",
              "# torch takes the CPUs SLURM allots (SLURM_CPUS_PER_TASK) and the GPU it hands this task",
              "exec " + " ".join(shlex.quote(a) for a in command),

@@ -11,7 +11,7 @@ from urllib.parse import quote, unquote
 
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-from ftd_nas.errors import StorageError
+from ftd_nas.errors import FtdNasError, StorageError, causes, disk_full, disk_full_error, one_line
 from ftd_nas.queue.journal import HeartbeatJournalStorage
 from ftd_nas.queue.lock import file_lock
 from ftd_nas.queue.quiet import quiet_optuna
@@ -21,28 +21,40 @@ from ftd_nas.queue.urls import default_url, journal_path, normalise_url, passwor
 Storage = RDBStorage | HeartbeatJournalStorage
 
 
-def _storage_error(url: str, exc: Exception) -> StorageError:
-    """One line saying what failed: the server that cannot be reached (host and port), or the database's problem;
-    never the password, in whatever form the driver's message quotes it."""
-    text = _without_password(" ".join(str(exc).split()), url)
+def _storage_error(url: str, exc: Exception) -> FtdNasError:
+    """One line saying what failed: the server that cannot be reached (host and port), the login it refused, the
+    database it lacks, a file that is no database, a full disk, or else the database's own words; never the
+    password, in whatever form the driver's message quotes it. Optuna wraps many of these in a StorageInternalError
+    whose text ("e.g. exceeding max length") says nothing of them: its cause is read instead."""
     shown = redact_url(url)
+    if disk_full(exc):
+        where = sqlite_file(url)
+        return disk_full_error(exc, str(where) if where is not None else None)
+    text = _without_password(" ".join(" ".join(str(e).split()) for e in causes(exc)), url)
     if url.startswith("postgresql"):
         from sqlalchemy.engine import make_url
 
         try:
             where = make_url(shown)  # the host as the redacted URL has it: a password's "@" cannot shift it
-            host, port = where.host or "localhost", where.port or 5432
+            host, port, user, database = where.host or "localhost", where.port or 5432, where.username, where.database
         except Exception:  # an unparsable URL: say so below
-            host = port = None
+            host = port = user = database = None
         unreachable = ("could not connect", "Connection refused", "could not translate host", "timeout expired")
         if host and any(marker in text for marker in unreachable):
             return StorageError(f"cannot reach the PostgreSQL server at {host}:{port} ({shown}): is it running "
                                 "and reachable from here? Check the host, port and firewall")
+        if host and any(m in text for m in ("password authentication failed", "no password supplied",
+                                            "authentication failed")):
+            return StorageError(f"the PostgreSQL server at {host}:{port} refused the login of user {user!r}: a wrong "
+                                "or missing password (run.json never records it). Put the right one in the --storage "
+                                "URL, after the user name and a colon, or in ~/.pgpass")
+        if host and "does not exist" in text and f'database "{database}"' in text:
+            return StorageError(f"the PostgreSQL server at {host}:{port} has no database {database!r}: check the "
+                                "database name in the URL, or create it (createdb)")
     if "file is not a database" in text or "malformed" in text:
         return StorageError(f"the study storage {shown!r} is not a usable SQLite database (corrupt, or another "
                             "kind of file); restore it from a copy, or start a new run with another --out")
-    first = _without_password(str(exc).splitlines()[0], url) if str(exc) else type(exc).__name__
-    return StorageError(f"cannot open the study storage {shown!r}: {type(exc).__name__}: {first}")
+    return StorageError(f"cannot open the study storage {shown!r}: {_without_password(one_line(exc), url)}")
 
 
 def _without_password(text: str, url: str) -> str:
@@ -61,6 +73,8 @@ def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
         storage.get_all_studies()  # replays the log now: a file that is not a journal fails here, not mid-search
         return storage
     except (OSError, ValueError, KeyError, TypeError) as exc:  # unwritable folder, or a file that is not a journal
+        if disk_full(exc):
+            raise disk_full_error(exc, str(path)) from None
         raise StorageError(f"cannot use {str(path)!r} as a journal storage ({type(exc).__name__}: {exc}); give a "
                            "file on a filesystem every worker can write (journal:PATH), or start a new run with "
                            "another --out") from None
@@ -100,7 +114,7 @@ def open_storage_readonly(url: str) -> Storage:
     if path is not None:
         if not path.is_file():
             raise StorageError(f"the journal file {str(path)!r} does not exist; was the run copied without it?")
-        return _open_journal(path)
+        return _open_journal(path, readonly=True)
     url = opened = normalise_url(url)
     path = sqlite_file(url)
     if path is not None:

@@ -11,6 +11,7 @@ whose workers died MAX_CRASHES times is given up.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -20,9 +21,12 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
+from ftd_nas.errors import disk_full, one_line
 from ftd_nas.queue.backend import heartbeat_of, storage_of, trial_id
 from ftd_nas.queue.lock import storage_lock
 from ftd_nas.queue.quiet import quiet_optuna
+
+log = logging.getLogger(__name__)
 
 # Trial user attributes. The key's name is "candidate" because that is what studies written so far carry.
 UNIT_KEY = "candidate"  # the unit's key
@@ -127,8 +131,21 @@ def heartbeat(study: optuna.Study, trial: optuna.Trial) -> Iterator[None]:
     stop = threading.Event()
 
     def beat() -> None:
+        failing = False
         while not stop.wait(interval):
-            storage.record_heartbeat(trial_id(trial))
+            try:
+                storage.record_heartbeat(trial_id(trial))
+            except Exception as exc:  # a full disk, a database gone: the training goes on (no traceback from this
+                # thread); its result is recorded when it ends, or dropped if another worker declared it dead
+                if not failing:
+                    log.warning("trial %d: its heartbeat cannot be recorded (%s); training goes on, but after "
+                                "--grace seconds without one another worker may retry the candidate", trial.number,
+                                "the disk is full" if disk_full(exc) else one_line(exc))
+                failing = True
+            else:
+                if failing:
+                    log.info("trial %d: its heartbeat is recorded again", trial.number)
+                failing = False
 
     storage.record_heartbeat(trial_id(trial))
     thread = threading.Thread(target=beat, daemon=True)

@@ -50,10 +50,14 @@ class ArchitectureRecord(Record):
         if ":" not in self.model and self.model not in FAMILIES:
             raise ConfigError(f"model {self.model!r} is not a known model family ({', '.join(FAMILIES)}) nor a "
                               "factory written package.module:function")
-        if self.builtin and self.model not in spec_families():  # checked here, as a ModelSpec checks the others
+        if self.builtin:  # every value checked here (a ModelSpec would take an unknown key for a crash)
             family = FAMILIES[self.model]
+            unknown = [axis for axis in self.params if axis not in family.axes]
+            if unknown:
+                raise ConfigError(f"the {self.model} architecture has no axes {unknown} (its axes: "
+                                  f"{', '.join(family.axes)})")
             missing = [axis for axis in family.axes if axis not in self.params]
-            if missing:
+            if missing and self.model not in spec_families():  # a ModelSpec has defaults for the missing ones
                 raise ConfigError(f"the {self.model} architecture lacks axes {missing}")
             for axis, value in self.params.items():
                 problem = family.check_value(axis, value)

@@ -27,7 +27,7 @@ from optuna.trial import TrialState
 from ftd_nas import interrupts
 from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
-from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError
+from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError, exhausted
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
 from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, crash_counts,
@@ -133,6 +133,35 @@ class SearchConfig(Part):
                               "initialisation and the minibatch)")
 
 
+def check_storage_kept(out: Path, previous: SearchRunRecord | None, url: str | None, named: bool = True,
+                       remedy: str = "drop --storage to resume it where it is, or choose another --out") -> None:
+    """Refuse workers for the run folder `out` on another study storage (`url`; None: the default study.db) than
+    the one its run.json records, while that one holds finished or running candidates: they would all be trained
+    again in a new study, and the folder's results would be orphaned. A storage outside the folder is not looked
+    into: it is refused only when the user named no storage at all (`named`)."""
+    if previous is None:
+        return
+    recorded, target = previous.storage, storage_location(url, out)
+    if target == recorded:
+        return
+    if not in_run_folder(recorded):
+        if named:  # the user's choice (a journal or server moved since, say): theirs to make
+            return
+        raise ConfigError(f"{str(out)!r} holds a search whose study lives in {recorded!r} (run.json), outside the "
+                          f"folder: give --storage with that location (and a server's password) to go on with it, "
+                          "or choose another --out")
+    try:
+        study = optuna.load_study(study_name=previous.study_name,
+                                  storage=open_storage_readonly(storage_url(recorded, out)))
+        finished, running = finished_and_running(study)
+    except (FtdNasError, KeyError):  # its study is gone: nothing finished to keep
+        return
+    if finished or running:
+        raise ConfigError(f"{str(out)!r} holds a search whose study is in {recorded!r} ({finished} candidates "
+                          f"finished, {running} running): workers on {target!r} would start a new study and train "
+                          f"them all again; {remedy}")
+
+
 def repeat_seed(seed: int, repeat: int) -> int:
     """The seed of a candidate's repeat: repeat 0 uses --seed itself, so one repeat is the run without repeats."""
     return seed + REPEAT_SEED_STRIDE * repeat
@@ -231,6 +260,7 @@ class Search:
         url = config.storage
         if url is None and previous is not None and in_run_folder(previous.storage):  # e.g. its own journal file
             url = storage_url(previous.storage, self.out)
+        check_storage_kept(self.out, previous, url, named=config.storage is not None)
         self.storage_url = url
         self.storage = make_storage(url, self.out, config.heartbeat, config.grace)
         same_run = previous is not None and not diff_settings(previous.identity.settings(), self.identity.settings())
@@ -309,10 +339,15 @@ class Search:
                                              self.config.report_every)
         except optuna.TrialPruned:
             return cid, "pruned" if self._tell(trial, state=TrialState.PRUNED) else "lost"
-        except (NonFiniteError, ConfigError, torch.OutOfMemoryError) as exc:
-            reason = "out of memory" if isinstance(exc, torch.OutOfMemoryError) else str(exc)
-            return cid, "failed" if self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: reason}) else "lost"
-        except BaseException as exc:  # interrupted or crashed: fail without a reason, so the next run re-queues it
+        except BaseException as exc:
+            # a candidate that diverged, cannot be built or exhausts the memory (torch.OutOfMemoryError, or the CPU
+            # allocator's RuntimeError) has failed, with its reason; anything else has interrupted or crashed this
+            # worker: the trial is failed without a reason, so the next run re-queues it
+            memory = isinstance(exc, Exception) and exhausted(exc) == "memory"
+            if memory or isinstance(exc, (NonFiniteError, ConfigError)):
+                reason = "out of memory" if memory else str(exc)
+                return cid, "failed" if self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: reason}) \
+                    else "lost"
             # an interruption is not counted as a crash of this candidate
             told = self._tell(trial, state=TrialState.FAIL,
                               attrs={INTERRUPTED: True} if isinstance(exc, KeyboardInterrupt) else {})

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ftd_nas.data import Dataset
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.runtime import resolve_device
 from ftd_nas.search.factories import admissible, require_trusted
 from ftd_nas.search.recipe import TrainingSource, search_data, source_proxy, training_source
@@ -53,6 +53,8 @@ class SearchSetup:
         """The space for this data (exclusions and parameter / multiply-add limits applied), restricted to
         `config.only` when given (ids outside it refused)."""
         candidates = admissible(self.space, self.shape)
+        if not candidates:  # a search of nothing would end at once as "finished"
+            self.refuse_empty()
         if self.config.only is not None:
             chosen = set(self.config.only)
             unknown = chosen - {self.space.candidate_id(p) for p in candidates}
@@ -60,3 +62,15 @@ class SearchSetup:
                 raise ConfigError(f"candidates {sorted(unknown)[:3]} are not in space {self.space.name!r}")
             candidates = [p for p in candidates if self.space.candidate_id(p) in chosen]
         return candidates
+
+    def refuse_empty(self) -> None:
+        """No candidate of the space is left for this data: say why (its exclusions, or its limits for the data's
+        shape) instead of searching nothing."""
+        space, (channels, size, classes) = self.space, self.shape
+        where = f"space {space.name!r}" + (f" ({space.source})" if space.source else "")
+        limits = {k: v for k, v in space.constraints.items() if k in ("max_params", "max_macs")}
+        if not space.candidates():
+            raise InputError(f"{where} has no candidate: its exclusions leave none; edit the space")
+        raise InputError(f"no candidate of {where} is within its limits {limits} for {self.dataset.name} "
+                         f"({channels}x{size[0]}x{size[1]}, {classes} classes): all {len(space)} have more parameters "
+                         "or multiply-adds; raise the limits, or search a smaller space")

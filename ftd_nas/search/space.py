@@ -36,6 +36,7 @@ Invalid files get an error naming the file, line and what is wrong.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -362,8 +363,10 @@ def _constraints(data: dict, keys: dict, axes: dict, where: str) -> dict:
             raise InputError(f"{where}, {_line(cnode)}: unknown constraint {key!r}; allowed: "
                              f"{', '.join(sorted(CONSTRAINT_KEYS))}")
         if key in ("max_params", "max_macs"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise InputError(f"{where}, {_line(vnode)}: {key} must be a positive number, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 1:
+                raise InputError(f"{where}, {_line(vnode)}: {key} must be a finite number >= 1, got {value!r} (leave "
+                                 f"{key} out for no limit)")
             out[key] = int(value)
         else:
             if not isinstance(value, list) or not all(isinstance(rule, dict) and rule for rule in value):

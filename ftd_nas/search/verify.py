@@ -39,10 +39,10 @@ from ftd_nas.agreement import (beat_sample_bound, bootstrap_rows, fisher_interva
                                 kendall_rows, percentile_interval, spearman, spearman_rows)
 from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
-from ftd_nas.errors import ConfigError
+from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.paths import inside
-from ftd_nas.records import Part, Record, diff_settings, format_diff
+from ftd_nas.records import Part, Record, RecordError, diff_settings, format_diff
 from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.search.factories import require_trusted
 from ftd_nas.search.results import PROXY_SCORE, ByKey, CandidateResult, from_unversioned, ranking_metric, read_record
@@ -135,6 +135,12 @@ def _verify_v2_to_v3(body: dict) -> dict:
     return {**body, "unverified_better": None, "estimate": {**body["estimate"], "interval": "widened"}}
 
 
+def _verify_v3_to_v4(body: dict) -> dict:
+    """Version 3 named the verified search only by the path it was given (`search_run`), which says nothing of
+    which search it was once the working folder changes."""
+    return {**body, "search_study": None}
+
+
 @dataclass(frozen=True)
 class VerifySummary(ByKey, Record):
     """verify.json: the pick, the estimates from the sample, the cost, and what was asked. Format version 1 is the
@@ -142,8 +148,8 @@ class VerifySummary(ByKey, Record):
     `unverified_better` and the estimate's `interval` (which of `INTERVALS` it reports)."""
 
     FORMAT = "ftd-nas-verify"
-    VERSION = 3
-    UPGRADES = {1: from_unversioned, 2: _verify_v2_to_v3}
+    VERSION = 4
+    UPGRADES = {1: from_unversioned, 2: _verify_v2_to_v3, 3: _verify_v3_to_v4}
 
     pick: VerifyPick
     sample_beat_shortlist: list[str]  # sampled candidates better on real data than the whole shortlist
@@ -157,6 +163,8 @@ class VerifySummary(ByKey, Record):
     config: VerifyConfig = field(default_factory=VerifyConfig)
     seconds: float = 0.0
     unverified_better: UnverifiedBetter | None = None  # None in files before format version 3
+    # which search was verified: its study name and identity settings (run.json's); None before version 4
+    search_study: dict | None = None
 
 
 def read_verify(path: str | Path) -> VerifySummary:
@@ -430,8 +438,9 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
     table = load_truth(real.out, option="--real-run") if holds_table(real.out) else None
     if table is not None:
         table.judge(identity, search_dir)
+    study = {"study_name": run.record.study_name, "identity": identity.settings()}
     if inside(out, "verify.json", "the verification").exists() and not overwrite:
-        _check_same_question(out, search_dir, config)
+        _check_same_question(out, search_dir, study, config)
     sample, rounds, ended_by = [], 0, None
     started = time.perf_counter()
     while True:
@@ -460,17 +469,31 @@ def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: s
             ended_by = "the space: no candidate left to sample"
             break
     summary = replace(summary, rounds=rounds, ended_by=ended_by, search_run=search_dir, real_run=real.out,
-                      seconds=time.perf_counter() - started)
+                      seconds=time.perf_counter() - started, search_study=study)
     write_verify(out, summary, run, dataset, search_dir,
                  TABLE_NOTE.format(description=table.description) if table is not None else None)
     return summary
 
 
-def _check_same_question(out: Path, search_dir: str, config: VerifyConfig) -> None:
-    previous = read_verify(out / "verify.json")
-    if previous.search_run != search_dir or previous.config.seed != config.seed:
-        raise ConfigError(f"{str(out)!r} holds the verification of another search or seed; pass --overwrite or "
-                          "choose another --out")
+def _check_same_question(out: Path, search_dir: str, study: dict, config: VerifyConfig) -> None:
+    """Refuse to replace the verification of another search (or sample seed) in `out`. The search is recognised
+    by its study and identity, not by the path it was given: `./run` is `run`, and `run` from another folder is
+    another search. A file too damaged to tell is refused too."""
+    try:
+        previous = read_verify(out / "verify.json")
+    except RecordError as exc:
+        raise InputError(f"{exc}; it is not a verification this ftd-nas can read: pass --overwrite to replace it, "
+                         "or choose another --out") from None
+    stored = previous.search_study
+    if stored is not None:
+        same = stored.get("study_name") == study["study_name"] and isinstance(stored.get("identity"), dict) \
+            and not diff_settings(stored["identity"], study["identity"])
+    else:  # a file before format version 4 knows the search by the path it was given
+        same = Path(previous.search_run).resolve() == Path(search_dir).resolve()
+    if not same or previous.config.seed != config.seed:
+        what = "another search" if not same else f"another --sample-seed ({previous.config.seed})"
+        raise ConfigError(f"{str(out)!r} holds the verification of {what} ({previous.search_run!r}); pass "
+                          "--overwrite to replace it, or choose another --out")
 
 
 def write_verify(out: Path, summary: VerifySummary, run: SearchRun, dataset: Dataset, search_dir: str,

@@ -171,6 +171,26 @@ CASES = {
     "search-symlinked-study-db": (["search", *S, "--proxy", "real", *D, "--out", "{ws}/linked_run"], INPUT,
                                   "is a symbolic link"),
     "threads-0": (["--threads", "0", "data"], USAGE, "--threads"),
+    "threads-too-many": (["--threads", "100000", "data"], USAGE, "--threads 100000 is more than"),
+    "search-plan-json-exists": (["search", *S, "--proxy", "real", *D, "--plan", "--plan-json", "{ws}/result.json"],
+                                USAGE, "--overwrite"),
+    "search-slurm-time-newline": (["search", *S, "--proxy", "real", *D, "--slurm-script", "2", "--slurm-time",
+                                   "1:00\nrm -rf ~", "--out", "{ws}/r"], USAGE, "--slurm-time takes sbatch's time"),
+    "search-slurm-over-sqlite-work": (["search", *S, "--proxy", "{ws}/proxy.safetensors", *D, "--epochs", "1",
+                                       "--slurm-script", "2", "--out", "{ws}/run"], USAGE, "train them all again"),
+    "search-max-params-inf": (["search", "--space", "{ws}/inf.yaml", "--proxy", "real", *D, "--out", "{ws}/r"], INPUT,
+                              "max_params must be a finite number"),
+    "search-max-params-nan": (["search", "--space", "{ws}/nan.yaml", "--proxy", "real", *D, "--out", "{ws}/r"], INPUT,
+                              "max_params must be a finite number"),
+    "search-no-admissible-candidate": (["search", "--space", "{ws}/tight.yaml", "--proxy", "real", *D, "--out",
+                                        "{ws}/r"], INPUT, "no candidate of space"),
+    # a journal: an operation this optuna cannot replay, a damaged line
+    "search-journal-unknown-operation": (["search", *S, "--proxy", "random:2", *D, "--epochs", "1", "--dsa", "none",
+                                          "--out", "{ws}/junknown_run"], STORAGE, "cannot replay (op_code 99)"),
+    "status-journal-unknown-operation": (["status", "{ws}/junknown_run"], STORAGE, "cannot replay (op_code 99)"),
+    "report-journal-unknown-operation": (["report", "{ws}/junknown_run", "--truth", "{ws}/truth"], STORAGE,
+                                         "cannot replay (op_code 99)"),
+    "status-journal-damaged-line": (["status", "{ws}/jdamaged_run"], STORAGE, "line 3 of the journal"),
     # status
     "status-missing-run": (["status", "{ws}/nowhere"], INPUT, "nowhere"),
     "status-corrupt-study": (["status", "{ws}/corrupt_run"], STORAGE, "study.db"),
@@ -178,6 +198,7 @@ CASES = {
     "status-run-json-sqlite-url": (["status", "{ws}/sqlite_url_run"], INPUT,
                                    "does not open a file that a run.json points to"),
     "status-symlinked-study-db": (["status", "{ws}/linked_run"], INPUT, "is a symbolic link"),
+    "status-corrupt-study-pages": (["status", "{ws}/torn_db_run"], STORAGE, "is not a usable SQLite database"),
     # verify
     "verify-no-dataset": (["verify", "{ws}/run", "--out", "{ws}/v"], USAGE, "--dataset"),
     "verify-missing-run": (["verify", "{ws}/nowhere", *D, "--out", "{ws}/v"], INPUT, "nowhere"),
@@ -187,6 +208,10 @@ CASES = {
     "verify-top-too-many": (["verify", "{ws}/run", *D, "--top", "9", "--out", "{ws}/v"], USAGE, "--top 9"),
     "verify-untrusted-factory": (["verify", "{ws}/factory_run", *D, "--top", "1", "--sample", "0", "--out", "{ws}/v"],
                                  USAGE, "pass --trust-factory"),
+    "verify-corrupt-verify-json": (["verify", "{ws}/run", *D, "--top", "1", "--sample", "1", "--out",
+                                    "{ws}/corrupt_verify"], INPUT, "pass --overwrite to replace it"),
+    "verify-another-search-in-out": (["verify", "{ws}/partial", *D, "--top", "1", "--sample", "0", "--out",
+                                      "{ws}/verified"], USAGE, "holds the verification of another search"),
     # report
     "report-no-truth": (["report", "{ws}/run"], USAGE, "--truth"),
     "report-missing-run": (["report", "{ws}/nowhere", "--truth", "{ws}/truth"], INPUT, "nowhere"),
@@ -203,6 +228,8 @@ CASES = {
     "report-corrupt-study": (["report", "{ws}/corrupt_run", "--truth", "{ws}/truth"], STORAGE, "study.db"),
     "report-run-json-relative-sqlite-url": (["report", "{ws}/relative_url_run", "--truth", "{ws}/truth"], INPUT,
                                             "does not open a file that a run.json points to"),
+    "report-corrupt-study-pages": (["report", "{ws}/torn_db_run", "--truth", "{ws}/truth"], STORAGE,
+                                   "is not a usable SQLite database"),
     "report-truth-table-of-another-family": (["report", "{ws}/run", "--truth", "{ws}/cifar_truth"], USAGE,
                                              "measured on cifar10"),
     "verify-truth-table-of-another-family": (["verify", "{ws}/run", *D, "--top", "1", "--sample", "1",
@@ -248,6 +275,8 @@ CASES = {
                             "{ws}/i.safetensors"], INPUT, "another dataset"),
     "import-no-labels": (["import", "--images", "{ws}/small.pt", *D, "--out", "{ws}/i.safetensors"], USAGE,
                          "--labels"),
+    "train-spec-extra-axis": (["train", "--spec", "{ws}/pick_extra.json", *D, "--epochs", "1"], INPUT,
+                              "has no axes ['extra']"),
     "import-lr-text": (["import", "--images", "{ws}/small.pt", "--labels", "{ws}/labels.pt", "--lr", "fast", *D,
                         "--out", "{ws}/i.safetensors"], USAGE, "--lr"),
     # demo
@@ -367,6 +396,29 @@ def workspace(tmp_path_factory, digits):
     name_factory(ws / "factory_run", "evil_factory:build")
     (ws / "evil_factory.py").write_text("open('PWNED', 'w').close()  # run from the working directory: a case's copy\n"
                                         "def build(*args):\n    raise SystemExit('imported')\n")
+    data = (ws / "run" / "study.db").read_bytes()
+    shutil.copytree(ws / "run", ws / "torn_db_run")  # a study.db cut short (a copy interrupted, a full disk)
+    (ws / "torn_db_run" / "study.db").write_bytes(data[: len(data) // 2])
+    # a run on a journal; copies with a line optuna cannot replay, and with a damaged line
+    run_search(search_config(ws / "space.yaml", ws / "jrun", proxy="random:2", epochs=1,
+                             storage=f"journal:{ws / 'jrun' / 'study.journal'}"), dataset=digits)
+    lines = (ws / "jrun" / "study.journal").read_bytes().splitlines(keepends=True)
+    for name, text in (("junknown_run", b"".join(lines) + b'{"op_code":99,"worker_id":"newer-optuna"}\n'),
+                       ("jdamaged_run", b"".join(lines[:2]) + b'{"op_code":4,"trial\n' + b"".join(lines[2:]))):
+        shutil.copytree(ws / "jrun", ws / name)
+        (ws / name / "study.journal").write_bytes(text)
+    for name, limit in (("inf", ".inf"), ("nan", ".nan"), ("tight", "10")):
+        (ws / f"{name}.yaml").write_text(SPACE + f"constraints:\n  max_params: {limit}\n")
+    # a verification of `run`, and one damaged
+    from ftd_nas.search.verify import VerifyConfig, run_verify
+
+    run_verify(str(ws / "run"), VerifyConfig(top=1, sample=0),
+               search_config(ws / "space.yaml", ws / "verified" / "real", proxy="real", epochs=1), ws / "verified",
+               digits)
+    (ws / "corrupt_verify").mkdir()
+    (ws / "corrupt_verify" / "verify.json").write_text('{"format": "ftd-nas-verify", "pick": ')
+    pick = json.loads((ws / "verified" / "pick.json").read_text())
+    (ws / "pick_extra.json").write_text(json.dumps({**pick, "params": {**pick["params"], "extra": 1}}))
     import pickle
 
     # relative: a case runs in its own copy of the workspace, where it must not appear
@@ -422,7 +474,8 @@ def outcomes(workspace, tmp_path_factory, request):
     selected = {item.callspec.params["name"] for item in request.session.items
                 if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})}
     root = tmp_path_factory.mktemp("cases")
-    with ThreadPoolExecutor(max_workers=3) as pool:  # each case is its own process on its own copy
+    jobs = int(os.environ.get("FTD_NAS_TEST_JOBS", "3"))  # 1 on a machine shared with other work
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each case is its own process on its own copy
         futures = {name: pool.submit(_run_case, workspace, root, name) for name in CASES if name in selected}
     return {name: f.result() for name, f in futures.items()}
 

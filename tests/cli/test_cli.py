@@ -111,3 +111,75 @@ def test_debug_shows_the_traceback_of_an_expected_error(capsys, monkeypatch):
     monkeypatch.setenv("FTD_NAS_DEBUG", "1")
     assert main(["data", "--dataset", "imagenet-22k"]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_out_of_memory_exits_6_whatever_allocator_ran_out(monkeypatch, capsys):
+    import torch
+
+    from ftd_nas.train import Trainer
+
+    for exhausted in (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                      RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
+                                   "you tried to allocate 123456789 bytes.")):  # the CPU's: a plain RuntimeError
+        monkeypatch.setattr(Trainer, "run_epoch", lambda self, *a, exc=exhausted, **k: (_ for _ in ()).throw(exc))
+        assert main(["train", "--dataset", "digits", "--width", "4", "--depth", "1", "--epochs", "1",
+                     "--no-progress", "--device", "cpu"]) == 6
+        err = capsys.readouterr().err
+        assert "error: out of memory; lower the batch size" in err and "Traceback" not in err
+
+
+def test_a_full_disk_while_writing_a_tensor_file_exits_3_saying_free_space_and_re_run(tmp_path, monkeypatch,
+                                                                                      capsys):
+    from safetensors import SafetensorError
+
+    import ftd_nas.proxy
+
+    def full(tensors, filename, metadata=None):  # safetensors' writer on a full disk (its real message)
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(ftd_nas.proxy, "save_file", full)
+    out = tmp_path / "s.safetensors"
+    assert main(["select", "--dataset", "digits", "--method", "random", "--ipc", "1", "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert f"the disk is full (no space left on device) while writing '{out}'; free some disk space (or choose " \
+           "another output folder), then re-run to resume" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # nothing half-written left behind
+
+
+def test_a_full_disk_mid_search_on_sqlite_exits_3_not_5(space_file, tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    import sqlalchemy.exc
+    from sqlalchemy.orm import Session
+
+    from ftd_nas.search import runner
+
+    real_commit, real_train, trained = Session.commit, runner.train_candidate, []
+
+    def commit(self):  # SQLite's own words once the disk is full; optuna wraps them in a StorageInternalError
+        if trained:
+            raise sqlalchemy.exc.OperationalError("UPDATE trials", {}, sqlite3.OperationalError(
+                "database or disk is full"))
+        return real_commit(self)
+
+    def train(*args, **kwargs):
+        trained.append(1)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(Session, "commit", commit)
+    monkeypatch.setattr(runner, "train_candidate", train)
+    assert main(["search", "--space", space_file, "--proxy", "random:2", "--dataset", "digits", "--epochs", "1",
+                 "--dsa", "none", "--out", str(tmp_path / "run"), "--device", "cpu", "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert "the disk is full (no space left on device); free some disk space" in err and "re-run to resume" in err
+    assert "Traceback" not in err and "exceeding max length" not in err
+
+
+def test_threads_far_beyond_the_cpus_are_refused_up_front(capsys):
+    import os
+
+    assert main(["--threads", "100000", "data"]) == 2
+    err = capsys.readouterr().err
+    cap = 4 * os.cpu_count()
+    assert f"--threads 100000 is more than {cap} torch threads (4 per CPU of this machine's {os.cpu_count()})" in err
+    assert main(["data", "--threads", str(cap)]) == 0

@@ -70,7 +70,7 @@ def test_a_user_factory_space_runs_and_records_each_candidates_cost(tmp_path, di
 @pytest.mark.parametrize("text, message", [
     (USER_SPACE.replace("{norm: [batch]}", "{norm: [layer]}"), "line 8: the condition of 'width_multiplier' allows"),
     (USER_SPACE.replace("{norm: [batch]}", "{depth: [1]}"), "names 'depth', which must be an axis listed before"),
-    (USER_SPACE.replace("max_params: 5000", "max_params: -1"), "line 10: max_params must be a positive number"),
+    (USER_SPACE.replace("max_params: 5000", "max_params: -1"), "line 10: max_params must be a finite number >= 1"),
     (USER_SPACE.replace("max_params: 5000", "max_flops: 5"), "line 10: unknown constraint 'max_flops'"),
     (USER_SPACE.replace("{hidden: 8, norm: none}", "{hidden: 9}"), "exclude names hidden=9"),
     (USER_SPACE.replace("tests.search.user_factory:tiny_mlp", "not a factory"), "line 2: model 'not a factory'"),

@@ -115,3 +115,59 @@ def test_a_worker_declared_dead_while_training_drops_its_result_and_goes_on(spac
     retry = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
              and t.user_attrs["candidate"] == dead.user_attrs["candidate"]]
     assert len(retry) == 1 and retry[0].number > dead.number
+
+
+def test_a_disk_full_mid_search_says_free_space_and_re_run_and_the_re_run_resumes(space_file, tmp_path,
+                                                                                     monkeypatch, capsys):
+    import errno
+    import os
+
+    from ftd_nas.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    argv = ["search", "--space", space_file, "--proxy", "random:3", "--dataset", "digits", "--epochs", "1", "--dsa",
+            "none", "--out", str(run), "--storage", f"journal:{run / 'study.journal'}", "--device", "cpu",
+            "--no-progress"]
+    real_write, real_train, trained = os.write, runner_module.train_candidate, []
+
+    def count(*args, **kwargs):
+        trained.append(1)
+        return real_train(*args, **kwargs)
+
+    def disk_fills_after_three_candidates(fd, data):  # a short write, then ENOSPC: half a line on disk
+        if len(trained) < 3 or fd <= 2:
+            return real_write(fd, data)
+        if len(data) > 8:
+            return real_write(fd, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(runner_module, "train_candidate", count)
+    monkeypatch.setattr(os, "write", disk_fills_after_three_candidates)
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert "study.journal'; free some disk space (or choose another output folder), then re-run to resume" in err
+    assert "Traceback" not in err
+    assert (run / "study.journal").read_bytes().endswith(b"\n")  # no half line for the re-run to refuse
+    monkeypatch.setattr(os, "write", real_write)
+    # the space freed, the same command resumes (the candidate the full disk stopped waits out --grace: 2 s here)
+    assert main(argv + ["--heartbeat", "1", "--grace", "2"]) == 0
+    done = [r for r in load_run(run, storage=f"journal:{run / 'study.journal'}").rows if r["state"] == "COMPLETE"]
+    assert len(done) == 8 and len(trained) <= 8 + 1  # nothing finished is trained again
+
+
+def test_a_half_line_left_by_a_worker_that_died_is_removed_and_the_search_resumes(space_file, tmp_path, digits,
+                                                                                   caplog):
+    run = tmp_path / "run"
+    journal = run / "study.journal"
+    cfg = search_config(space_file, run, storage=f"journal:{journal}", epochs=1)
+    run_search(cfg, dataset=digits)
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"op_code":5,"worker_id":"x","trial_id":3,"state":1,"val')  # killed mid-append
+    with caplog.at_level("WARNING", logger="ftd_nas"):
+        assert len(load_run(run).rows) == 8  # status and report read it
+        again = run_search(cfg, dataset=digits)
+    assert again["trained"] == 0 and again["complete"] == 8
+    after = journal.read_bytes()  # the half line is gone, and what was appended since is whole entries
+    assert after.startswith(whole) and all("op_code" in json.loads(line) for line in after[len(whole):].splitlines())
+    assert "ignored" in caplog.text and "removed it" in caplog.text

@@ -126,3 +126,60 @@ def test_repeats_are_units_of_work_that_resume_and_grow_without_retraining(space
 def test_repeats_need_the_grid_sampler():
     with pytest.raises(ConfigError, match="--repeats.*grid"):
         SearchConfig(proxy="random:2", sampler="tpe", n_trials=4, repeats=2)
+
+
+@pytest.mark.parametrize("exhausted", [
+    lambda: __import__("torch").OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    lambda: RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you "
+                         "tried to allocate 123456789 bytes."),  # the CPU allocator's: a plain RuntimeError
+])
+def test_a_candidate_out_of_memory_fails_with_its_reason_and_the_search_goes_on(space_file, tmp_path, digits,
+                                                                                monkeypatch, exhausted):
+    from ftd_nas.train import Trainer
+
+    real = Trainer.run_epoch
+
+    def wide_ones_exhaust_the_memory(self, *args, **kwargs):
+        if sum(p.numel() for p in self.model.parameters()) > 2000:
+            raise exhausted()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "run_epoch", wide_ones_exhaust_the_memory)
+    summary = run_search(search_config(space_file, tmp_path / "run", epochs=1), dataset=digits)
+    failed = [r for r in summary["rows"] if r["state"] == "FAIL"]
+    assert failed and all(r["fail_reason"] == "out of memory" for r in failed)
+    assert summary["failed"] == len(failed) and summary["trained"] == 8 - len(failed) > 0
+
+
+def test_a_space_with_no_candidate_within_its_limits_is_an_error_not_a_finished_search(tmp_path, digits):
+    from ftd_nas.errors import InputError
+
+    space = tmp_path / "tight.yaml"
+    space.write_text(SPACE + "constraints:\n  max_params: 10\n")
+    with pytest.raises(InputError, match=r"no candidate of space 'unit' .* within its limits \{'max_params': 10\} "
+                                         r"for digits \(1x16x16, 10 classes\): all 8 have more parameters"):
+        run_search(search_config(str(space), tmp_path / "run"), dataset=digits)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_is_never_given_a_new_study_beside_one_holding_its_work(space_file, tmp_path, digits):
+    run = tmp_path / "run"
+    run_search(search_config(space_file, run, epochs=1), dataset=digits)
+    journal = f"journal:{run / 'study.journal'}"
+    with pytest.raises(ConfigError, match=r"study is in 'study.db' \(8 candidates finished, 0 running\): workers on "
+                                          r"'journal:study.journal' would start a new study and train them all"):
+        run_search(search_config(space_file, run, epochs=1, storage=journal), dataset=digits)
+    assert not (run / "study.journal").exists()
+    # the same study named another way is the same study
+    again = run_search(search_config(space_file, run, epochs=1, storage=f"sqlite:///{run / 'study.db'}"),
+                       dataset=digits)
+    assert again["trained"] == 0
+    # a study outside the folder is never followed from run.json: resuming without naming it is refused
+    outside = tmp_path / "shared.journal"
+    elsewhere = tmp_path / "elsewhere"
+    run_search(search_config(space_file, elsewhere, epochs=1, storage=f"journal:{outside}"), dataset=digits)
+    with pytest.raises(ConfigError, match="outside the folder: give --storage"):
+        run_search(search_config(space_file, elsewhere, epochs=1), dataset=digits)
+    assert not (elsewhere / "study.db").exists()
+    assert run_search(search_config(space_file, elsewhere, epochs=1, storage=f"journal:{outside}"),
+                      dataset=digits)["trained"] == 0

@@ -105,3 +105,29 @@ def test_a_sigterm_at_any_moment_requeues_the_running_candidate_and_exits_130(sp
         assert trial.state == TrialState.COMPLETE and trial.user_attrs["val_acc"] is not None
     else:
         assert trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted")
+
+
+def test_a_script_for_a_run_whose_work_is_in_sqlite_is_refused_and_quotes_what_it_prints(space_file, tmp_path,
+                                                                                         digits, capsys):
+    import shlex
+
+    from ftd_nas.cli import main
+    from ftd_nas.search import run_search
+
+    from tests.conftest import search_config
+
+    run = tmp_path / "my run"
+    run_search(search_config(space_file, run, epochs=1), dataset=digits)
+    argv = ["search", "--space", space_file, "--proxy", "random:3", "--dataset", "digits", "--epochs", "1",
+            "--out", str(run), "--slurm-script", "2"]
+    # a fresh journal would train the 8 finished candidates again, and orphan them
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "study is in 'study.db' (8 candidates finished, 0 running)" in err and "train them all again" in err
+    assert "Finish it on this machine" in err and not (run / "slurm").exists()
+    # a new run folder: the script, and the commands printed for it, quoted for a shell
+    fresh = tmp_path / "new run"
+    assert main(argv[:-3] + [str(fresh), "--slurm-script", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"submit with: sbatch {shlex.quote(str(fresh / 'slurm' / 'search.sbatch'))}" in out
+    assert f"ftd-nas status {shlex.quote(str(fresh))}" in out

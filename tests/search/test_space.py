@@ -48,6 +48,9 @@ def test_fixed_settings_pin_an_axis():
     (VALID.replace("[1, 2]", "[1, 1]"), "repeats a value"),
     (VALID.replace("norm: [none]", "norm: [groupnorm]").replace("width: [8]", "width: [6]"), "multiple of 4"),
     ("- just\n- a list\n", "expected a mapping"),
+    # limits that are no numbers a candidate's count can be compared with (.inf crashed int(), .nan too)
+    *((VALID + f"constraints:\n  {key}: {value}\n", f"line 9: {key} must be a finite number >= 1")
+      for key in ("max_params", "max_macs") for value in (".inf", ".nan", "-.inf", "0.5", "true")),
 ])
 def test_invalid_files_get_a_clear_error_with_the_line(text, message):
     with pytest.raises(InputError, match=message):

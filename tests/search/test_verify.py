@@ -166,7 +166,7 @@ def test_verify_files_of_format_versions_1_and_2_still_read(tmp_path):
         (tmp_path / "verify.json").write_text(json.dumps(data))
         summary = read_verify(tmp_path / "verify.json")
         assert summary.unverified_better is None and summary.estimate["interval"] == "widened"  # as they were
-        assert summary.pick.candidate == "a" and summary.to_dict()["format_version"] == 3
+        assert summary.pick.candidate == "a" and summary.to_dict()["format_version"] == 4
 
 
 def test_bad_inputs_are_refused_and_change_nothing(runs, digits, tmp_path):
@@ -245,3 +245,38 @@ def test_a_pick_of_a_family_with_axes_of_its_own_is_rebuilt_from_them():
     with pytest.raises(ConfigError, match=r"lacks axes \['N'\]"):
         ArchitectureRecord(model="nb201", params={k: v for k, v in params.items() if k != "N"}, channels=3,
                            image_size=(32, 32), num_classes=10)
+
+
+def test_an_out_holding_another_search_s_verification_is_replaced_only_when_asked(runs, digits, tmp_path,
+                                                                                   monkeypatch):
+    import shutil
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(runs / "truth", elsewhere / "proxy")  # another search, under the same relative name
+    out, real, config = tmp_path / "v", _real(tmp_path / "real"), VerifyConfig(top=1, sample=1)
+    monkeypatch.chdir(runs)
+    first = run_verify("proxy", config, real, out, digits)
+    assert read_verify(out / "verify.json").search_study["study_name"] == load_run(runs / "proxy").record.study_name
+    # the same question, the path spelled another way: refreshed (it was refused)
+    assert run_verify("./proxy", config, real, out, digits)["pick"] == first["pick"]
+    assert run_verify(str(runs / "proxy"), config, real, out, digits)["pick"] == first["pick"]
+    before = (out / "verify.json").read_bytes()
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(ConfigError, match=r"holds the verification of another search \('.*proxy'\); pass "
+                                          "--overwrite to replace it"):  # it was replaced: the same path string
+        run_verify("proxy", config, real, out, digits)
+    with pytest.raises(ConfigError, match=r"another --sample-seed \(0\)"):
+        run_verify(str(runs / "proxy"), VerifyConfig(top=1, sample=1, seed=5), real, out, digits)
+    assert (out / "verify.json").read_bytes() == before
+    (out / "verify.json").write_text('{"format": "ftd-nas-verify", "pick": ')  # cut short by a crash or a full disk
+    with pytest.raises(InputError, match="is not readable JSON: .*pass --overwrite to replace it"):
+        run_verify(str(runs / "proxy"), config, real, out, digits)
+
+
+def test_a_pick_naming_an_axis_its_family_lacks_is_refused_clearly(tmp_path):
+    pick = {"format": "ftd-nas-architecture", "format_version": 2, "model": "convnet", "channels": 1,
+            "image_size": [16, 16], "num_classes": 10,
+            "params": {"depth": 1, "width": 8, "act": "relu", "norm": "none", "pool": "avgpool", "extra": 1}}
+    (tmp_path / "pick.json").write_text(json.dumps(pick))
+    with pytest.raises(InputError, match=r"the convnet architecture has no axes \['extra'\] \(its axes: depth, "):
+        ArchitectureRecord.read(tmp_path / "pick.json")
