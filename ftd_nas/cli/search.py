@@ -162,7 +162,7 @@ def _slurm(args: argparse.Namespace) -> int:
     import shlex
     from pathlib import Path
 
-    from ftd_nas.queue.slurm import JOURNAL_NAME, SlurmConfig, write_slurm_script
+    from ftd_nas.queue.slurm import JOURNAL_NAME, SlurmConfig, checked_paths, write_slurm_script
     from ftd_nas.queue.urls import JOURNAL
     from ftd_nas.search.record import SearchRunRecord
     from ftd_nas.search.runner import check_storage_kept
@@ -170,6 +170,7 @@ def _slurm(args: argparse.Namespace) -> int:
     slurm = SlurmConfig(tasks=args.slurm_script, time=args.slurm_time, cpus=args.slurm_cpus, gpus=args.slurm_gpus,
                         options=args.slurm_option)
     out = Path(args.out)
+    checked_paths(out, args.storage)  # a linked slurm/ or journal is refused first: it is what could write outside
     if (out / "run.json").exists():  # the workers must join the run's study, not start a new one beside it
         record = SearchRunRecord.read(out)
         sqlite = not record.storage.startswith(JOURNAL) and "://" not in record.storage

@@ -130,10 +130,18 @@ def slurm_script(argv: Sequence[str], run_dir: Path, config: SlurmConfig, storag
     return "\n".join(lines)
 
 
+def checked_paths(run_dir: Path, storage: str | None = None) -> Path:
+    """RUN/slurm/search.sbatch, and with no `storage` the run's journal, checked by `inside` before anything else
+    is decided: the logs go to RUN/slurm/ too, so neither it, the script nor the journal may be a symbolic link, or
+    the tasks would write wherever it points. Returns the script's path."""
+    if storage is None:
+        study_file(run_dir, JOURNAL_NAME, journal=True)
+    return inside(run_dir, f"slurm/{SCRIPT_NAME}", "the SLURM script")
+
+
 def write_slurm_script(argv: Sequence[str], run_dir: Path, config: SlurmConfig, storage: str | None = None) -> Path:
-    """Write RUN/slurm/search.sbatch (atomically) and return its path. The logs go to RUN/slurm/ too: neither it
-    nor the script may be a symbolic link (`inside`), or the tasks would write wherever it points."""
-    path = inside(run_dir, f"slurm/{SCRIPT_NAME}", "the SLURM script")
+    """Write RUN/slurm/search.sbatch (atomically, at `checked_paths`) and return its path."""
+    path = checked_paths(run_dir, storage)
     text = slurm_script(argv, run_dir, config, storage)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:

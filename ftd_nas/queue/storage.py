@@ -94,14 +94,18 @@ def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int
     engine_kwargs = {"connect_args": {"timeout": 120}} if database else {"pool_pre_ping": True}
     # two workers creating the schema of one SQLite file at once collide: one creates, the other waits
     lock = file_lock(Path(f"{database}.lock")) if database else nullcontext()
-    for attempt in range(3):
+    attempts = 5
+    for attempt in range(attempts):
         try:
             with lock, quiet_optuna():
                 return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=grace,
                                   heartbeat_stale_trial_callback=retry)
         except Exception as exc:  # bad URL, missing driver, unreachable server, concurrent schema creation
-            transient = "IntegrityError" in type(exc).__name__ or "UniqueViolation" in str(exc)
-            if not transient or attempt == 2:
+            # workers creating a server's schema at once collide on its unique names; optuna wraps the driver's
+            # error (StorageInternalError), so its causes are looked at, not only the exception itself
+            transient = any("IntegrityError" in type(e).__name__ or "UniqueViolation" in str(e)
+                            or "duplicate key value" in str(e) for e in causes(exc))
+            if not transient or attempt == attempts - 1:
                 raise _storage_error(url, exc) from None
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")

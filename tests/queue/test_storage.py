@@ -142,3 +142,32 @@ def test_a_full_disk_is_not_mistaken_for_an_unusable_journal(tmp_path, monkeypat
     monkeypatch.setattr(builtins, "open", full)
     with pytest.raises(DiskFullError, match="new.journal'; free some disk space"):
         make_storage(f"journal:{tmp_path / 'new.journal'}", tmp_path)
+
+
+def test_a_schema_race_wrapped_by_optuna_is_retried(tmp_path, monkeypatch):
+    """Workers creating a server's schema at once collide on its unique names; optuna wraps the driver's error in a
+    StorageInternalError whose own text says nothing of it, so the retry reads its causes."""
+    from optuna.exceptions import StorageInternalError
+
+    from ftd_nas.queue import storage
+
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            try:
+                raise RuntimeError('duplicate key value violates unique constraint "pg_type_typname_nsp_index"')
+            except RuntimeError as exc:
+                raise StorageInternalError("An exception is raised during the commit") from exc
+        return "opened"
+
+    monkeypatch.setattr(storage, "RDBStorage", racing)
+    monkeypatch.setattr(storage.time, "sleep", lambda seconds: None)
+    assert make_storage("postgresql://me@127.0.0.1:1/db", tmp_path) == "opened" and len(calls) == 3
+    calls.clear()
+    monkeypatch.setattr(storage, "RDBStorage", lambda *a, **k: calls.append(1) or (_ for _ in ()).throw(
+        StorageInternalError("another failure")))
+    with pytest.raises(StorageError, match="cannot open the study storage"):
+        make_storage("postgresql://me@127.0.0.1:1/db", tmp_path)
+    assert len(calls) == 1  # not transient: no retry
