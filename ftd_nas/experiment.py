@@ -34,6 +34,7 @@ class ExperimentSettings:
     dataset: str
     data_root: str | None = None
     zca: bool = False
+    normalize: str | None = None  # --normalize of commands that start from the real data (None: the default)
     width: int | None = None
     depth: int | None = None
     device: str | None = None
@@ -57,7 +58,10 @@ class ExperimentSettings:
 
     def data(self) -> list[str]:
         """The real data and its preprocessing, for commands that start from the real data."""
-        return self.real() + (["--zca"] if self.zca else [])
+        return self.real() + self.preprocessing(self.zca)
+
+    def preprocessing(self, zca: bool) -> list[str]:
+        return (["--zca"] if zca else []) + (["--normalize", self.normalize] if self.normalize else [])
 
     def net(self) -> list[str]:
         return [*(["--width", str(self.width)] if self.width else []),
@@ -145,7 +149,7 @@ class ExperimentPlan:
                                   "its own preprocessing")
             data = s.real()
         else:
-            data = s.real() + (["--zca"] if (s.zca if zca is None else zca) else [])
+            data = s.real() + s.preprocessing(s.zca if zca is None else zca)
 
         def args(record: dict) -> list[str]:
             n = epochs(record) if callable(epochs) else epochs

@@ -11,6 +11,7 @@ from ftd_nas.augment import DEFAULT_STRATEGY
 from ftd_nas.checks import MAX_SEED
 from ftd_nas.data import DataConfig, known_datasets
 from ftd_nas.data.loader import MAX_IMAGE_SIZE, MAX_VAL_FRACTION, MIN_IMAGE_SIZE
+from ftd_nas.data.normalization import AUTO, CHOICES, FILE, STANDARD
 from ftd_nas.models import ACT_LAYERS, ARCHITECTURES, NORM_LAYERS, POOL_LAYERS, ModelSpec
 from ftd_nas.models.families import MAX_DEPTH
 
@@ -68,11 +69,21 @@ def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> N
     g.add_argument("--zca-eps", type=RATE, default=0.1, help="ZCA regulariser (default 0.1)")
     g.add_argument("--image-size", type=IMAGE_SIZE, default=None,
                    help="resize side for image-folder datasets (default: 32, tiny-imagenet 64, ImageNet subsets 128)")
+    add_normalize_arg(g)
+
+
+def add_normalize_arg(group, default: str | None = AUTO) -> None:
+    group.add_argument("--normalize", choices=CHOICES, default=default, metavar="CONSTANTS",
+                       help=f"per-channel normalisation: {AUTO} (default: the constants the dataset declares, such as "
+                            f"cifar10's for --dataset cifar10 or an npz's mean/std arrays, else the training images' "
+                            f"own statistics), {FILE} (the images' own statistics), or a standard set: "
+                            + ", ".join(STANDARD) + " (use cifar10 for CIFAR-10 kept as npz:, as the papers did)")
 
 
 def data_config(args: argparse.Namespace, default: str = "digits") -> DataConfig:
     return DataConfig(name=args.dataset or default, data_root=args.data_root, val_fraction=args.val_fraction,
-                      split_seed=args.split_seed, zca=args.zca, zca_eps=args.zca_eps, image_size=args.image_size)
+                      split_seed=args.split_seed, zca=args.zca, zca_eps=args.zca_eps, image_size=args.image_size,
+                      normalize=args.normalize)
 
 
 def add_real_data_args(parser: argparse.ArgumentParser, what: str) -> None:

@@ -6,8 +6,8 @@ import argparse
 
 import torch
 
-from ftd_nas.cli.common import (IMAGE_SIZE, POSITIVE, RATE, SEED, VAL_FRACTION, add_dsa_arg, add_overwrite_arg,
-                                add_real_data_args, number, whole)
+from ftd_nas.cli.common import (IMAGE_SIZE, POSITIVE, RATE, SEED, VAL_FRACTION, add_dsa_arg, add_normalize_arg,
+                               add_overwrite_arg, add_real_data_args, number, whole)
 from ftd_nas.data import DataConfig, Dataset
 from ftd_nas.data.fingerprint import dataset_label
 from ftd_nas.data.for_file import real_data_for
@@ -47,7 +47,8 @@ OVERRIDES = [("syn-steps", POSITIVE, "unrolled student steps N"),
              ("batch-real", POSITIVE, "dsa, dm: real images per class per matching step"),
              ("outer-loop", POSITIVE, "dsa: matching steps per fresh network"),
              ("inner-loop", POSITIVE, "dsa: epochs of network training on the synthetic set between them")]
-DATA_OPTIONS = {"zca": False, "zca_eps": None, "val_fraction": None, "split_seed": None, "image_size": None}
+DATA_OPTIONS = {"zca": False, "zca_eps": None, "val_fraction": None, "split_seed": None, "image_size": None,
+                "normalize": None}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--val-fraction", type=VAL_FRACTION, default=None, help="validation fraction (default 0.1)")
     f.add_argument("--split-seed", type=SEED, default=None, help="seed of the validation split (default 0)")
     f.add_argument("--image-size", type=IMAGE_SIZE, default=None, help="resize side for image folders")
+    add_normalize_arg(f, default=None)
     d = ModelSpec()
     f.add_argument("--width", type=POSITIVE, default=None, help=f"ConvNet width (default {d.width})")
     f.add_argument("--depth", type=whole(1, MAX_DEPTH), default=None, help=f"ConvNet depth (default {d.depth})")

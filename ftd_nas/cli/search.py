@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import signal
 
-from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_dsa_arg, add_overwrite_arg, number, whole
+from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_dsa_arg, add_normalize_arg, add_overwrite_arg, number,
+                               whole)
 from ftd_nas.errors import ConfigError
 from ftd_nas.interrupts import stop_on
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", default="data", help="folder holding named datasets (default ./data)")
     p.add_argument("--zca", action="store_true",
                    help="ZCA-whiten the real data (real / random:K; a proxy file fixes its own preprocessing)")
+    add_normalize_arg(p)
     p.add_argument("--out", default=None, metavar="RUN", help="run directory (run.json, study.db, results.csv)")
     p.add_argument("--storage", default=None,
                    help="where the study lives: journal:PATH (a file on a filesystem shared by machines, no server), "
@@ -198,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     if args.proxy is None or (args.out is None and not args.plan):
         raise ConfigError("a search needs --proxy (a proxy file, real, random:K or zc:NAME) and --out RUN")
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out or "", dataset=args.dataset,
-                          data_root=args.data_root, zca=args.zca, storage=args.storage, study_name=args.study_name,
+                          data_root=args.data_root, zca=args.zca, normalize=args.normalize, storage=args.storage, study_name=args.study_name,
                           sampler=args.sampler, n_trials=args.n_trials, recipe=recipe_from(args), repeats=args.repeats,
                           pruner=args.pruner, report_every=args.report_every, device=args.device,
                           heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     expected = fingerprint_of(record)
     real_run = args.real_run or str(inside(args.out, "real", "the real-data run of --out"))
     real = SearchConfig(space=record.identity.space["name"], proxy="real", out=real_run, dataset=args.dataset,
-                        data_root=args.data_root, zca=expected.zca,
+                        data_root=args.data_root, zca=expected.zca, normalize=expected.normalize_choice(),
                         val_fraction=expected.val_fraction, split_seed=expected.split_seed, storage=args.storage,
                         recipe=recipe_from(args), repeats=args.repeats, device=args.device,
                         heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,

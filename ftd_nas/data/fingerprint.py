@@ -13,10 +13,12 @@ from pathlib import PurePath
 
 import numpy as np
 
+from ftd_nas.data.normalization import AUTO, DECLARED, FILE, STANDARD
 from ftd_nas.errors import ConfigError, DatasetError
 from ftd_nas.records import Part, diff_settings, format_diff
 
 PATH_PREFIXES = ("npz", "folder")
+NORMALIZATION_WORDS = {FILE: "its own statistics", DECLARED: "the constants its file declares"}
 
 
 def dataset_label(name: str) -> str:
@@ -56,24 +58,29 @@ class DataFingerprint(Part):
     num_val: int
     num_test: int
     train_sha256: str | None  # content hash of the training split; None: not recorded (format v1)
+    normalization: str | None = None  # whose constants mean/std are (normalization.py); None: not recorded (older)
 
     def settings(self) -> dict:
         """What must agree; fields an older file did not record are left out (see `diff_settings`)."""
-        return {k: v for k, v in self.to_dict().items() if not (k in ("classes", "train_sha256") and v is None)}
+        return {k: v for k, v in self.to_dict().items()
+                if not (k in ("classes", "train_sha256", "normalization") and v is None)}
 
     def mismatches(self, other: "DataFingerprint") -> list[str]:
         return diff_settings(self.settings(), other.settings())
 
     def describe(self) -> str:
         zca = f"ZCA eps {self.zca_eps:g}" if self.zca else "no ZCA"
+        norm = f", normalised by {NORMALIZATION_WORDS.get(self.normalization, self.normalization + ' constants')}" \
+            if self.normalization else ""
         return (f"{self.name} ({self.num_classes} classes, {self.channels}x{self.image_size[0]}x{self.image_size[1]}, "
-                f"{self.num_train} training images, {zca})")
+                f"{self.num_train} training images, {zca}{norm})")
 
     def suggestion(self) -> str:
         """The --dataset option that names this data."""
         prefix, sep, rest = self.name.partition(":")
         if sep and prefix in PATH_PREFIXES:
-            return f"--dataset {prefix}:PATH/{rest}"
+            chosen = f" --normalize {self.normalization}" if self.normalization in STANDARD else ""
+            return f"--dataset {prefix}:PATH/{rest}{chosen}"
         return "--dataset digits" if self.name == "digits" else f"--dataset {self.name} --data-root DIR"
 
     def data_config(self, dataset: str | None, data_root: str = "data", what: str = "this file"):
@@ -85,7 +92,13 @@ class DataFingerprint(Part):
                               f"{self.describe()}; ftd-nas never loads data from a location stored in a file)")
         size = self.image_size[0] if self.image_size[0] == self.image_size[1] else None
         return DataConfig(name=dataset, data_root=data_root, val_fraction=self.val_fraction,
-                          split_seed=self.split_seed, zca=self.zca, zca_eps=self.zca_eps or 0.1, image_size=size)
+                          split_seed=self.split_seed, zca=self.zca, zca_eps=self.zca_eps or 0.1, image_size=size,
+                          normalize=self.normalize_choice())
+
+    def normalize_choice(self) -> str:
+        """The --normalize that loads data normalised like this file's: 'declared' constants come with the data
+        again, so auto finds them; an older file recorded none, and auto is what made it."""
+        return self.normalization if self.normalization in (FILE, *STANDARD) else AUTO
 
     def check(self, other: "DataFingerprint", what: str = "this file") -> None:
         """Raise naming every difference between the data `what` was made from (self) and `other`."""

@@ -10,6 +10,7 @@ import torch
 
 from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data.fingerprint import DataFingerprint, content_hash, dataset_label
+from ftd_nas.data.normalization import AUTO, check_choice, resolve
 from ftd_nas.data.readers import DATASET_READERS, PATH_READERS, RawData
 from ftd_nas.data.split import stratified_split
 from ftd_nas.data.zca import ZCAWhitening
@@ -53,6 +54,7 @@ class Dataset:
     val_fraction: float = 0.0
     split_seed: int = 0
     train_sha256: str | None = None  # content hash of the training split's pixels and labels
+    normalization: str | None = None  # where mean/std come from: a standard set's name, 'file' or 'declared'
 
     @property
     def num_classes(self) -> int:
@@ -65,7 +67,7 @@ class Dataset:
             channels=self.channels, image_size=tuple(self.image_size), mean=tuple(self.mean), std=tuple(self.std),
             zca=self.zca is not None, zca_eps=self.zca.eps if self.zca else None, val_fraction=self.val_fraction,
             split_seed=self.split_seed, num_train=len(self.train), num_val=len(self.val), num_test=len(self.test),
-            train_sha256=self.train_sha256)
+            train_sha256=self.train_sha256, normalization=self.normalization)
 
     def to_display(self, x: torch.Tensor) -> torch.Tensor:
         """Undo ZCA and normalisation: images in [0,1] for figures."""
@@ -95,10 +97,12 @@ class DataConfig(Part):
     zca: bool = False
     zca_eps: float = 0.1
     image_size: int | None = None
+    normalize: str = AUTO  # normalization.py: auto (declared, else the file's statistics), file, or a standard set
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ConfigError("--dataset must name a dataset, e.g. digits, cifar10 or npz:PATH")
+        check_choice(self.normalize)
         check_val_fraction(self.val_fraction)
         check_seed("--split-seed", self.split_seed)
         check_number("--zca-eps", self.zca_eps, 0, low_open=True)
@@ -163,7 +167,7 @@ def _to_tensor(x: np.ndarray, mean: torch.Tensor, std: torch.Tensor) -> torch.Te
 
 def load_dataset(name: str = "digits", data_root: str | Path = "data", *, device: torch.device | str = "cpu",
                  val_fraction: float = 0.1, split_seed: int = 0, zca: bool = False, zca_eps: float = 0.1,
-                 image_size: int | None = None) -> Dataset:
+                 image_size: int | None = None, normalize: str = AUTO) -> Dataset:
     """Read, validate and normalise a dataset; carve a stratified validation split; fit ZCA on the rest.
 
     >>> ds = load_dataset("digits")
@@ -171,15 +175,13 @@ def load_dataset(name: str = "digits", data_root: str | Path = "data", *, device
     (torch.Size([1, 16, 16]), 10)
     """
     check_val_fraction(val_fraction)
+    check_choice(normalize)
     raw = read_raw(name, data_root, image_size)
     _check_arrays(raw, name)
     y_train = raw.y_train.astype(np.int64)
     channels = raw.x_train.shape[-1]
-    if raw.mean is not None and len(raw.mean) == channels:
-        mean, std = torch.tensor(raw.mean), torch.tensor(raw.std)
-    else:
-        pixels = raw.x_train.reshape(-1, channels).astype(np.float64) / 255.0
-        mean, std = torch.tensor(pixels.mean(0)).float(), torch.tensor(pixels.std(0)).float().clamp_min(1e-6)
+    norm = resolve(normalize, raw.normalization, raw.x_train)
+    mean, std = torch.tensor(norm.mean).float(), torch.tensor(norm.std).float()
     keep, held = stratified_split(y_train, val_fraction, split_seed)
     x_all = _to_tensor(raw.x_train, mean, std)
     train = Split(x_all[keep], torch.from_numpy(y_train[keep]))
@@ -191,7 +193,9 @@ def load_dataset(name: str = "digits", data_root: str | Path = "data", *, device
         train, val, test = (Split(whitening(s.x), s.y) for s in (train, val, test))
     return Dataset(name=name, classes=list(raw.classes), channels=channels,
                    image_size=(raw.x_train.shape[1], raw.x_train.shape[2]),
+                   # rounded from the float32 constants actually applied, as records always stored them
                    mean=tuple(round(float(v), 6) for v in mean), std=tuple(round(float(v), 6) for v in std),
+                   normalization=norm.name,
                    train=train.to(device), val=val.to(device), test=test.to(device),
                    zca=whitening.to(device) if whitening else None, val_fraction=val_fraction,
                    split_seed=split_seed, train_sha256=content_hash(raw.x_train[keep], y_train[keep]))

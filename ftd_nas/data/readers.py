@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ftd_nas.errors import DatasetError
+from ftd_nas.data.normalization import STANDARD, Normalization, declared
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -27,8 +28,7 @@ class RawData:
     x_test: np.ndarray
     y_test: np.ndarray
     classes: list[str]
-    mean: tuple[float, ...] | None = None  # known per-channel statistics in [0,1] units, else computed
-    std: tuple[float, ...] | None = None
+    normalization: Normalization | None = None  # constants the dataset declares (normalization.py); else computed
 
 
 def _require_torchvision(dataset: str):
@@ -65,7 +65,8 @@ def read_digits(root: Path, image_size: int | None) -> RawData:
 
 
 def read_npz(path: Path, image_size: int | None) -> RawData:
-    """Arrays x_train, y_train, x_test, y_test (uint8 NHWC or NHW) and optional classes."""
+    """Arrays x_train, y_train, x_test, y_test (uint8 NHWC or NHW), optional classes, and optional `mean` and `std`
+    (per channel, pixel units 0-1): the constants the file declares for its normalisation."""
     if not path.is_file():
         raise DatasetError(f"npz file {str(path)!r} does not exist; expected an .npz with arrays "
                            "x_train, y_train, x_test, y_test (uint8 images NHWC) and optionally classes")
@@ -85,7 +86,13 @@ def read_npz(path: Path, image_size: int | None) -> RawData:
     y_train, y_test = arrays["y_train"], arrays["y_test"]
     if classes is None:
         classes = [str(i) for i in range(int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)]
-    return RawData(x_train, y_train, x_test, y_test, classes)
+    norm = None
+    if "mean" in keys or "std" in keys:
+        if not {"mean", "std"} <= keys:
+            raise DatasetError(f"{str(path)!r} declares only one of `mean` and `std`; declare both (per channel, "
+                               "pixel units 0-1) or neither (then its own statistics are used)")
+        norm = declared(arrays["mean"], arrays["std"], str(path))
+    return RawData(x_train, y_train, x_test, y_test, classes, norm)
 
 
 # ---------------------------------------------------------------- CIFAR python batches
@@ -164,21 +171,21 @@ def _try_download(tv_class: str, root: Path):
 def read_cifar10(root: Path, image_size: int | None) -> RawData:
     raw = _cifar(root, "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch",
                  "batches.meta", b"labels", b"label_names", "CIFAR10")
-    raw.mean, raw.std = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+    raw.normalization = STANDARD["cifar10"]
     return raw
 
 
 def read_cifar100(root: Path, image_size: int | None) -> RawData:
     raw = _cifar(root, "cifar-100-python", ["train"], "test", "meta", b"fine_labels", b"fine_label_names",
                  "CIFAR100")
-    raw.mean, raw.std = (0.5071, 0.4866, 0.4409), (0.2673, 0.2564, 0.2762)
+    raw.normalization = STANDARD["cifar100"]
     return raw
 
 
 # ---------------------------------------------------------------- torchvision-only datasets
 
 def _torchvision_reader(tv_class: str, split_kwargs: Callable[[bool], dict], labels_attr: str,
-                        mean: tuple, std: tuple) -> Callable[[Path, int | None], RawData]:
+                        normalization: Normalization) -> Callable[[Path, int | None], RawData]:
     def read(root: Path, image_size: int | None) -> RawData:
         tvd = _require_torchvision(tv_class)
         parts = []
@@ -191,15 +198,14 @@ def _torchvision_reader(tv_class: str, split_kwargs: Callable[[bool], dict], lab
             x = x.transpose(0, 2, 3, 1) if x.ndim == 4 and x.shape[1] in (1, 3) else x[..., None]
             parts.append((np.ascontiguousarray(x), np.asarray(getattr(ds, labels_attr), dtype=np.int64)))
         classes = [str(c) for c in getattr(ds, "classes", range(10))]
-        return RawData(*parts[0], *parts[1], classes, mean, std)
+        return RawData(*parts[0], *parts[1], classes, normalization)
 
     return read
 
 
-read_mnist = _torchvision_reader("MNIST", lambda t: {"train": t}, "targets", (0.1307,), (0.3081,))
-read_fashion_mnist = _torchvision_reader("FashionMNIST", lambda t: {"train": t}, "targets", (0.2861,), (0.3530,))
-read_svhn = _torchvision_reader("SVHN", lambda t: {"split": "train" if t else "test"}, "labels",
-                                (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970))
+read_mnist = _torchvision_reader("MNIST", lambda t: {"train": t}, "targets", STANDARD["mnist"])
+read_fashion_mnist = _torchvision_reader("FashionMNIST", lambda t: {"train": t}, "targets", STANDARD["fashion-mnist"])
+read_svhn = _torchvision_reader("SVHN", lambda t: {"split": "train" if t else "test"}, "labels", STANDARD["svhn"])
 
 
 # ---------------------------------------------------------------- image folders
@@ -262,9 +268,6 @@ def read_folder(path: Path, image_size: int | None) -> RawData:
     return RawData(x[train_idx], y[train_idx], x[test_idx], y[test_idx], classes)
 
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-
 def read_tiny_imagenet(root: Path, image_size: int | None) -> RawData:
     """tiny-imagenet-200 as distributed: train/<wnid>/images/*, val/images + val_annotations.txt (the test split)."""
     base = root / "tiny-imagenet-200"
@@ -282,7 +285,7 @@ def read_tiny_imagenet(root: Path, image_size: int | None) -> RawData:
             x_test.append(_load_image(base / "val" / "images" / fields[0], size))
             y_test.append(index[fields[1]])
     return RawData(x_train, y_train, np.stack(x_test), np.asarray(y_test, dtype=np.int64), classes,
-                   IMAGENET_MEAN, IMAGENET_STD)
+                   STANDARD["imagenet"])
 
 
 def _imagenet_subset(name: str) -> Callable[[Path, int | None], RawData]:
@@ -296,7 +299,7 @@ def _imagenet_subset(name: str) -> Callable[[Path, int | None], RawData]:
         size = image_size or 128
         x_train, y_train, classes = read_class_folders(base / "train", size)
         x_test, y_test, _ = read_class_folders(base / "val", size, classes)
-        return RawData(x_train, y_train, x_test, y_test, classes, IMAGENET_MEAN, IMAGENET_STD)
+        return RawData(x_train, y_train, x_test, y_test, classes, STANDARD["imagenet"])
 
     return read
 

@@ -11,6 +11,7 @@ import torch
 from ftd_nas.checks import check_seed
 from ftd_nas.data import DataConfig, Dataset, Split
 from ftd_nas.data.for_file import real_data_for
+from ftd_nas.data.normalization import AUTO
 from ftd_nas.errors import ConfigError
 from ftd_nas.evaluation import random_subset
 from ftd_nas.proxy import Proxy
@@ -84,7 +85,8 @@ def source_proxy(proxy_arg: str) -> Proxy | None:
 
 
 def search_data(proxy_arg: str, proxy: Proxy | None, dataset: str | None, data_root: str = "data", zca: bool = False,
-                val_fraction: float = 0.1, split_seed: int = 0, device: torch.device | str = "cpu") -> Dataset:
+                val_fraction: float = 0.1, split_seed: int = 0, device: torch.device | str = "cpu",
+                normalize: str = AUTO) -> Dataset:
     """The real data a search scores on: always named by the caller; a proxy file (`proxy`, loaded from
     `proxy_arg`) fixes its preprocessing and is checked against it."""
     if proxy is not None:
@@ -92,7 +94,7 @@ def search_data(proxy_arg: str, proxy: Proxy | None, dataset: str | None, data_r
     if dataset is None:
         raise ConfigError(f"--proxy {proxy_arg} uses the real data: say which with --dataset")
     return DataConfig(dataset, data_root=data_root, zca=zca, val_fraction=val_fraction,
-                      split_seed=split_seed).load(device)
+                      split_seed=split_seed, normalize=normalize).load(device)
 
 
 def training_source(proxy_arg: str, dataset: Dataset, seed: int = 0, proxy: Proxy | None = None) -> TrainingSource:

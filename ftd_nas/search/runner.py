@@ -27,6 +27,7 @@ from optuna.trial import TrialState
 from ftd_nas import interrupts
 from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
+from ftd_nas.data.normalization import AUTO, check_choice
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError, exhausted
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
@@ -72,6 +73,7 @@ class SearchConfig(Part):
     dataset: str | None = None  # the real data (always given by the caller; checked against a proxy file's)
     data_root: str = "data"
     zca: bool = False  # preprocessing of real / random:K / zc:NAME (a proxy file fixes its own)
+    normalize: str = AUTO  # the same: data/normalization.py's choice
     val_fraction: float = 0.1
     split_seed: int = 0
     storage: str | None = None  # optuna storage URL; default sqlite:///OUT/study.db
@@ -94,6 +96,10 @@ class SearchConfig(Part):
         if self.zca and kind == "proxy":
             raise ConfigError("--zca applies to --proxy real / random:K / zc:NAME; a proxy file fixes its own "
                               "preprocessing (drop --zca)")
+        check_choice(self.normalize)
+        if self.normalize != AUTO and kind == "proxy":
+            raise ConfigError("--normalize applies to --proxy real / random:K / zc:NAME; a proxy file fixes its "
+                              "own preprocessing (drop --normalize)")
         if kind == ZC:
             self._check_training_free()
         if self.sampler not in SAMPLERS:

@@ -41,7 +41,7 @@ class SearchSetup:
         proxy = source_proxy(config.proxy)
         if dataset is None:
             dataset = search_data(config.proxy, proxy, config.dataset, config.data_root, config.zca,
-                                  config.val_fraction, config.split_seed, device)
+                                  config.val_fraction, config.split_seed, device, config.normalize)
         source = training_source(config.proxy, dataset, config.recipe.seed, proxy)
         return cls(config, space, device, dataset, source)
 
