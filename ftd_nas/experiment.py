@@ -58,10 +58,12 @@ class ExperimentSettings:
 
     def data(self) -> list[str]:
         """The real data and its preprocessing, for commands that start from the real data."""
-        return self.real() + self.preprocessing(self.zca)
+        return self.real() + self.preprocessing()
 
-    def preprocessing(self, zca: bool) -> list[str]:
-        return (["--zca"] if zca else []) + (["--normalize", self.normalize] if self.normalize else [])
+    def preprocessing(self, zca: bool | None = None, normalize: str | None = None) -> list[str]:
+        """--zca and --normalize as set, or as overridden for one stage."""
+        zca, normalize = self.zca if zca is None else zca, normalize or self.normalize
+        return (["--zca"] if zca else []) + (["--normalize", normalize] if normalize else [])
 
     def net(self) -> list[str]:
         return [*(["--width", str(self.width)] if self.width else []),
@@ -134,22 +136,24 @@ class ExperimentPlan:
 
     def search(self, space: str | Path, proxy: str | Path, *, epochs: Epochs | None = None,
                repeats: int | None = None, seed: int | None = None, workers: int = 1, name: str | None = None,
-               run: str | None = None, to: str | Path | None = None, zca: bool | None = None) -> Path:
+               run: str | None = None, to: str | Path | None = None, zca: bool | None = None,
+               normalize: str | None = None) -> Path:
         """Every candidate of `space` trained on `proxy` (a proxy file, "real" or "random:K"; `ftd-nas search`)
         or scored by a training-free scorer ("zc:NAME") into `to` (default OUT/search/RUN). `epochs` may be a
         function of the record so far (then so are the stage's arguments); None leaves it, like `repeats` and
         `seed`, to the command's default. `zca` overrides the plan's preprocessing for a search that reads the real
         data itself (the training-free scorers were published on data without ZCA while the distilled proxies of
-        the same experiment were made with it); a proxy file fixes its own, so it is refused there."""
+        the same experiment were made with it); `normalize` likewise (they were published on data normalised by
+        the dataset's standard constants); a proxy file fixes its own, so both are refused there."""
         s, proxy = self.settings, str(proxy)
         path = Path(to) if to else self.out / "search" / (run or Path(proxy).stem)
         if _is_file_proxy(proxy):
-            if zca is not None:
-                raise ConfigError(f"zca= applies to real data, random:K and zc:NAME; the proxy file {proxy!r} fixes "
-                                  "its own preprocessing")
+            if zca is not None or normalize is not None:
+                raise ConfigError(f"zca= and normalize= apply to real data, random:K and zc:NAME; the proxy file "
+                                  f"{proxy!r} fixes its own preprocessing")
             data = s.real()
         else:
-            data = s.real() + s.preprocessing(s.zca if zca is None else zca)
+            data = s.real() + s.preprocessing(zca, normalize)
 
         def args(record: dict) -> list[str]:
             n = epochs(record) if callable(epochs) else epochs

@@ -94,6 +94,10 @@ SCORERS = ("synflow", "snip", "grad_norm", "jacov", "naswot", "params", "flops")
 METHODS = ("random", "herding", "dsa", "dm", "mtt", "ftd")
 TABLE = "../shared/datasets/nats_bench_tss.csv"
 SUBSET = "npz:../shared/datasets/cifar10_subset.npz"
+# The training-free scorers read the real data themselves: as published (Abdelfattah et al.'s minibatch of CIFAR-10
+# normalised by the standard constants), not whitened and not by the subset's own statistics. The trained proxies'
+# files fix their own preprocessing (that of the experiments they are reused from).
+ZC_NORMALIZE = "cifar10"
 
 # zc_net, trained_net: (C, N) of the networks; *_sample: cells kept of the 6,466 unique ones (None: all), seeded by
 # sample_seed; search_epochs: training on each proxy; early_epochs: on the real subset; proxies: the nas_table.py
@@ -220,7 +224,7 @@ def stages(s: dict, out: Path, reuse: bool = False) -> tuple[list[Stage], list[S
         for name in SCORERS:
             run = zc_run(name, common)
             zc_runs[run] = plan.search(spaces["zc-common" if common else "zc"], f"zc:{name}", workers=workers,
-                                       name=run, run=run, zca=False)
+                                       name=run, run=run, zca=False, normalize=ZC_NORMALIZE)
     early = plan.search(spaces["trained"], "real", epochs=s["early_epochs"], workers=workers, name="search-early",
                         run="early")
     if reuse:

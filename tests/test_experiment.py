@@ -87,8 +87,12 @@ def test_a_training_free_search_reads_the_real_data_and_may_preprocess_it_otherw
     # zc:NAME is no proxy file: it takes the plan's preprocessing (ZCA here) unless the step says otherwise
     assert with_zca[4:9] == ["zc:synflow", "--dataset", "digits", "--zca", "--out"] and "--epochs" not in with_zca
     assert without[4:8] == ["zc:snip", "--dataset", "digits", "--out"]
-    with pytest.raises(ConfigError, match="fixes its own preprocessing"):
-        p.search("convnet-tiny", OUT / "proxies" / "ftd.safetensors", zca=False, name="search-ftd")
+    standard = p.search("convnet-tiny", "zc:jacov", name="zc-jacov", run="zc-jacov", zca=False, normalize="cifar10")
+    assert p.stages[2].args[4:10] == ["zc:jacov", "--dataset", "digits", "--normalize", "cifar10", "--out"]
+    assert standard == OUT / "search" / "zc-jacov"
+    for override in ({"zca": False}, {"normalize": "cifar10"}):
+        with pytest.raises(ConfigError, match="fixes its own preprocessing"):
+            p.search("convnet-tiny", OUT / "proxies" / "ftd.safetensors", name="search-ftd", **override)
 
 
 def test_a_truth_step_imports_a_table_or_an_archive():

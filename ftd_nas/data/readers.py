@@ -6,7 +6,6 @@ torchvision is imported lazily and only by the readers that need it.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -14,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ftd_nas.errors import DatasetError
+from ftd_nas.plain_pickle import ARRAYS, RestrictedUnpickler
 from ftd_nas.data.normalization import STANDARD, Normalization, declared
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -97,32 +97,13 @@ def read_npz(path: Path, image_size: int | None) -> RawData:
 
 # ---------------------------------------------------------------- CIFAR python batches
 
-class _BatchUnpickler(pickle.Unpickler):
-    """Admits only what CIFAR batches hold: builtin containers, strings, bytes, numbers and numpy arrays.
-
-    A pickle can name any importable callable and have it called while loading; a batch file from elsewhere
-    must not run code, so every global outside this table is refused.
-    """
-
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-               ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-               *((m, n) for m in ("builtins", "__builtin__") for n in ("set", "frozenset", "bytearray", "complex"))}
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing {module}.{name}: a CIFAR batch holds only containers, "
-                                         "strings, numbers and numpy arrays")
-        return super().find_class(module, name)
-
-
 def _unpickle(path: Path) -> dict:
     if not path.is_file():
         raise DatasetError(f"missing {str(path)!r}")
     try:
         with open(path, "rb") as fh:
-            data = _BatchUnpickler(fh, encoding="bytes").load()
+            data = RestrictedUnpickler(fh, ARRAYS, "containers, strings, numbers and numpy arrays (a CIFAR batch)",
+                                       encoding="bytes").load()
     except Exception as exc:  # refused global, truncated or not a pickle at all
         raise DatasetError(f"{str(path)!r} is not a CIFAR python batch ftd-nas can read safely: {exc}. "
                            "Replace it with the file from the official 'python version' archive.") from None

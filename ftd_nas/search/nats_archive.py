@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ftd_nas.errors import InputError
 from ftd_nas.progress import progress
-from ftd_nas.search.plain_pickle import load_plain_bz2
+from ftd_nas.plain_pickle import load_plain_bz2
 from ftd_nas.search.table_sources import TableEntry, TableSource, file_sha256
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from ftd_nas.data.family import CIFAR10_CLASSES, dataset_family
 from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.records import RecordError
 from ftd_nas.search import SearchConfig, load_run, load_space, run_search
-from ftd_nas.search.plain_pickle import PlainPickleError, loads_plain
+from ftd_nas.plain_pickle import PlainPickleError, loads_plain
 from ftd_nas.search.report import build_report, write_report
 from ftd_nas.search.table_truth import TableTruthConfig, make_table_truth
 from ftd_nas.search.truth import load_truth

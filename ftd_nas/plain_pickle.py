@@ -1,8 +1,10 @@
-"""Pickles received from elsewhere, read as plain data without running any of their code.
+"""Pickles received from elsewhere, read as data without running any of their code: the one restricted unpickler.
 
 A pickle can name any importable callable and have it called while it loads (`os.system`, `open`, ...), so a
-file from a benchmark's download page is as dangerous as a script from it. `load_plain` reads one with an
-unpickler that resolves no global at all: dicts, lists, tuples, sets, strings, bytes, numbers, booleans and None
+file from a benchmark's download page is as dangerous as a script from it. Every pickle ftd-nas reads goes through
+`RestrictedUnpickler`, which resolves only the globals of one table and refuses every other one:
+
+- `PLAIN` (`loads_plain`, NATS-Bench archives) resolves no real global at all: dicts, lists, tuples, sets, strings, bytes, numbers, booleans and None
 are built by the pickle machine itself, without a lookup; every global a pickle names is refused with
 `PlainPickleError`, except the few names below, which the benchmark files users have do contain and which are
 answered by inert stand-ins defined here (nothing is imported, nothing of theirs runs):
@@ -14,6 +16,9 @@ answered by inert stand-ins defined here (nothing is imported, nothing of theirs
 - numpy's scalar and dtype (NATS-Bench stores parameter counts as numpy floats) -> `Opaque`, an object that keeps
   its name and drops its arguments, so such a field reads as "not plain data": an error wherever a caller needs
   its value, and no numpy code runs.
+
+- `ARRAYS` (CIFAR's python batches) adds numpy's array reconstruction: the arrays are the data there. numpy's
+  constructors build an array from a dtype and a buffer and call nothing the file names.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 from ftd_nas.errors import InputError
 
+PLAIN_DATA = "plain data (dicts, lists, tuples, sets, strings, bytes, numbers, booleans, None)"
 MAX_BYTES = 256 << 20  # a decompressed file larger than this is refused (a bz2 bomb, not a benchmark record)
 
 
@@ -59,29 +65,43 @@ def _latin1(text, encoding="latin1") -> bytes:
     return text.encode("latin1")
 
 
-STAND_INS = {("collections", "OrderedDict"): dict,
-             **{(m, kind.__name__): kind for m in ("builtins", "__builtin__") for kind in (set, frozenset)},
-             **{(m, "scalar"): _opaque(f"{m}.scalar") for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
-             ("numpy", "dtype"): _opaque("numpy.dtype"), ("_codecs", "encode"): _latin1}
+_BUILTINS = ("builtins", "__builtin__")  # how protocols 3+ and 2 name them
+_NUMPY_CORE = ("numpy.core", "numpy._core")  # numpy 1 and 2
+REAL = object()  # a table's value: resolve the name itself (only numpy's array constructors are so admitted)
+
+PLAIN = {("collections", "OrderedDict"): dict,
+         **{(m, kind.__name__): kind for m in _BUILTINS for kind in (set, frozenset)},
+         **{(f"{m}.multiarray", "scalar"): _opaque(f"{m}.multiarray.scalar") for m in _NUMPY_CORE},
+         ("numpy", "dtype"): _opaque("numpy.dtype"), ("_codecs", "encode"): _latin1}
+ARRAYS = {**{(m, kind.__name__): kind for m in _BUILTINS for kind in (set, frozenset, bytearray, complex)},
+          **{(f"{m}.multiarray", n): REAL for m in _NUMPY_CORE for n in ("_reconstruct", "scalar")},
+          **{(f"{m}.numeric", "_frombuffer"): REAL for m in _NUMPY_CORE},
+          ("numpy", "ndarray"): REAL, ("numpy", "dtype"): REAL, ("_codecs", "encode"): _latin1}
 
 
-class _PlainUnpickler(pickle.Unpickler):
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves the globals of `table` (a stand-in, or REAL) and refuses every other one;
+    `holds` says what the file may hold, for the refusal's message."""
+
+    def __init__(self, file, table: dict, holds: str, **kwargs) -> None:
+        super().__init__(file, **kwargs)
+        self.table, self.holds = table, holds
+
     def find_class(self, module: str, name: str):
-        found = STAND_INS.get((module, name))
+        found = self.table.get((module, name))
         if found is None:
-            raise pickle.UnpicklingError(f"refusing {module}.{name}: only plain data (dicts, lists, tuples, sets, "
-                                         "strings, bytes, numbers, booleans, None) is read from this file, and no "
-                                         "code it names is run")
-        return found
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: only {self.holds} is read from this file, "
+                                         "and no code it names is run")
+        return super().find_class(module, name) if found is REAL else found
 
     def persistent_load(self, pid):
-        raise pickle.UnpicklingError("refusing a persistent reference: only plain data is read from this file")
+        raise pickle.UnpicklingError(f"refusing a persistent reference: only {self.holds} is read from this file")
 
 
 def loads_plain(data: bytes, where: str) -> object:
     """The plain data a pickle holds; `PlainPickleError` naming `where` for anything else."""
     try:
-        return _PlainUnpickler(io.BytesIO(data)).load()
+        return RestrictedUnpickler(io.BytesIO(data), PLAIN, PLAIN_DATA).load()
     except Exception as exc:  # a refused global, a truncated file, or not a pickle at all: never a crash
         raise PlainPickleError(f"{where} is not a plain-data pickle ftd-nas can read safely: "
                                f"{type(exc).__name__}: {exc}") from None
