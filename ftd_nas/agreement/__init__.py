@@ -16,7 +16,7 @@ from ftd_nas.agreement.batched import bootstrap_rows, kendall_rows, spearman_row
 from ftd_nas.agreement.bound import beat_sample_bound, miss_chances
 from ftd_nas.agreement.ceiling import noise_ceiling, of_noise_free
 from ftd_nas.agreement.formatting import format_interval, format_value
-from ftd_nas.agreement.intervals import bootstrap, fisher_interval, percentile_interval
+from ftd_nas.agreement.intervals import bootstrap, fisher_interval, perfect_agreement_interval, percentile_interval
 from ftd_nas.agreement.multiplicity import holm, minimum_detectable
 from ftd_nas.agreement.paired import CANDIDATES, PROXIES, Comparison, Estimate, better, compare_groups
 from ftd_nas.agreement.statistics import (FAILED, HIGHER_IS_BETTER, READINGS, agreement_metrics, aligned, best_first,
@@ -29,6 +29,6 @@ __all__ = ["CANDIDATES", "Comparison", "Estimate", "FAILED", "HIGHER_IS_BETTER",
            "bootstrap_rows", "compare_groups", "expected_top_k", "fisher_interval", "format_interval",
            "format_value", "holm", "kendall", "kendall_half", "kendall_rows", "metric_names", "minimum_detectable",
            "miss_chances",
-           "noise_ceiling", "of_noise_free", "percentile_interval", "picked_accuracy", "precision_at_k",
+           "noise_ceiling", "of_noise_free", "percentile_interval", "perfect_agreement_interval", "picked_accuracy", "precision_at_k",
            "rank_agreement", "rank_positions", "regret", "spearman", "spearman_rows", "top_k_chances",
            "top_k_sets"]

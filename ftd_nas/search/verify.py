@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ftd_nas.agreement import (beat_sample_bound, bootstrap_rows, fisher_interval, format_interval, kendall,
-                                kendall_rows, percentile_interval, spearman, spearman_rows)
+                               kendall_rows, perfect_agreement_interval, percentile_interval, spearman, spearman_rows)
 from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, InputError
@@ -220,10 +220,13 @@ def rank_intervals(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samp
         percentile, fisher = percentile_interval(boot, level), fisher_interval(value, n, name, level)
         widened = percentile if fisher is None or percentile[0] is None else \
             [min(percentile[0], fisher[0]), max(percentile[1], fisher[1])]
-        if percentile[0] is not None and percentile[0] == percentile[1]:
-            # every resample gave the same value (a sample in perfect agreement): the bootstrap cannot see the
-            # spread, so Fisher-z's interval stands in, joined with it (Fisher's excludes an estimate of exactly 1)
-            percentile = widened
+        if percentile[0] is not None and math.isclose(abs(value), 1, abs_tol=1e-12):
+            # a sample in perfect agreement: its resamples agree (nearly) perfectly too, and Fisher's z is infinite
+            # (its clamped interval far too narrow), so the observation itself is inverted, joined with the bootstrap
+            perfect = perfect_agreement_interval(n, name, level, int(np.sign(value)))
+            percentile = [min(perfect[0], percentile[0]), max(perfect[1], percentile[1])]
+        elif percentile[0] is not None and percentile[0] == percentile[1]:
+            percentile = widened  # every resample gave the same value: Fisher-z's interval stands in, joined
         finite = percentile if percentile[0] is None or not math.isfinite(value) else \
             [value - shrink * (value - percentile[0]), value + shrink * (percentile[1] - value)]
         out[name] = {"value": value, "percentile": percentile, "widened": widened, "finite": finite}

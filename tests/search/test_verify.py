@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from ftd_nas.agreement import perfect_agreement_interval
 from ftd_nas.cli import main
 from ftd_nas.errors import ConfigError, InputError, UntrustedCodeError
 from ftd_nas.search import load_run, run_search
@@ -110,9 +111,12 @@ def test_the_estimate_reports_the_percentile_interval_corrected_for_the_finite_p
                                pytest.approx(found["value"] + shrink * (found["percentile"][1] - found["value"]))]
     reported = estimate(proxy, real, 0.9, 300, seed=1, population=48)
     assert INTERVAL == "finite" and reported["interval"] == INTERVAL and reported["spearman_ci"] == found["finite"]
-    agreeing = rank_intervals(proxy, proxy, 0.9, 300, seed=1)["spearman"]  # every resample at 1: Fisher-z stands in
-    assert agreeing["percentile"] == agreeing["widened"]
-    assert agreeing["percentile"][0] < agreeing["percentile"][1] == agreeing["value"] == 1
+    agreeing = rank_intervals(proxy, proxy, 0.9, 300, seed=1)["spearman"]  # every resample at 1: the observation
+    assert agreeing["percentile"] == perfect_agreement_interval(12, "spearman", 0.9)  # itself is inverted
+    assert agreeing["percentile"][0] < 0.99 < agreeing["widened"][0]  # Fisher-z's was far narrower
+    assert agreeing["percentile"][1] == agreeing["value"] == 1
+    reversed_ = rank_intervals(proxy, -proxy, 0.9, 300, seed=1)["kendall"]  # resamples with ties: near -1
+    assert reversed_["percentile"] == perfect_agreement_interval(12, "kendall", 0.9, -1)
     over_half = rank_intervals(proxy, real, 0.9, 300, seed=1, population=23)["spearman"]  # more than half: as is
     assert over_half["finite"] == over_half["percentile"]
     whole = estimate(proxy, real, 0.9, 300, seed=1, population=12)  # the sample is the population: no doubt left
