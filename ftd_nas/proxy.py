@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from safetensors import safe_open
@@ -169,19 +171,8 @@ class Proxy:
     def check_shapes(self) -> None:
         """Tensors that agree with each other and with the record (a file from elsewhere may not)."""
         data, where = self.record.data, repr(str(self.path)) if self.path else "the proxy"
-        expected = (data.channels, *data.image_size)
-        problems = []
-        if self.images.dim() != 4 or tuple(self.images.shape[1:]) != expected:
-            shape = ", ".join(map(str, expected))
-            problems.append(f"images have shape {tuple(self.images.shape)}, expected [N, {shape}]")
-        elif self.labels.shape not in ((len(self.images),), (len(self.images), data.num_classes)):
-            problems.append(f"{len(self.images)} images but labels of shape {tuple(self.labels.shape)}")
-        elif self.soft_labels:
-            if not (bool((self.labels >= 0).all()) and torch.allclose(self.labels.sum(1), torch.ones(len(self.labels)),
-                                                                       atol=1e-3)):
-                problems.append("soft labels that are not probability distributions")
-        elif len(self.labels) and not (0 <= int(self.labels.min()) and int(self.labels.max()) < data.num_classes):
-            problems.append(f"labels outside 0..{data.num_classes - 1}")
+        problems = [p.text for p in content_problems(self.images, self.labels, (data.channels, *data.image_size),
+                                                     data.num_classes)]
         if self.raw_images is not None and self.raw_images.shape != self.images.shape:
             problems.append(f"raw_images have shape {tuple(self.raw_images.shape)}, images {tuple(self.images.shape)}")
         if problems:
@@ -192,17 +183,72 @@ class Proxy:
         are not finite or lie far outside that data's range (a diverged distillation)."""
         what = f"the proxy {str(self.path)!r}" if self.path else "the proxy"
         self.record.data.check(dataset.fingerprint(), what)
-        bound = RANGE_FACTOR * float(dataset.train.x.abs().max())
-        for name, images in (("images", self.images), ("raw_images", self.raw_images)):
-            if images is None:
-                continue
-            if not bool(torch.isfinite(images).all()):
-                raise NonFiniteError(f"{what} holds NaN or inf {name}: it comes from a diverged distillation; "
-                                     "distill it again (with a lower --lr-img)")
-            largest = float(images.abs().max())
-            if largest > bound:
-                raise NonFiniteError(f"{what} holds {name} values up to {largest:.3g}, far outside the real data's "
-                                     f"range (|x| <= {bound / RANGE_FACTOR:.3g}): it comes from a diverged "
-                                     "distillation; distill it again with a lower --lr-img")
-        if not (self.syn_lr > 0 and torch.isfinite(torch.tensor(self.syn_lr))):
-            raise NonFiniteError(f"{what} has a learned lr of {self.syn_lr}; distill it again with a lower --lr-lr")
+        problems = value_problems({"images": self.images, "raw_images": self.raw_images}, self.syn_lr, dataset)
+        if problems:
+            advice = ("distill it again with a lower --lr-lr" if problems[0].kind == "lr" else
+                      "it comes from a diverged distillation; distill it again with a lower --lr-img")
+            raise NonFiniteError(f"{what}: {problems[0].text}; {advice}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What a proxy must be, stated once: loading a proxy file (`check_shapes`), evaluating or searching on it
+# (`check_dataset`) and importing a published set (`ftd_nas/importer.py`) all ask these functions, so import never
+# writes a file that evaluate or search would refuse. Each caller words its own advice, by the problem's kind.
+
+class Problem(NamedTuple):
+    """One reason tensors are not a usable proxy. kind: shape | empty | count | labels | soft_labels | nonfinite |
+    range | lr, for the caller's advice; text: what is wrong, a clause that follows the name of the proxy or set."""
+
+    kind: str
+    text: str
+
+
+def _rows(mask: torch.Tensor) -> str:
+    """The first few row numbers where `mask` holds, for a message."""
+    rows = mask.nonzero().flatten().tolist()
+    return ", ".join(map(str, rows[:5])) + (f" (and {len(rows) - 5} more)" if len(rows) > 5 else "")
+
+
+def content_problems(images: torch.Tensor, labels: torch.Tensor, image_shape: tuple[int, ...],
+                     num_classes: int) -> list[Problem]:
+    """Why `images` and `labels` (hard [N] or probabilities [N, classes]) are not a proxy for data of that image
+    shape and number of classes; none when they are."""
+    if images.dim() != 4 or tuple(images.shape[1:]) != tuple(image_shape):
+        return [Problem("shape", f"images have shape {tuple(images.shape)}, expected "
+                                 f"[N, {', '.join(map(str, image_shape))}]")]
+    if len(images) == 0:
+        return [Problem("empty", "there are no images")]  # nothing to train on: every use of it would fail
+    if labels.shape not in ((len(images),), (len(images), num_classes)):
+        return [Problem("count", f"{len(images)} images but labels of shape {tuple(labels.shape)}, expected "
+                                 f"[{len(images)}] or [{len(images)}, {num_classes}]")]
+    if labels.dim() == 2:
+        # probabilities: what soft cross-entropy expects (an importer turns logits into them)
+        bad = ~((labels >= 0).all(1) & ((labels.sum(1) - 1).abs() <= 1e-3))  # NaN fails both: a bad row
+        if bool(bad.any()):
+            return [Problem("soft_labels", f"soft label rows {_rows(bad)} are not probability distributions "
+                                           "(non-negative, summing to 1)")]
+    elif not (0 <= int(labels.min()) and int(labels.max()) < num_classes):
+        return [Problem("labels", f"labels outside 0..{num_classes - 1} (they run from {int(labels.min())} to "
+                                  f"{int(labels.max())})")]
+    return []
+
+
+def value_problems(images: dict[str, torch.Tensor | None], syn_lr: float, dataset: Dataset) -> list[Problem]:
+    """Non-finite images (by name), images far outside the real data's range (beyond RANGE_FACTOR times its
+    largest magnitude: what a diverged distillation, or a set not preprocessed like the data, looks like), and a
+    learned lr that is not a finite positive number."""
+    bound = RANGE_FACTOR * float(dataset.train.x.abs().max())
+    problems = []
+    for name, tensor in images.items():
+        if tensor is None or tensor.numel() == 0:
+            continue
+        if not bool(torch.isfinite(tensor).all()):
+            problems.append(Problem("nonfinite", f"{name} hold NaN or inf values"))
+            continue
+        largest = float(tensor.abs().max())
+        if largest > bound:
+            problems.append(Problem("range", f"{name} values reach {largest:.3g}, far outside the real data's range "
+                                             f"(|x| <= {bound / RANGE_FACTOR:.3g})"))
+    if not (syn_lr > 0 and math.isfinite(syn_lr)):
+        problems.append(Problem("lr", f"the learned lr is {syn_lr}, not a finite positive number"))
+    return problems

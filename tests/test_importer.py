@@ -119,8 +119,106 @@ def test_other_released_layouts(tmp_path, digits):
 
 def test_images_not_preprocessed_as_declared_are_reported(tmp_path, digits, caplog):
     subset = random_subset(digits, 2)
-    torch.save(subset.x * 255, tmp_path / "images.pt")  # raw pixel scale: not normalised like the real data
+    torch.save(subset.x + 2, tmp_path / "images.pt")  # normalised by other statistics: within range, but shifted
     torch.save(subset.y, tmp_path / "labels.pt")
     with caplog.at_level(logging.WARNING, logger="ftd_nas"):
         import_distilled([str(tmp_path / "images.pt")], [str(tmp_path / "labels.pt")], digits, ImportConfig())
     assert "may not be preprocessed like the real data" in caplog.text
+
+
+# ---------------------------------------------------------------- sets import refuses, writing nothing
+# Each builds its files in a folder and returns the options that import them. Every one was once written as a proxy
+# that evaluate and search refuse, or crashed import: the proxy's own checks now run before anything is written.
+
+def _pt(folder, images, labels, *extra):
+    torch.save(images, folder / "images.pt")
+    torch.save(labels, folder / "labels.pt")
+    return ["--images", str(folder / "images.pt"), "--labels", str(folder / "labels.pt"), *extra]
+
+
+def _labels_out_of_range(folder, subset):
+    return _pt(folder, subset.x, torch.where(subset.y == 9, 12, subset.y))  # 12 is no class of digits' 10
+
+
+def _negative_labels(folder, subset):
+    return _pt(folder, subset.x, subset.y - 1)  # counted from 1 by mistake: class 0 becomes -1
+
+
+def _labels_of_other_images(folder, subset):
+    return _pt(folder, subset.x, subset.y[:-1])
+
+
+def _nan_soft_label_row(folder, subset):
+    logits = 4.0 * F.one_hot(subset.y, 10).float()
+    logits[3] = float("nan")
+    return _pt(folder, subset.x, logits)
+
+
+def _object_array_npz(folder, subset):
+    images = np.empty(len(subset.y), dtype=object)  # unpickling it could run code
+    images[:] = list(subset.x.numpy())
+    np.savez(folder / "set.npz", images=images, labels=subset.y.numpy())
+    return ["--images", str(folder / "set.npz")]
+
+
+def _images_of_different_sizes(folder, subset):
+    torch.save(subset.x[:10], folder / "images_0.pt")
+    torch.save(subset.x[10:, :, :8, :8], folder / "images_1.pt")
+    torch.save(subset.y[:10], folder / "labels_0.pt")
+    torch.save(subset.y[10:], folder / "labels_1.pt")
+    return [a for i in (0, 1) for a in ("--images", str(folder / f"images_{i}.pt"), "--labels",
+                                         str(folder / f"labels_{i}.pt"))]
+
+
+def _lr_nan(folder, subset):
+    return _pt(folder, subset.x, subset.y, "--lr", "nan")
+
+
+def _lr_file_inf(folder, subset):
+    torch.save(torch.tensor(float("inf")), folder / "lr_best.pt")
+    return _pt(folder, subset.x, subset.y, "--lr", str(folder / "lr_best.pt"))
+
+
+def _empty_set(folder, subset):
+    return _pt(folder, subset.x[:0], subset.y[:0])
+
+
+def _text_labels(folder, subset):
+    np.savez(folder / "set.npz", images=subset.x.numpy(), labels=np.asarray([f"c{int(c)}" for c in subset.y]))
+    return ["--images", str(folder / "set.npz")]
+
+
+def _raw_pixel_images(folder, subset):
+    return _pt(folder, subset.x * 255, subset.y)  # not normalised: evaluate refuses values this far out
+
+
+# name: (files, exit code, text the message must contain)
+BAD_SETS = {
+    "labels-out-of-range": (_labels_out_of_range, 3, "labels outside 0..9"),
+    "negative-labels": (_negative_labels, 3, "labels outside 0..9"),
+    "labels-of-other-images": (_labels_of_other_images, 3, "20 images but labels of shape (19,)"),
+    "nan-soft-label-row": (_nan_soft_label_row, 3, "label row 3 holds NaN or inf"),
+    "object-array-npz": (_object_array_npz, 3, "holds Python objects"),
+    "images-of-different-sizes": (_images_of_different_sizes, 3, "images of different shapes"),
+    "lr-nan": (_lr_nan, 2, "--lr"),
+    "lr-file-inf": (_lr_file_inf, 3, "lr_best.pt"),
+    "empty-set": (_empty_set, 3, "no images"),
+    "text-labels": (_text_labels, 3, "are of type <U2, not numbers"),
+    "raw-pixel-images": (_raw_pixel_images, 3, "far outside the real data's range"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SETS))
+def test_a_set_no_proxy_could_use_is_refused_and_nothing_is_written(name, tmp_path, digits, capsys):
+    files, code, text = BAD_SETS[name]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    args = files(tmp_path / "in", random_subset(digits, 2, seed=5))
+    try:
+        exit_code = main(["import", *args, "--dataset", "digits", "--out", str(tmp_path / "out" / "p.safetensors")])
+    except SystemExit as exc:  # argparse's usage errors
+        exit_code = exc.code
+    assert exit_code == code
+    err = capsys.readouterr().err
+    assert text in err and "Traceback" not in err, err
+    assert list((tmp_path / "out").iterdir()) == []  # no proxy, and no partial file beside it

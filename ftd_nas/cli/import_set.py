@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from ftd_nas.cli.common import RATE, add_data_args, add_overwrite_arg, data_config, whole
-from ftd_nas.errors import ConfigError
 from ftd_nas.importer import import_distilled
 from ftd_nas.io import refuse_overwrite
 from ftd_nas.origins import SOFT_LABELS, ImportConfig
@@ -31,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", action="append", required=True, metavar="FILE",
                    help="images .pt (repeat for split sets), a DC/DSA/DM results .pt, or an .npz")
     p.add_argument("--labels", action="append", default=[], metavar="FILE", help="labels .pt (repeat likewise)")
-    p.add_argument("--lr", default=None, metavar="FILE|NUMBER",
-                   help="the learned lr: a file such as lr_best.pt, or a number (default 0.01)")
+    p.add_argument("--lr", type=_lr, default=None, metavar="FILE|NUMBER",
+                   help="the learned lr: a file such as lr_best.pt, or a positive number (default 0.01)")
     p.add_argument("--soft-labels", choices=SOFT_LABELS, default="auto",
                    help="soft label rows are probabilities or logits (softmax applied); auto decides by the rows")
     p.add_argument("--experiment", type=whole(0), default=0, help="which experiment of a DC/DSA/DM results file")
@@ -47,15 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     refuse_overwrite(args.out, args.overwrite, "proxy file")
-    lr_file, lr = None, 0.01
-    if args.lr is not None:
-        if Path(args.lr).is_file():
-            lr_file = args.lr
-        elif _is_number(args.lr):
-            lr = RATE(args.lr)
-        else:
-            raise ConfigError(f"--lr takes a learned-lr file such as lr_best.pt or a number, got {args.lr!r}")
-    config = ImportConfig(method=args.method_name, soft_labels=args.soft_labels, experiment=args.experiment, lr=lr)
+    lr_file = args.lr if isinstance(args.lr, str) else None
+    lr = {"lr": args.lr} if isinstance(args.lr, float) else {}  # else ImportConfig's default
+    config = ImportConfig(method=args.method_name, soft_labels=args.soft_labels, experiment=args.experiment, **lr)
     dataset = data_config(args).load(resolve_device(args.device))
     proxy = import_distilled(args.images, args.labels, dataset, config, lr_file=lr_file)
     proxy.save(args.out)
@@ -65,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_number(text: str) -> bool:
+def _lr(text: str) -> str | float:
+    """--lr: an existing file's path (str), else a finite positive number (float); anything else is a usage error
+    naming the option, as for every other rate."""
+    if Path(text).is_file():
+        return text
     try:
         float(text)
     except ValueError:
-        return False
-    return True
+        raise argparse.ArgumentTypeError(f"{text!r} is neither an existing file (such as lr_best.pt) nor a "
+                                         "number") from None
+    return RATE(text)

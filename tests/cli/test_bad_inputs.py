@@ -24,6 +24,7 @@ E = ["--experts", "{ws}/experts", "--out", "{ws}/new.safetensors", "--ipc", "1",
      "--max-start-epoch", "1", "--iterations", "1"]  # distill from the workspace's experts, if it gets that far
 D = ["--dataset", "digits"]
 S = ["--space", "{ws}/space.yaml"]
+I = ["--images", "{ws}/images.pt"]  # four blank digits-shaped images, to import with the labels of a case
 
 # id: (arguments, exit code, text the message must contain)
 CASES = {
@@ -279,6 +280,21 @@ CASES = {
                               "has no axes ['extra']"),
     "import-lr-text": (["import", "--images", "{ws}/small.pt", "--labels", "{ws}/labels.pt", "--lr", "fast", *D,
                         "--out", "{ws}/i.safetensors"], USAGE, "--lr"),
+    "import-lr-nan": (["import", *I, "--labels", "{ws}/labels.pt", "--lr", "nan", *D, "--out", "{ws}/i.safetensors"],
+                      USAGE, "--lr"),
+    "import-labels-out-of-range": (["import", *I, "--labels", "{ws}/labels_12.pt", *D, "--out", "{ws}/i.safetensors"],
+                                   INPUT, "labels outside 0..9"),
+    "import-negative-labels": (["import", *I, "--labels", "{ws}/labels_negative.pt", *D, "--out",
+                                "{ws}/i.safetensors"], INPUT, "labels outside 0..9"),
+    "import-nan-soft-label-row": (["import", *I, "--labels", "{ws}/soft_nan.pt", *D, "--out", "{ws}/i.safetensors"],
+                                  INPUT, "label row 2 holds NaN"),
+    "import-object-array-npz": (["import", "--images", "{ws}/objects.npz", *D, "--out", "{ws}/i.safetensors"], INPUT,
+                                "holds Python objects"),
+    "import-images-of-different-sizes": (["import", *I, "--labels", "{ws}/labels.pt", "--images", "{ws}/small.pt",
+                                          "--labels", "{ws}/labels.pt", *D, "--out", "{ws}/i.safetensors"], INPUT,
+                                         "images of different shapes"),
+    "import-empty-set": (["import", "--images", "{ws}/no_images.pt", "--labels", "{ws}/no_labels.pt", *D, "--out",
+                          "{ws}/i.safetensors"], INPUT, "there are no images"),
     # demo
     "demo-out-is-a-file": (["demo", "--out", "{ws}/result.json", "--device", "cpu"], INPUT, "result.json"),
     "demo-no-cuda": (["demo", "--device", "cuda:3"], USAGE, "cuda"),
@@ -443,6 +459,15 @@ def workspace(tmp_path_factory, digits):
                                       table=str(ws / "table.csv")))
     torch.save(torch.zeros(4, 1, 8, 8), ws / "small.pt")
     torch.save(torch.zeros(4, dtype=torch.long), ws / "labels.pt")
+    torch.save(torch.zeros(4, 1, 16, 16), ws / "images.pt")
+    torch.save(torch.tensor([0, 1, 2, 12]), ws / "labels_12.pt")
+    torch.save(torch.tensor([-1, 0, 1, 2]), ws / "labels_negative.pt")
+    torch.save(torch.eye(10)[:4].index_fill(0, torch.tensor([2]), float("nan")), ws / "soft_nan.pt")
+    objects = np.empty(4, dtype=object)
+    objects[:] = list(np.zeros((4, 1, 16, 16), dtype=np.float32))
+    np.savez(ws / "objects.npz", images=objects, labels=np.arange(4))
+    torch.save(torch.zeros(0, 1, 16, 16), ws / "no_images.pt")
+    torch.save(torch.zeros(0, dtype=torch.long), ws / "no_labels.pt")
     (ws / "broken_log").mkdir()
     (ws / "broken_log" / "log.jsonl").write_text('{"it": 1, "loss": 0.5, "syn_lr": 0.01}\n{"it": 2, "lo')
     return ws
