@@ -1,9 +1,12 @@
 """`ftd-nas search ... --plan`: how long the whole search will take, before it starts.
 
 A few candidates spread over the space's sizes (by multiply-adds, smallest and largest included) are trained
-for a few epochs on the chosen device. Their steady epoch time (the first epoch, a warm-up, is left out when
-there are more) is fitted as a + b * multiply-adds and predicted for every candidate; a candidate also pays
-once for building and scoring, as measured. The projection for W workers schedules the units (candidate
+for a few epochs on the chosen device, after one untimed epoch of the smallest has warmed the device up (the
+first network built, the first kernels, cuDNN's choices: on an H200 the first sample carried 4.8 s of CUDA start,
+and `--plan` projected 60 minutes for a 24-minute search). Their steady epoch time (the first epoch is left out
+when there are more) is fitted as a + b * multiply-adds by Theil-Sen's line and predicted for every candidate; a
+candidate also pays once for building and scoring, the sample's median. Medians, so that one slow sample cannot
+drag the projection. The projection for W workers schedules the units (candidate
 repeats) longest first onto the least-loaded worker, each worker on a device of its own. Nothing is written:
 the run folder and its study are not opened.
 """
@@ -11,6 +14,7 @@ the run folder and its study are not opened.
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -73,12 +77,12 @@ def spread_sample(costs: list[tuple[dict, dict]], size: int) -> list[tuple[dict,
 
 
 def fit_line(x: list[float], y: list[float]) -> tuple[float, float]:
-    """Least-squares intercept and slope, the slope kept >= 0 (bigger networks never train faster)."""
-    n = len(x)
-    mx, my = sum(x) / n, sum(y) / n
-    sxx = sum((a - mx) ** 2 for a in x)
-    slope = max(0.0, sum((a - mx) * (b - my) for a, b in zip(x, y)) / sxx) if sxx > 0 else 0.0
-    return my - slope * mx, slope
+    """Theil-Sen's intercept and slope: the slope the median of the pairwise slopes, kept >= 0 (bigger networks
+    never train faster), the intercept the median of y - slope * x. Unlike least squares, one slow sample (a
+    device's first kernels, a neighbour's burst of work) cannot drag it."""
+    slopes = [(y[j] - y[i]) / (x[j] - x[i]) for i in range(len(x)) for j in range(i + 1, len(x)) if x[j] != x[i]]
+    slope = max(0.0, statistics.median(slopes)) if slopes else 0.0
+    return statistics.median(b - slope * a for a, b in zip(x, y)), slope
 
 
 def makespan(unit_seconds: list[float], workers: int) -> float:
@@ -119,8 +123,10 @@ def plan_search(config: SearchConfig, sample: int = 6, epochs: int = 3, workers:
     if not candidates:
         raise ConfigError(f"space {setup.space.name!r} has no candidate to plan for")
     costs = [(p, cost(build_candidate(setup.space, p, setup.shape), setup.shape)) for p in candidates]
+    picked = spread_sample(costs, sample)
+    _time_candidate(picked[0][0], setup, 1)  # untimed: warms the device up (first build, kernels, cuDNN's choices)
     timings = []
-    for params, _ in spread_sample(costs, sample):
+    for params, _ in picked:
         timings.append(_time_candidate(params, setup, epochs))
         log.info("plan: %s trains an epoch in %.2f s", timings[-1].candidate, timings[-1].epoch_seconds)
     plan = project(timings, [c for _, c in costs], config, workers)
@@ -133,7 +139,7 @@ def project(timings: list[SampleTiming], costs: list[dict], config: SearchConfig
     """The whole search's time from the sampled timings: every candidate (of `costs`) predicted by its
     multiply-adds, times the recipe's epochs, per unit of work; then scheduled onto each worker count."""
     intercept, slope = fit_line([t.macs for t in timings], [t.epoch_seconds for t in timings])
-    fixed = sum(t.fixed_seconds for t in timings) / len(timings)
+    fixed = statistics.median(t.fixed_seconds for t in timings)
     per_candidate = [fixed + config.recipe.epochs * (intercept + slope * c["macs"]) for c in costs]
     if config.sampler == "grid":
         unit_seconds = per_candidate * config.repeats

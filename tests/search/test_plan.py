@@ -5,7 +5,9 @@ import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from ftd_nas.search import SearchConfig, SearchRecipe, run_search
@@ -76,3 +78,29 @@ def test_plan_leaves_the_run_folder_untouched(space_file, tmp_path, digits):
     assert "wall time by number of workers" in out.stdout and "memory per candidate" in out.stdout
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert plan["units"] == 8 and set(plan["seconds_by_workers"]) == {"1", "2", "4", "8", "16"}
+
+
+def test_one_slow_first_sample_does_not_drag_the_projection():
+    # six samples on a line (5 ms + 1e-11 s per multiply-add an epoch, 0.1 s fixed: small candidates on a GPU); then
+    # the first carries the device's one-off start, as measured on an H200 (issue 30): 4.84 s to build and score,
+    # 0.068 s per epoch
+    macs = [1e6, 5e7, 1e8, 2e8, 4e8, 8e8]
+    clean = [SampleTiming(str(i), m, 1, epoch_seconds=0.005 + 1e-11 * m, fixed_seconds=0.1, memory_bytes=1,
+                          memory_measured=False) for i, m in enumerate(macs)]
+    slow_start = [replace(clean[0], epoch_seconds=0.068, fixed_seconds=4.84), *clean[1:]]
+    costs = [{"macs": m} for m in np.linspace(1e6, 8e8, 50)]
+    config = SearchConfig(proxy="random:2", recipe=SearchRecipe(epochs=200))
+    expected, dragged = (project(t, costs, config, workers=(1,)).total_seconds for t in (clean, slow_start))
+    assert expected == pytest.approx(sum(0.1 + 200 * (0.005 + 1e-11 * c["macs"]) for c in costs))
+    assert dragged == pytest.approx(expected, rel=0.10)
+
+
+def test_the_plan_warms_the_device_up_before_it_times(space_file, digits, monkeypatch):
+    from ftd_nas.search import plan as plan_module
+
+    timed = []
+    real = plan_module._time_candidate
+    monkeypatch.setattr(plan_module, "_time_candidate",
+                        lambda params, setup, epochs: timed.append(epochs) or real(params, setup, epochs))
+    plan = plan_search(search_config(space_file, "unused", epochs=4), sample=2, epochs=2, dataset=digits)
+    assert timed == [1, 2, 2] and len(plan.sample) == 2  # one untimed epoch first, left out of the sample
