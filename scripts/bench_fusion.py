@@ -180,7 +180,8 @@ def max_diff(net, params: list[torch.Tensor], names, index=None) -> float:
 
 
 def count_kernels(spec, images, cfg, device) -> dict:
-    """Kernels launched and host synchronisations in one epoch of `train()` per training step, with and without DSA."""
+    """Kernels launched, host synchronisations and reads, and aten operators, per training step of `train()`
+    (two epochs profiled after one of warm-up), with and without DSA."""
     from torch.profiler import ProfilerActivity, profile
 
     out = {}
@@ -198,8 +199,12 @@ def count_kernels(spec, images, cfg, device) -> dict:
         syncs = sum(e.count for e in events if e.key in ("cudaStreamSynchronize", "cudaDeviceSynchronize",
                                                           "cudaMemcpyAsync", "cudaEventSynchronize"))
         aten = sum(e.count for e in events if e.key.startswith("aten::"))
+        # a tensor's value read on the host (.item(), bool(), a Python number from a tensor): on CUDA each one
+        # waits for the GPU; counted on any device, so the CPU shows where a GPU step would synchronise
+        reads = sum(e.count for e in events if e.key == "aten::_local_scalar_dense")
         out[name] = {"kernel_launches_per_step": launches / (2 * steps), "sync_or_copy_calls_per_step":
-                     syncs / (2 * steps), "aten_ops_per_step": aten / (2 * steps)}
+                     syncs / (2 * steps), "aten_ops_per_step": aten / (2 * steps),
+                     "host_reads_per_step": reads / (2 * steps)}
     return out
 
 
