@@ -46,6 +46,7 @@ from ftd_nas.search.scoring import score_candidate
 from ftd_nas.search.setup import SearchSetup
 from ftd_nas.search.space import SearchSpace, parse_space
 from ftd_nas.search.study import enqueue_missing, open_study
+from ftd_nas.search.truth_record import TRUTH_FILE, holds_table
 from ftd_nas.train import Trainer, TrainResult, evaluate
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,11 @@ class Search:
         self.study = open_study(self.storage, self.study_name, self.identity, sampler, legacy, pruner)
 
     def _check_run_folder(self) -> SearchRunRecord | None:
-        """The folder's earlier run, if any; refused when it holds finished candidates of other settings."""
+        """The folder's earlier run, if any; refused when it holds finished candidates of other settings, or a
+        truth imported from a table (its truth.json and a search's run.json would describe one folder twice)."""
+        if holds_table(self.out):
+            raise ConfigError(f"{str(self.out)!r} holds a ground truth imported from a table ({TRUTH_FILE}); a "
+                              "search there would mix its run into it: use another --out")
         if not (self.out / "run.json").exists():
             return None
         previous = SearchRunRecord.read(self.out)

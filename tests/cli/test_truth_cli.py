@@ -6,6 +6,7 @@ import json
 import pytest
 
 from ftd_nas.cli import main
+from ftd_nas.errors import EXIT_USAGE
 from ftd_nas.search import load_space, run_search
 from ftd_nas.search.space import candidate_id
 from tests.conftest import search_config, write_space
@@ -39,3 +40,8 @@ def test_a_table_imported_on_the_command_line_is_a_truth_for_report_and_verify(p
                  str(tmp_path / "truth"), "--out", str(tmp_path / "v"), "--device", "cpu", "--no-progress"]) == 0
     assert "looked up, not trained" in capsys.readouterr().out
     assert not (tmp_path / "truth" / "run.json").exists()
+    # nor does a search write into a truth folder: its run would be mixed into the table's
+    assert main(["search", "--space", str(root / "unit.yaml"), "--proxy", "random:2", "--dataset", "digits",
+                 "--epochs", "1", "--out", str(tmp_path / "truth"), "--device", "cpu", "--no-progress"]) == EXIT_USAGE
+    assert "holds a ground truth imported from a table" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "truth").iterdir()) == ["truth.json"]
