@@ -25,11 +25,14 @@ import logging
 import shutil
 from pathlib import Path
 
+from ftd_nas.cli.common import add_normalize_arg
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.proxy_methods import lookup
 from ftd_nas.stages import Stage, run_stages
 
-FULL = dict(dataset="npz:../shared/datasets/cifar10_subset.npz", zca=True, width=32, experts=4, expert_epochs=15,
+# the CIFAR-10 subset normalised by CIFAR-10's constants (runs started before --normalize existed: --normalize file)
+FULL = dict(dataset="npz:../shared/datasets/cifar10_subset.npz", normalize="cifar10", zca=True, width=32, experts=4,
+            expert_epochs=15,
             alpha=0.3, ipc=10, iterations=300, syn_steps=10, max_start=10, ema=0.99, seeds=(0, 1, 2),
             space="convnet-cpu", truth_epochs=8, repeats=3, search_epochs=100, ks=(5, 10, 20), bootstrap=1000)
 QUICK = dict(dataset="digits", zca=False, width=8, experts=2, expert_epochs=4, alpha=0.3, ipc=2, iterations=3,
@@ -39,7 +42,8 @@ QUICK = dict(dataset="digits", zca=False, width=8, experts=2, expert_epochs=4, a
 
 def stages(s: dict, out: Path) -> list[Stage]:
     """The experiment's stages, in order."""
-    plan = ExperimentPlan(ExperimentSettings(s["dataset"], zca=s["zca"], width=s["width"], device="cpu"), out)
+    plan = ExperimentPlan(ExperimentSettings(s["dataset"], zca=s["zca"], normalize=s.get("normalize"),
+                                             width=s["width"], device="cpu"), out)
     for optimizer in ("gsam", "sgd"):
         plan.experts(optimizer, s["experts"], s["expert_epochs"], s["alpha"], workers=2)
     proxies = {}
@@ -69,9 +73,10 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="digits and tiny settings (a smoke test of the script)")
     p.add_argument("--out", default=None, help="work folder (default runs/nas_cpu[_quick])")
     p.add_argument("--figures", default=None, help="copy the report's table and main figures here at the end")
+    add_normalize_arg(p, default=None)  # None: the settings'; `file` resumes folders made before it
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    s = QUICK if args.quick else FULL
+    s = dict(QUICK if args.quick else FULL, **({"normalize": args.normalize} if args.normalize else {}))
     out = Path(args.out or ("runs/nas_cpu_quick" if args.quick else "runs/nas_cpu"))
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
     record = run_stages(stages(s, out), out, settings)

@@ -30,6 +30,7 @@ import statistics
 from pathlib import Path
 
 from ftd_nas.agreement import format_interval, format_value
+from ftd_nas.cli.common import add_normalize_arg
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.io import write_json
 from ftd_nas.proxy_methods import SELECTED, REGISTRY, display_name, lookup
@@ -37,7 +38,10 @@ from ftd_nas.stages import Stage, run_stages
 
 ROWS = [(display_name(m), m) for m in ("random", "herding", "kcenter", "dsa", "dm", "mtt", "ftd")]
 SCALES = {
-    "cpu": dict(dataset="npz:../shared/datasets/cifar10_subset.npz", data_root="data", zca=True, width=32, depth=3,
+    # cpu: the CIFAR-10 subset normalised by CIFAR-10's constants, as the papers' code normalises CIFAR-10 (work
+    # folders started before --normalize existed used the subset's own statistics: resume them with --normalize file)
+    "cpu": dict(dataset="npz:../shared/datasets/cifar10_subset.npz", normalize="cifar10", data_root="data", zca=True,
+                width=32, depth=3,
                 experts=4, expert_epochs=15, alpha=0.3, ipc=10, space="convnet-cpu", truth_epochs=8, repeats=3,
                 search_epochs=100, eval_runs=3, eval_epochs=300, select_epochs=20, device="cpu", workers=2,
                 distill={"ftd": ["--iterations", "300", "--syn-steps", "10", "--max-start-epoch", "10",
@@ -81,8 +85,9 @@ def report_dir(out: Path, seeds: int, kind: str = "report") -> Path:
 
 def plan_settings(s: dict, out: Path) -> ExperimentPlan:
     """An empty plan in `out` with the data, network and device the proxies of scale `s` are made with."""
-    return ExperimentPlan(ExperimentSettings(s["dataset"], data_root=s["data_root"], zca=s["zca"], width=s["width"],
-                                             depth=s["depth"], device=s["device"]), out)
+    return ExperimentPlan(ExperimentSettings(s["dataset"], data_root=s["data_root"], zca=s["zca"],
+                                             normalize=s.get("normalize"), width=s["width"], depth=s["depth"],
+                                             device=s["device"]), out)
 
 
 def add_proxies(plan: ExperimentPlan, s: dict, methods: list[str], seeds: int = 1) -> dict[tuple[str, int], Path]:
@@ -278,11 +283,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, default=1,
                    help="proxies per method, made with seeds 0..N-1 (early stopping: N training seeds); with N > 1 "
                         "each method is a group and its intervals include what the proxy's seed changes (default 1)")
+    add_normalize_arg(p, default=None)  # None: the scale's; `file` resumes or reuses folders made before it
     args = p.parse_args(argv)
     if args.seeds < 1:
         p.error("--seeds must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    s = dict(SCALES[args.scale], **({"data_root": args.data_root} if args.data_root else {}))
+    s = dict(SCALES[args.scale], **({"data_root": args.data_root} if args.data_root else {}),
+             **({"normalize": args.normalize} if args.normalize else {}))
     out = Path(args.out or f"runs/nas_table_{args.scale}")
     plan = stages(s, out, args.seeds)
     taken = reuse(Path(args.reuse), out, {stage.name for stage in plan}) if args.reuse else {}

@@ -84,6 +84,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nas_table  # noqa: E402  (the proxies' commands and the table helpers are that table's)
 
 from ftd_nas.agreement import format_interval, format_value  # noqa: E402
+from ftd_nas.cli.common import add_normalize_arg  # noqa: E402
 from ftd_nas.errors import FtdNasError, InputError  # noqa: E402
 from ftd_nas.io import write_json  # noqa: E402
 from ftd_nas.models.nb201_cells import EDGE_AXES, OPS  # noqa: E402
@@ -435,9 +436,12 @@ def main(argv: list[str] | None = None) -> None:
                    help="take the finished random, herding, DSA, DM, MTT and FTD proxies (seed 0) from these "
                         "experiment folders (nas_table.py's and experiment_nas_cpu.py's outputs, first found wins) "
                         "instead of making them; they are copied in when the stages that need them start")
+    add_normalize_arg(p, default=None)  # the proxies' and early stopping's data; the scorers' stays ZC_NORMALIZE
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     s = dict(SCALES[args.scale])
+    if args.normalize:
+        s["proxies"] = dict(s["proxies"], normalize=args.normalize)
     if args.data_root:
         s["proxies"] = dict(s["proxies"], data_root=args.data_root)
     out = Path(args.out or f"runs/nb201_{args.scale}")

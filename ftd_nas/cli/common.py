@@ -74,10 +74,11 @@ def add_data_args(parser: argparse.ArgumentParser, default: str = "digits") -> N
 
 def add_normalize_arg(group, default: str | None = AUTO) -> None:
     group.add_argument("--normalize", choices=CHOICES, default=default, metavar="CONSTANTS",
-                       help=f"per-channel normalisation: {AUTO} (default: the constants the dataset declares, such as "
+                       help=f"per-channel normalisation: {AUTO} (the constants the dataset declares, such as "
                             f"cifar10's for --dataset cifar10 or an npz's mean/std arrays, else the training images' "
                             f"own statistics), {FILE} (the images' own statistics), or a standard set: "
-                            + ", ".join(STANDARD) + " (use cifar10 for CIFAR-10 kept as npz:, as the papers did)")
+                            + ", ".join(STANDARD) + " (use cifar10 for CIFAR-10 kept as npz:, as the papers did); "
+                            + (f"default {default}" if default else "default: what the scale or settings say"))
 
 
 def data_config(args: argparse.Namespace, default: str = "digits") -> DataConfig:
