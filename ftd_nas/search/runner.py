@@ -262,6 +262,8 @@ class Search:
         self.shape = setup.shape
         # the space for this data: exclusions and parameter / multiply-add limits applied (the grid's queue)
         self.candidates = setup.candidates() if config.sampler == "grid" else None
+        if self.candidates is None and all(over_limits(setup.space, p, setup.shape) for p in setup.space.candidates()):
+            setup.refuse_empty()  # a budgeted search would sample only excluded candidates and end as "finished"
         self.out.mkdir(parents=True, exist_ok=True)
         previous = self._check_run_folder()
         url = config.storage

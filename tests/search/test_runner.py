@@ -2,6 +2,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 from optuna.trial import TrialState
@@ -151,14 +152,15 @@ def test_a_candidate_out_of_memory_fails_with_its_reason_and_the_search_goes_on(
     assert summary["failed"] == len(failed) and summary["trained"] == 8 - len(failed) > 0
 
 
-def test_a_space_with_no_candidate_within_its_limits_is_an_error_not_a_finished_search(tmp_path, digits):
+@pytest.mark.parametrize("budget", [{}, {"sampler": "random", "n_trials": 3}], ids=["grid", "budgeted"])
+def test_a_space_with_no_candidate_within_its_limits_is_an_error_not_a_finished_search(tmp_path, digits, budget):
     from ftd_nas.errors import InputError
 
     space = tmp_path / "tight.yaml"
     space.write_text(SPACE + "constraints:\n  max_params: 10\n")
     with pytest.raises(InputError, match=r"no candidate of space 'unit' .* within its limits \{'max_params': 10\} "
                                          r"for digits \(1x16x16, 10 classes\): all 8 have more parameters"):
-        run_search(search_config(str(space), tmp_path / "run"), dataset=digits)
+        run_search(replace(search_config(str(space), tmp_path / "run"), **budget), dataset=digits)
     assert not (tmp_path / "run").exists()
 
 
