@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ftd_nas.agreement.intervals import bootstrap as resampled, percentile_interval
+from ftd_nas.agreement.intervals import bootstrap as resampled, perfect_agreement_interval, percentile_interval
 from ftd_nas.agreement.statistics import (FAILED, READINGS, aligned, best_first, better_half, expected_top_k, kendall,
                                           kendall_half, picked_accuracy, precision_at_k, ranked_by, regret, spearman,
                                           top_k_sets)
+
+
+STAT_NAMES = {spearman: "spearman", kendall: "kendall"}
 
 
 def rank_agreement(proxy: dict[str, float], truth: dict[str, float], ks=(5, 10, 20), bootstrap: int = 1000,
@@ -34,7 +37,14 @@ def rank_agreement(proxy: dict[str, float], truth: dict[str, float], ks=(5, 10, 
         # Every interval draws afresh from `seed`: each is reproducible on its own, whatever else is computed.
         rng = np.random.default_rng(seed)
         draws = -(-bootstrap // len(sets))
-        return percentile_interval(np.concatenate([resampled(stat, p[s], t[s], draws, rng) for s in sets]))
+        ci = percentile_interval(np.concatenate([resampled(stat, p[s], t[s], draws, rng) for s in sets]))
+        signs = {float(np.sign(stat(p[s], t[s]))) if np.isclose(abs(stat(p[s], t[s])), 1) else 0.0 for s in sets}
+        if ci[0] is not None and len(signs) == 1 and 0.0 not in signs:
+            # perfect agreement (a top k in the truth's order, say): every resample agrees too, so the bootstrap
+            # alone would claim certainty; the observation's own interval joins it
+            perfect = perfect_agreement_interval(len(sets[0]), STAT_NAMES[stat], 0.95, int(signs.pop()))
+            ci = [min(ci[0], perfect[0]), max(ci[1], perfect[1])]
+        return ci
 
     topk = {}
     for k in ks:

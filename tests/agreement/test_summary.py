@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from ftd_nas.agreement import FAILED, rank_agreement
+from ftd_nas.agreement import FAILED, perfect_agreement_interval, rank_agreement
 
 TRUTH = {f"a{i}": 0.5 + 0.01 * i for i in range(20)}  # a19 is best
 
@@ -11,6 +11,12 @@ def test_identical_ranking_is_perfect():
     r = rank_agreement({k: 2 * v for k, v in TRUTH.items()}, TRUTH, bootstrap=50)
     assert r["spearman"] == pytest.approx(1) and r["kendall"] == pytest.approx(1)
     assert r["topk"]["5"]["precision"] == 1 and r["regret"] == 0 and r["picked"] == "a19"
+    # every resample agrees perfectly too: the interval is the one 5 (or 20) candidates in perfect agreement allow,
+    # never the bootstrap's [1, 1]
+    assert r["topk"]["5"]["by_real"]["spearman_ci95"] == perfect_agreement_interval(5, "spearman", 0.95)
+    assert r["topk"]["5"]["by_real"]["spearman_ci95"][0] < 0.5
+    assert r["spearman_ci95"] == perfect_agreement_interval(20, "spearman", 0.95)
+    assert r["kendall_ci95"][0] < 1 == r["kendall_ci95"][1]
 
 
 def test_reversed_ranking_is_minus_one_and_picks_the_worst():
