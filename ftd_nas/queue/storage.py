@@ -4,6 +4,8 @@ what to do, never with a password."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -19,6 +21,15 @@ from ftd_nas.queue.units import MAX_CRASHES
 from ftd_nas.queue.urls import default_url, journal_path, normalise_url, password_of, redact, redact_url, sqlite_file
 
 Storage = RDBStorage | HeartbeatJournalStorage
+log = logging.getLogger(__name__)
+
+# How every SQLite study a worker opens journals its commits. WAL: a commit appends to study.db-wal and syncs that
+# one file, where SQLite's default rollback journal (DELETE) writes, syncs and deletes a journal and syncs the
+# database as well: 4.2 ms a commit instead of 16.6 on this project's machine. synchronous=FULL syncs the WAL at
+# every commit, so a finished candidate survives a power loss or a crash of the machine, not only a killed
+# process; NORMAL (0.013 ms) syncs only at checkpoints and may lose the last commits when the power goes.
+SQLITE_PRAGMAS = {"journal_mode": "WAL", "synchronous": "FULL"}
+SQLITE_TIMEOUT_S = 120  # how long a worker waits for another's write to finish before giving up
 
 
 def _storage_error(url: str, exc: Exception) -> FtdNasError:
@@ -80,6 +91,21 @@ def _open_journal(path: Path, **kwargs) -> HeartbeatJournalStorage:
                            "another --out") from None
 
 
+class _StudyConnection(sqlite3.Connection):
+    """A worker's connection to a SQLite study (SQLAlchemy hands it to sqlite3.connect as its factory), with
+    `SQLITE_PRAGMAS` set as it opens. The journal mode is stored in the file: a study written before WAL (DELETE)
+    is switched by the first worker that opens it, and resumes as it was."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        wanted = SQLITE_PRAGMAS["journal_mode"]
+        mode = self.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]
+        if mode.lower() != wanted.lower():  # SQLite keeps the old mode where the new one cannot work
+            log.warning("the SQLite study stays in journal mode %s (%s is not available on its filesystem); it works, "
+                        "each commit costs more", mode, wanted)
+        self.execute(f"PRAGMA synchronous = {SQLITE_PRAGMAS['synchronous']}")
+
+
 def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int = 180) -> Storage:
     """The study storage (default: SQLite file in the run directory) with heartbeats and retry of dead trials."""
     with quiet_optuna():
@@ -91,7 +117,8 @@ def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int
         return _open_journal(path, heartbeat=heartbeat, grace=grace, stale_callback=retry)
     url = normalise_url(url or default_url(run_dir))
     database = sqlite_file(url)
-    engine_kwargs = {"connect_args": {"timeout": 120}} if database else {"pool_pre_ping": True}
+    engine_kwargs = ({"connect_args": {"timeout": SQLITE_TIMEOUT_S, "factory": _StudyConnection}} if database
+                     else {"pool_pre_ping": True})
     # two workers creating the schema of one SQLite file at once collide: one creates, the other waits
     lock = file_lock(Path(f"{database}.lock")) if database else nullcontext()
     attempts = 5
@@ -111,6 +138,14 @@ def make_storage(url: str | None, run_dir: Path, heartbeat: int = 60, grace: int
     raise AssertionError("unreachable")
 
 
+def close_storage(storage: Storage) -> None:
+    """Close the storage's connections (it opens new ones if used again). The last connection to close a SQLite
+    study in WAL mode moves the commits of study.db-wal into study.db and removes study.db-wal and -shm: a
+    finished worker leaves its whole study in study.db, for whoever copies just that file."""
+    if isinstance(storage, RDBStorage):
+        storage.engine.dispose()
+
+
 def open_storage_readonly(url: str) -> Storage:
     """Open an existing study storage for reading only: SQLite in read-only mode, PostgreSQL in read-only
     transactions, a journal file only read (never appended to). A missing file is an error, never created."""
@@ -119,19 +154,54 @@ def open_storage_readonly(url: str) -> Storage:
         if not path.is_file():
             raise StorageError(f"the journal file {str(path)!r} does not exist; was the run copied without it?")
         return _open_journal(path, readonly=True)
-    url = opened = normalise_url(url)
+    url = normalise_url(url)
     path = sqlite_file(url)
     if path is not None:
         if not path.is_file():
             raise StorageError(f"the study database {str(path)!r} does not exist; was the run copied without it?")
-        # a SQLite URI, whose path is percent-encoded for SQLite and once more for SQLAlchemy (which decodes it)
-        opened, engine_kwargs = f"sqlite:///file:{quote(quote(str(path)))}?mode=ro&uri=true", {}
-    elif url.startswith("postgresql"):
+        return _open_sqlite_readonly(path, url)
+    if url.startswith("postgresql"):
         engine_kwargs = {"connect_args": {"options": "-c default_transaction_read_only=on"}}
     else:
         engine_kwargs = {}
     try:
-        with quiet_optuna():
-            return RDBStorage(opened, engine_kwargs=engine_kwargs, skip_table_creation=True)
+        return _open_rdb_readonly(url, engine_kwargs)
     except Exception as exc:
         raise _storage_error(url, exc) from None
+
+
+def _open_rdb_readonly(url: str, engine_kwargs: dict) -> RDBStorage:
+    with quiet_optuna():
+        return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=True)
+
+
+def _sqlite_uri(path: Path, query: str) -> str:
+    """A SQLite URI, whose path is percent-encoded for SQLite and once more for SQLAlchemy (which decodes it)."""
+    return f"sqlite:///file:{quote(quote(str(path)))}?{query}&uri=true"
+
+
+def _open_sqlite_readonly(path: Path, url: str) -> RDBStorage:
+    """A SQLite study opened read-only. One in WAL mode is read through its index, study.db-shm, which SQLite
+    creates beside it when missing (the last worker to close a study removes it, with study.db-wal): in a folder it
+    cannot write (a read-only copy or mount), a study without study.db-wal holds every commit in the file itself and
+    is opened immutable instead, needing neither."""
+    try:
+        return _open_rdb_readonly(_sqlite_uri(path, "mode=ro"), {})
+    except Exception as exc:
+        unwritable = any(m in str(e) for e in causes(exc) for m in ("unable to open database", "readonly database"))
+        if not (unwritable and _in_wal_mode(path)):
+            raise _storage_error(url, exc) from None
+        if Path(f"{path}-wal").exists():
+            raise StorageError(f"the study {str(path)!r} has commits in {path.name}-wal that SQLite can read only "
+                               f"with an index ({path.name}-shm) it cannot create in this folder: copy the run folder "
+                               "somewhere writable, or open it once where it was written") from None
+    try:
+        return _open_rdb_readonly(_sqlite_uri(path, "mode=ro&immutable=1"), {})
+    except Exception as exc:
+        raise _storage_error(url, exc) from None
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Does the SQLite file's header say WAL (its read and write versions, bytes 18 and 19, are 2)?"""
+    with open(path, "rb") as fh:
+        return fh.read(20)[18:20] == b"\x02\x02"

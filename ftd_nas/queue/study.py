@@ -14,6 +14,7 @@ from typing import Callable
 import optuna
 
 from ftd_nas.errors import ConfigError
+from ftd_nas.queue.backend import one_transaction
 from ftd_nas.queue.units import finished_and_running
 from ftd_nas.records import format_diff
 
@@ -58,13 +59,15 @@ def _label(study: optuna.Study, identity: dict, complete: Callable[[dict], bool]
     while True:
         attrs = study.user_attrs
         if not attrs:
-            for key, value in identity.items():
-                study.set_user_attr(key, value)
+            with one_transaction(study):  # the whole label at once: no worker sees half of it
+                for key, value in identity.items():
+                    study.set_user_attr(key, value)
             return None
         if complete(attrs):
             return attrs
         if time.monotonic() > deadline:  # the creator died while labelling: complete it with ours
-            for key in identity.keys() - attrs.keys():
-                study.set_user_attr(key, identity[key])
+            with one_transaction(study):
+                for key in identity.keys() - attrs.keys():
+                    study.set_user_attr(key, identity[key])
             return study.user_attrs
         time.sleep(0.1)

@@ -22,7 +22,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
 from ftd_nas.errors import disk_full, one_line
-from ftd_nas.queue.backend import heartbeat_of, storage_of, trial_id
+from ftd_nas.queue.backend import heartbeat_of, one_transaction, storage_of, trial_id
 from ftd_nas.queue.lock import storage_lock
 from ftd_nas.queue.quiet import quiet_optuna
 
@@ -78,7 +78,7 @@ def enqueue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
     """Queue every unit that has no live trial yet (in the order given); returns how many were queued."""
     with quiet_optuna():
         optuna.storages.fail_stale_trials(study)  # trials of dead workers -> FAIL -> re-queued by the retry callback
-    with storage_lock(study):
+    with storage_lock(study), one_transaction(study):  # the units queued together: one commit
         trials = study.get_trials(deepcopy=False)
         have = {unit_of(t) for t in trials if is_live(t)}
         crashes = crash_counts(trials)
@@ -97,12 +97,14 @@ def pop_waiting(study: optuna.Study) -> optuna.Trial | None:
     with storage_lock(study):
         for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
             try:
-                if storage.set_trial_state_values(trial_id(trial), state=TrialState.RUNNING):
-                    if beats is not None:  # at once: a trial without any heartbeat is never declared dead
+                with one_transaction(study):  # the claim and its first heartbeat: one commit
+                    claimed = storage.set_trial_state_values(trial_id(trial), state=TrialState.RUNNING)
+                    if claimed and beats is not None:  # at once: a trial without any heartbeat is never declared dead
                         beats.record_heartbeat(trial_id(trial))
-                    return optuna.Trial(study, trial_id(trial))
             except UpdateFinishedTrialError:
                 continue
+            if claimed:
+                return optuna.Trial(study, trial_id(trial))
     return None
 
 

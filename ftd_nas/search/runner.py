@@ -31,10 +31,10 @@ from ftd_nas.data.normalization import AUTO, check_choice
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError, exhausted
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
-from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, crash_counts,
-                           earlier_live_trial, finished_and_running, heartbeat, in_run_folder, is_finished, make_storage,
-                           open_storage_readonly, pop_waiting, quiet_optuna, redact_url, remaining, storage_location,
-                           storage_url, unit_of)
+from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, close_storage,
+                           crash_counts, earlier_live_trial, finished_and_running, heartbeat, in_run_folder, is_finished,
+                           make_storage, one_transaction, open_storage_readonly, pop_waiting, quiet_optuna, redact_url,
+                           remaining, storage_location, storage_url, unit_of)
 from ftd_nas.records import RUNTIME_ONLY, Part, diff_settings, format_diff
 from ftd_nas.runtime import describe_threads, environment_info
 from ftd_nas.search.factories import admissible, build_candidate, cost, over_limits
@@ -251,6 +251,15 @@ def _file_sha256(path: str) -> str:
     return h.hexdigest()[:16]
 
 
+def _set_attrs(trial: optuna.Trial, attrs: dict) -> None:
+    """Set the trial's user attributes, each its own key as ever (what status, report and verify read), skipping
+    those it holds already (a queued unit's key and repeat): every write costs a database round trip."""
+    held = trial.user_attrs
+    for key, value in attrs.items():
+        if key not in held or held[key] != value:
+            trial.set_user_attr(key, value)
+
+
 class Search:
     def __init__(self, config: SearchConfig, dataset: Dataset | None = None, space: SearchSpace | None = None):
         self.config = config
@@ -313,24 +322,21 @@ class Search:
 
     # ------------------------------------------------------------------ one trial
     def _run_trial(self, trial: optuna.Trial) -> tuple[str, str]:
-        params = self.space.suggest(trial)
-        cid = self.space.candidate_id(params)
-        repeat = int(trial.user_attrs.get(REPEAT, 0))  # set when the unit was queued; budgeted samplers: 0
-        trial.set_user_attr(UNIT_KEY, cid)
-        trial.set_user_attr(REPEAT, repeat)
-        trial.set_user_attr(WORKER, worker_name(self.device))
+        with one_transaction(self.study):  # the candidate's params and who trains it: one commit
+            params = self.space.suggest(trial)
+            cid = self.space.candidate_id(params)
+            repeat = int(trial.user_attrs.get(REPEAT, 0))  # set when the unit was queued; budgeted samplers: 0
+            _set_attrs(trial, {UNIT_KEY: cid, REPEAT: repeat, WORKER: worker_name(self.device)})
         earlier = earlier_live_trial(self.study, trial.number, (cid, repeat))
         if earlier is not None:
-            trial.set_user_attr(DUPLICATE, earlier.number)
             if earlier.state == TrialState.COMPLETE:  # budgeted samplers may propose a finished candidate
-                self._tell(trial, earlier.value)
+                self._tell(trial, earlier.value, attrs={DUPLICATE: earlier.number})
             else:
-                self._tell(trial, state=TrialState.PRUNED)
+                self._tell(trial, state=TrialState.PRUNED, attrs={DUPLICATE: earlier.number})
             return cid, "duplicate"
         outside = self.space.excluded(params) or over_limits(self.space, params, self.shape)
         if outside is not None:  # a sampler proposed a candidate the space's constraints leave out
-            trial.set_user_attr(EXCLUDED, outside)
-            self._tell(trial, state=TrialState.PRUNED)
+            self._tell(trial, state=TrialState.PRUNED, attrs={EXCLUDED: outside})
             return cid, "excluded"
 
         def report(epoch: int, val_acc: float) -> None:
@@ -376,9 +382,9 @@ class Search:
         (its heartbeats stopped reaching the storage for --grace seconds): its candidate is being retried there,
         so this worker drops its result instead of crashing on the finished trial."""
         try:
-            for key, v in (attrs or {}).items():
-                trial.set_user_attr(key, v)
-            self.study.tell(trial, value, state=state)
+            with one_transaction(self.study):  # the result and the trial's end: one commit, recorded together
+                _set_attrs(trial, attrs or {})
+                self.study.tell(trial, value, state=state)
             return True
         except (UpdateFinishedTrialError, ValueError):
             if not is_finished(self.study, trial):
@@ -442,6 +448,7 @@ class Search:
                     trial = self.study.ask()
                 counts[self._run_trial(trial)[1]] += 1
         rows = collect_results(self.study)
+        close_storage(self.storage)  # this worker is done: its commits go into study.db itself
         write_results_csv(self.out / "results.csv", rows, list(self.space.axes))
         return SearchSummary(study=self.study_name, queued=queued, **counts, candidates=self.space_size,
                              repeats=cfg.repeats, seconds=time.perf_counter() - started, rows=rows)

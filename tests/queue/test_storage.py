@@ -171,3 +171,34 @@ def test_a_schema_race_wrapped_by_optuna_is_retried(tmp_path, monkeypatch):
     with pytest.raises(StorageError, match="cannot open the study storage"):
         make_storage("postgresql://me@127.0.0.1:1/db", tmp_path)
     assert len(calls) == 1  # not transient: no retry
+
+
+def test_a_worker_s_sqlite_study_journals_in_wal_and_syncs_every_commit(tmp_path):
+    storage = make_storage(None, tmp_path)
+    with storage.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    assert open_storage_readonly(default_url(tmp_path)).get_all_studies() == []
+
+
+def test_one_transaction_records_its_calls_in_one_commit_or_not_at_all(tmp_path):
+    import optuna
+
+    from ftd_nas.queue import one_transaction, quiet_optuna
+    from ftd_nas.queue.backend import trial_id
+    from ftd_nas.queue.commits import counting_commits
+
+    study = optuna.create_study(storage=make_storage(None, tmp_path), study_name="s")
+    with quiet_optuna():
+        trial = study.ask()
+    with counting_commits() as commits, one_transaction(study):
+        for key in "abc":
+            trial.set_user_attr(key, key)
+        with one_transaction(study):  # nested: part of the outer one
+            trial.set_user_attr("d", 1)
+    assert commits.writes == 1
+    with pytest.raises(RuntimeError), one_transaction(study):
+        trial.set_user_attr("e", 1)
+        raise RuntimeError("the block fails: nothing of it is recorded")
+    stored = open_storage_readonly(default_url(tmp_path)).get_trial(trial_id(trial)).user_attrs
+    assert stored == {"a": "a", "b": "b", "c": "c", "d": 1}

@@ -87,7 +87,8 @@ def test_a_server_url_in_run_json_is_opened_as_recorded(tmp_path):
     assert storage_url("postgresql://u@h:5432/db", tmp_path) == "postgresql://u@h:5432/db"
 
 
-@pytest.mark.parametrize("link", ["study.db", "study.db-journal", "study.db-wal", "study.db.lock", "study.journal"])
+@pytest.mark.parametrize("link", ["study.db", "study.db-journal", "study.db-wal", "study.db-shm", "study.db.lock",
+                                  "study.journal"])
 def test_a_study_file_that_is_a_symbolic_link_is_refused(tmp_path, link):
     run, outside = tmp_path / "run", tmp_path / "outside"
     run.mkdir()
