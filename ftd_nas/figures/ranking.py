@@ -66,14 +66,17 @@ def _bound_line(ax, ceiling: dict | None, x0: float, x1: float) -> None:
                   label=f"noiseless proxy ≈ {ceiling['bound']:.2f} (√ reliability)")
 
 
-def draw_interval(ax, x: float, value: float | None, ci: list | None, color: str = "black") -> None:
+def draw_interval(ax, x: float, value: float | None, ci: list | None, color: str = "black",
+                  hollow: bool = False) -> None:
     """A point and its interval drawn from its bounds, so any interval is drawn, even one that does not contain
-    its point (a percentile bootstrap's can miss it; the report says so where it happens)."""
+    its point (a percentile bootstrap's can miss it; the report says so where it happens). `hollow`: an open
+    marker, for a second estimate of the same thing beside the first."""
     if ci is not None and ci[0] is not None:
-        ax.vlines(x, ci[0], ci[1], color=color, lw=1.5, zorder=4)
+        ax.vlines(x, ci[0], ci[1], color=color, lw=1.5, zorder=4, linestyles="dashed" if hollow else "solid")
         ax.hlines([ci[0], ci[1]], x - 0.12, x + 0.12, color=color, lw=1.5, zorder=4)
     if value is not None:
-        ax.scatter([x], [value], color=color, zorder=5)
+        ax.scatter([x], [value], zorder=5, **({"facecolors": "white", "edgecolors": color} if hollow else
+                                              {"color": color}))
 
 
 def group_intervals(groups: dict[str, dict], ceiling: dict | None, stem: Path, note: str = "") -> list[str]:

@@ -33,9 +33,12 @@ def test_the_space_files_are_unique_nb201_cells_in_the_scales_networks_with_seed
     paths = nb201.write_spaces(nb201.SCALES["cpu"], tmp_path)
     spaces = {name: yaml.safe_load(path.read_text()) for name, path in paths.items()}
     builtin = yaml.safe_load((REPO / "search_spaces" / "nb201.yaml").read_text())
-    for space in spaces.values():
-        assert space["model"] == "nb201" and space["unique"] is True
+    for name, space in spaces.items():
+        # unique cells, but the published frame: every cell, duplicates included, as the correlations were published
+        assert space["model"] == "nb201" and space["unique"] is (name != "zc-published")
         assert space["axes"] == builtin["axes"]  # the same axes in the same order: the same enumeration
+    assert spaces["zc-published"]["fixed"] == {"C": 16, "N": 5}
+    assert spaces["zc-published"]["sample"] == {"size": 500, "seed": 0}
     assert spaces["zc"]["fixed"] == {"C": 16, "N": 5} and spaces["zc"]["sample"] == {"size": 1000, "seed": 0}
     assert spaces["trained"]["fixed"] == {"C": 8, "N": 1} and spaces["trained"]["sample"] == {"size": 200, "seed": 0}
     assert spaces["zc-common"]["fixed"] == {"C": 16, "N": 5} and spaces["zc-common"]["sample"] == {"size": 200,
@@ -67,6 +70,13 @@ def test_the_stages_import_the_truth_score_without_zca_and_make_the_proxies_as_n
             args = cmd[run]
             assert args[:5] == ["search", "--space", f"OUT/spaces/{space}.yaml", "--proxy", f"zc:{name}"]
             assert "--zca" not in args and "--epochs" not in args  # published on normalised data; nothing trained
+            assert args[args.index("--normalize") + 1] == "cifar10"  # by CIFAR-10's constants, as published
+    assert nb201.PUBLISHED_SCORERS == ("synflow", "snip", "grad_norm", "jacov")  # those with a confirmed value
+    for name in nb201.PUBLISHED_SCORERS:
+        args = cmd[f"published-zc-{name}"]
+        assert args[:5] == ["search", "--space", "OUT/spaces/zc-published.yaml", "--proxy", f"zc:{name}"]
+    published = cmd["report-published"]
+    assert published[1:5] == [f"OUT/search/published-zc-{name}" for name in nb201.PUBLISHED_SCORERS]
     assert "--zca" in cmd["search-early"] and cmd["search-early"][cmd["search-early"].index("--epochs") + 1] == "1"
     # every proxy is made by the very command nas_table.py's cpu scale runs (its definitions, not a copy)
     table = commands(nas_table.stages(nas_table.SCALES["cpu"], OUT))
@@ -86,7 +96,8 @@ def test_the_stages_import_the_truth_score_without_zca_and_make_the_proxies_as_n
     zc = cmd["report-zc"]
     assert zc[1:8] == [f"OUT/search/zc-{name}" for name in nb201.SCORERS] and zc.count("--label") == 7
     # the proxy searches wait for the proxies; everything else can run before them
-    assert {st.name for st in after} == {f"search-{m}" for m in nb201.METHODS} | {"report", "report-zc"}
+    assert {st.name for st in after} == {f"search-{m}" for m in nb201.METHODS} | {"report", "report-zc",
+                                                                                  "report-published"}
 
 
 def test_reused_proxies_replace_their_making_and_are_searched_from_the_copies_in_out():
@@ -94,7 +105,8 @@ def test_reused_proxies_replace_their_making_and_are_searched_from_the_copies_in
     cmd = commands(before + after)
     assert not [n for n in cmd if n.startswith(("experts-", "distill-", "select-"))]
     assert [st.name for st in before] == ["truth", *(f"zc-{n}" for n in nb201.SCORERS),
-                                          *(f"common-zc-{n}" for n in nb201.SCORERS), "search-early"]
+                                          *(f"common-zc-{n}" for n in nb201.SCORERS),
+                                          *(f"published-zc-{n}" for n in nb201.PUBLISHED_SCORERS), "search-early"]
     for method in nb201.METHODS:
         assert cmd[f"search-{method}"][4] == f"OUT/proxies/reused/{method}.safetensors"
 
@@ -153,11 +165,13 @@ def test_the_training_free_table_sets_each_score_beside_its_published_value_or_s
                 "search_min": 10.0, "images": 64, "published_spearman": published,
                 "published_source": nb201.PUBLISHED[method][1]}
 
-    text = nb201.markdown([row("synflow", 0.70, 0.737)], s, [row("synflow", 0.70, 0.737), row("naswot", 0.8, None)])
-    synflow = next(line for line in text.splitlines() if line.startswith("| synflow | 1000"))
-    assert "| 0.737 | -0.037 |" in synflow
+    # the gap is taken in the published frame (a sample of all cells), not over the unique cells
+    text = nb201.markdown([row("synflow", 0.70, 0.737)], s, [row("synflow", 0.70, 0.737), row("naswot", 0.8, None)],
+                          [row("synflow", 0.75, 0.737)])
+    synflow = next(line for line in text.splitlines() if line.startswith("| synflow | 0.700"))
+    assert "| 0.750 [0.730, 0.770] | 0.737 | +0.013 |" in synflow
     naswot = next(line for line in text.splitlines() if line.startswith("| naswot"))
-    assert "| not confirmed | - |" in naswot
+    assert "| - | not confirmed | - |" in naswot
 
 
 def test_reproduce_hands_nb201_its_own_options(monkeypatch):
