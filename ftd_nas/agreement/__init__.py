@@ -16,7 +16,8 @@ from ftd_nas.agreement.batched import bootstrap_rows, kendall_rows, spearman_row
 from ftd_nas.agreement.bound import beat_sample_bound, miss_chances
 from ftd_nas.agreement.ceiling import noise_ceiling, of_noise_free
 from ftd_nas.agreement.formatting import format_interval, format_value
-from ftd_nas.agreement.intervals import bootstrap, fisher_interval, perfect_agreement_interval, percentile_interval
+from ftd_nas.agreement.intervals import (bootstrap, fisher_interval, joined_with_perfect, perfect_agreement_interval,
+                                        percentile_interval)
 from ftd_nas.agreement.multiplicity import holm, minimum_detectable
 from ftd_nas.agreement.paired import CANDIDATES, PROXIES, Comparison, Estimate, better, compare_groups
 from ftd_nas.agreement.statistics import (FAILED, HIGHER_IS_BETTER, READINGS, agreement_metrics, aligned, best_first,
@@ -26,7 +27,7 @@ from ftd_nas.agreement.summary import rank_agreement
 
 __all__ = ["CANDIDATES", "Comparison", "Estimate", "FAILED", "HIGHER_IS_BETTER", "PROXIES", "READINGS",
            "agreement_metrics", "aligned", "beat_sample_bound", "best_first", "better", "bootstrap",
-           "bootstrap_rows", "compare_groups", "expected_top_k", "fisher_interval", "format_interval",
+           "bootstrap_rows", "compare_groups", "expected_top_k", "fisher_interval", "joined_with_perfect", "format_interval",
            "format_value", "holm", "kendall", "kendall_half", "kendall_rows", "metric_names", "minimum_detectable",
            "miss_chances",
            "noise_ceiling", "of_noise_free", "percentile_interval", "perfect_agreement_interval", "picked_accuracy", "precision_at_k",

@@ -63,7 +63,7 @@ def perfect_agreement_interval(n: int, statistic: str, level: float, sign: int =
     observation itself: `lower` is the population value at which n candidates drawn from a binormal population rank
     identically with probability (1 - level) / 2, the two-sided test's tail. Measured by a seeded simulation (with
     the same draws for every correlation tried, so the probability rises with it). For 10 candidates at 95% it is
-    about 0.96; for 5, about 0.72; for 2 candidates nothing is excluded beyond the sign's chance."""
+    about 0.96; for 5, about 0.34; for 2 candidates nothing is excluded beyond the sign's chance."""
     tail = (1 - level) / 2
     rng = np.random.default_rng(0)
     draws = max(2000, PERFECT_DRAWS // max(n, 1))
@@ -80,3 +80,10 @@ def perfect_agreement_interval(n: int, statistic: str, level: float, sign: int =
         lo, hi = (mid, hi) if identical(mid) < tail else (lo, mid)
     lower = FROM_PEARSON[statistic](lo)
     return [lower, 1.0] if sign > 0 else [-1.0, -lower]
+
+
+def joined_with_perfect(ci: list, n: int, statistic: str, level: float, sign: int) -> list[float]:
+    """A bootstrap interval of a sample in perfect agreement (sign 1, or -1 reversed) joined with the interval its
+    observation allows: its resamples agree (nearly) perfectly too, so the bootstrap alone would claim certainty."""
+    perfect = perfect_agreement_interval(n, statistic, level, sign)
+    return [min(ci[0], perfect[0]), max(ci[1], perfect[1])]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ftd_nas.agreement.intervals import bootstrap as resampled, perfect_agreement_interval, percentile_interval
+from ftd_nas.agreement.intervals import bootstrap as resampled, joined_with_perfect, percentile_interval
 from ftd_nas.agreement.statistics import (FAILED, READINGS, aligned, best_first, better_half, expected_top_k, kendall,
                                           kendall_half, picked_accuracy, precision_at_k, ranked_by, regret, spearman,
                                           top_k_sets)
@@ -38,12 +38,10 @@ def rank_agreement(proxy: dict[str, float], truth: dict[str, float], ks=(5, 10, 
         rng = np.random.default_rng(seed)
         draws = -(-bootstrap // len(sets))
         ci = percentile_interval(np.concatenate([resampled(stat, p[s], t[s], draws, rng) for s in sets]))
-        signs = {float(np.sign(stat(p[s], t[s]))) if np.isclose(abs(stat(p[s], t[s])), 1) else 0.0 for s in sets}
-        if ci[0] is not None and len(signs) == 1 and 0.0 not in signs:
-            # perfect agreement (a top k in the truth's order, say): every resample agrees too, so the bootstrap
-            # alone would claim certainty; the observation's own interval joins it
-            perfect = perfect_agreement_interval(len(sets[0]), STAT_NAMES[stat], 0.95, int(signs.pop()))
-            ci = [min(ci[0], perfect[0]), max(ci[1], perfect[1])]
+        values = [stat(p[s], t[s]) for s in sets]
+        signs = {float(np.sign(v)) if np.isclose(abs(v), 1) else 0.0 for v in values}
+        if ci[0] is not None and len(signs) == 1 and 0.0 not in signs:  # perfect agreement (a top k in order, say)
+            ci = joined_with_perfect(ci, len(sets[0]), STAT_NAMES[stat], 0.95, int(signs.pop()))
         return ci
 
     topk = {}

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ftd_nas.agreement import (beat_sample_bound, bootstrap_rows, fisher_interval, format_interval, kendall,
-                               kendall_rows, perfect_agreement_interval, percentile_interval, spearman, spearman_rows)
+                               joined_with_perfect, kendall_rows, percentile_interval, spearman, spearman_rows)
 from ftd_nas.checks import check_number, check_seed
 from ftd_nas.data import Dataset
 from ftd_nas.errors import ConfigError, InputError
@@ -221,10 +221,8 @@ def rank_intervals(proxy: np.ndarray, real: np.ndarray, level: float = 0.9, samp
         widened = percentile if fisher is None or percentile[0] is None else \
             [min(percentile[0], fisher[0]), max(percentile[1], fisher[1])]
         if percentile[0] is not None and math.isclose(abs(value), 1, abs_tol=1e-12):
-            # a sample in perfect agreement: its resamples agree (nearly) perfectly too, and Fisher's z is infinite
-            # (its clamped interval far too narrow), so the observation itself is inverted, joined with the bootstrap
-            perfect = perfect_agreement_interval(n, name, level, int(np.sign(value)))
-            percentile = [min(perfect[0], percentile[0]), max(perfect[1], percentile[1])]
+            # perfect agreement; Fisher's z is infinite there (its clamped interval far too narrow)
+            percentile = joined_with_perfect(percentile, n, name, level, int(np.sign(value)))
         elif percentile[0] is not None and percentile[0] == percentile[1]:
             percentile = widened  # every resample gave the same value: Fisher-z's interval stands in, joined
         finite = percentile if percentile[0] is None or not math.isfinite(value) else \
