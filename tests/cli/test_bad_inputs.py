@@ -474,8 +474,10 @@ def workspace(tmp_path_factory, digits):
 
 
 def _hashes(root: Path) -> dict[str, str]:
+    """Every file's hash, but for lock files and SQLite's WAL index (study.db-shm): the index is shared memory in
+    which every reader, read-only ones too, marks what it reads; it holds no data (study.db and -wal do)."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith(".lock")}
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith((".lock", "-shm"))}
 
 
 def _run_case(workspace: Path, root: Path, name: str) -> dict:
