@@ -31,7 +31,8 @@ from ftd_nas.models import ARCHITECTURES, ModelSpec, build_model
 from ftd_nas.paths import inside
 from ftd_nas.records import RUNTIME_ONLY, Record, RecordError
 from ftd_nas.runtime import environment_info
-from ftd_nas.train import ProxyTraining, evaluate, train
+from ftd_nas.fused import check_fuse, choose, train_runs
+from ftd_nas.train import ProxyTraining, evaluate
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,12 @@ class EvalConfig(ProxyTraining):
     runs: int = 5
     eval_every: int | None = None  # validation interval for model selection; None: epochs // 20
     seed: int = 0
+    fuse: str = "auto"  # train the runs of one architecture as one computation: auto | on | off (ftd_nas/fused.py)
     progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_fuse(self.fuse)
         check_number("--runs", self.runs, 1, integer=True)
         check_seed("--seed", self.seed)
         if self.eval_every is not None:
@@ -74,17 +77,18 @@ def evaluate_images(images: Split, dataset: Dataset, lr: float, base: ModelSpec,
     results = {}
     for arch in config.models:
         spec = _spec_for(arch, base)
-        tests, vals, seconds = [], [], []
-        for run in range(config.runs):
-            net = build_model(spec, seed=config.seed + 10_000 + run, device=images.x.device)
-            result = train(net, images, config.run_config(lr, run), val=dataset.val)
-            tests.append(evaluate(net, dataset.test)[1])
-            vals.append(result.val_acc)
-            seconds.append(result.seconds)
+        nets = [build_model(spec, seed=config.seed + 10_000 + run, device=images.x.device)
+                for run in range(config.runs)]
+        configs = [config.run_config(lr, run) for run in range(config.runs)]
+        fused = choose(config.fuse, nets, configs, [images] * len(nets))
+        trained = train_runs(nets, images, configs, val=dataset.val, fuse="on" if fused else "off")
+        tests = [evaluate(net, dataset.test)[1] for net in nets]
+        vals = [result.val_acc for result in trained]
         results[arch] = {"test_acc": tests, "val_acc": vals, "test_mean": statistics.mean(tests),
                          "test_std": statistics.stdev(tests) if len(tests) > 1 else 0.0,
-                         "val_mean": statistics.mean(vals), "seconds_per_run": statistics.mean(seconds),
-                         "model": spec.to_dict()}
+                         "val_mean": statistics.mean(vals),
+                         "seconds_per_run": statistics.mean(result.seconds for result in trained),
+                         "fused": fused, "model": spec.to_dict()}
     return results
 
 

@@ -27,6 +27,18 @@ def test_evaluation_reports_every_run_and_depends_on_the_labels(digits):
     assert right["test_mean"] > wrong["test_mean"] + 0.3
 
 
+def test_fused_runs_give_the_evaluation_of_separate_runs_and_say_which_ran(digits):
+    subset = random_subset(digits, 3, seed=0)
+    cfg = dict(runs=3, epochs=12, eval_every=4, progress=False)
+    fused = evaluate_images(subset, digits, 0.01, BASE, EvalConfig(fuse="on", **cfg))["convnet"]
+    alone = evaluate_images(subset, digits, 0.01, BASE, EvalConfig(fuse="off", **cfg))["convnet"]
+    assert fused["fused"] and not alone["fused"]
+    assert fused["val_acc"] == pytest.approx(alone["val_acc"]) and fused["test_acc"] == pytest.approx(alone["test_acc"])
+    assert not evaluate_images(subset, digits, 0.01, BASE, EvalConfig(**cfg))["convnet"]["fused"]  # auto on a CPU
+    with pytest.raises(ConfigError, match="--fuse"):
+        EvalConfig(fuse="always")
+
+
 def test_cross_architecture_models_are_sized_for_the_data(digits):
     cfg = EvalConfig(models=["alexnet"], runs=1, epochs=2, progress=False)
     result = evaluate_images(random_subset(digits, 2), digits, 0.01, BASE, cfg)

@@ -39,3 +39,30 @@ def test_cuda_training_follows_the_cpu_run(digits):
         data = digits.train.to(device)
         results[name] = Trainer(net, data, TrainConfig(epochs=2, progress=False)).fit().history[-1]["train_loss"]
     assert results["cuda"] == pytest.approx(results["cpu"], rel=1e-2)
+
+
+def test_fused_runs_end_where_separate_runs_end_on_cuda(digits):
+    """The fused path on a GPU, with TF32 off and deterministic kernels (cuDNN's default TF32 convolutions make any
+    two orders of summation drift apart over hundreds of steps, which is not what this checks)."""
+    from ftd_nas.fused import FusedTrainer
+    from ftd_nas.train import train
+
+    cuda = torch.device("cuda")
+    spec = ModelSpec(width=16, depth=2, act="sigmoid", pool="maxpool").for_data(
+        digits.channels, digits.image_size, digits.num_classes)
+    data = Split(digits.train.x[:500], digits.train.y[:500]).to(cuda)
+    configs = [TrainConfig(epochs=10, seed=s, progress=False) for s in range(4)]
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.deterministic)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
+    try:
+        alone = [build_model(spec, seed=10 + s, device=cuda) for s in range(4)]
+        together = [build_model(spec, seed=10 + s, device=cuda) for s in range(4)]
+        for net, cfg in zip(alone, configs):
+            train(net, data, cfg)
+        FusedTrainer(together, data, configs).fit()
+    finally:
+        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+         torch.backends.cudnn.deterministic) = saved
+    for a, b in zip(alone, together):
+        assert max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters())) < 1e-3
