@@ -9,12 +9,13 @@ x0.1 at the midpoint), and times, side by side in one process:
   loop        the same without DSA (what the fused paths below compute)
   func        one run as a functional step (torch.func.grad + foreach SGD), eager: the fused path at R = 1
   graph       the functional step of one run captured as CUDA graphs (one per batch shape), replayed
-  vmap_R      R runs fused with torch.func.vmap over stacked parameters, eager
+  vmap_R      R runs fused with torch.func.vmap over stacked parameters, eager: the library's path
+              (ftd_nas/fused.py, `evaluate --fuse`); fused_dsa_R the same with DSA (compare with loop_dsa)
   vmap_graph_R  the fused step captured as CUDA graphs
 
 It also checks that `func` and `vmap` end with the parameters `train()` ends with (same seeds, same batch
 order; max absolute difference printed) and counts kernels launched per training step with torch.profiler
-(--profile). Nothing here is used by the library yet: it decides, by measurement, which path #28 builds.
+(--profile). The captured (graph) paths are measured here only; the eager fused one is the library's.
 
     python scripts/bench_fusion.py --device cuda --epochs 200 --runs 8 32          # GPU, a few minutes
     python scripts/bench_fusion.py --device cpu --epochs 2 --runs 2 --candidates 1  # CPU smoke test
@@ -34,6 +35,7 @@ from torch.func import functional_call, grad, stack_module_state, vmap
 
 from ftd_nas.data import DataConfig
 from ftd_nas.evaluation import random_subset
+from ftd_nas.fused import FusedTrainer
 from ftd_nas.models import ModelSpec, build_model
 from ftd_nas.runtime import environment_info, resolve_device
 from ftd_nas.search import SearchRecipe
@@ -244,10 +246,20 @@ def main() -> None:
         for r in args.runs:
             models = [build_model(spec, seed=s) for s in range(r)]
             try:
-                seconds, sgd = run_functional(models, images, cfg_plain, device, True, False, orders[:r])
-                row[f"vmap_{r}_s_per_run"] = seconds / r
-                row[f"vmap_{r}_max_diff_vs_train"] = max(max_diff(loop_nets[i], sgd.params, sgd.names, i)
-                                                         for i in range(min(r, len(loop_nets))))
+                # the library's fused path (ftd_nas/fused.py), without DSA and with it (what `evaluate --fuse on`
+                # runs): compare with `loop` and `loop_dsa`
+                for key, c in ((f"vmap_{r}", cfg_plain), (f"fused_dsa_{r}", cfg)):
+                    nets = [copy.deepcopy(m).to(device) for m in models]
+                    _sync(device)
+                    start = time.perf_counter()
+                    FusedTrainer(nets, images, [type(c)(**{**c.__dict__, "seed": s}) for s in range(r)]).fit()
+                    _sync(device)
+                    row[f"{key}_s_per_run"] = (time.perf_counter() - start) / r
+                    if c is cfg_plain:
+                        row[f"{key}_max_diff_vs_train"] = max(
+                            max_diff(loop_nets[i], [p.detach() for p in nets[i].parameters()],
+                                     [k for k, _ in nets[i].named_parameters()])
+                            for i in range(min(r, len(loop_nets))))
                 if graphs_ok:
                     seconds, sgd = run_functional(models, images, cfg_plain, device, True, True, orders[:r])
                     row[f"vmap_graph_{r}_s_per_run"] = seconds / r
