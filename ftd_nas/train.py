@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -27,6 +28,10 @@ from ftd_nas.records import RUNTIME_ONLY, Part
 from ftd_nas.runtime import host_to_device
 
 MAX_MOMENTUM = 1.0  # SGD momentum beyond 1 makes the velocity grow without bound
+# The arithmetic of a training step's forward pass: fp32, or bfloat16 autocast (weights, optimizer state, the loss
+# and every evaluation stay fp32; bf16 needs no loss scaling, its exponent range being fp32's). bf16 is an option
+# until its effect on a ranking is measured on a GPU (`scripts/bench_precision.py`), never a silent default.
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -47,6 +52,7 @@ class TrainConfig(Part):
     eval_every: int = 0  # epochs between validation passes; 0 = only after the last epoch
     restore_best: bool = False  # end with the weights of the best validation accuracy
     sync_every: int = 1  # epochs between host reads of the loss (NaN check, history); more keeps a GPU busy
+    precision: str = "fp32"  # the forward pass's arithmetic while training: fp32 | bf16 (PRECISIONS)
     progress: bool | None = field(default=None, metadata=RUNTIME_ONLY)  # None: a bar only on a terminal
 
     # Settings that change how a run is carried out but not its result.
@@ -66,6 +72,18 @@ class TrainConfig(Part):
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
         parse_strategy(self.dsa)
+        check_precision(self.precision)
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision {precision!r} is not known; choose fp32 or bf16 (bfloat16 autocast of the "
+                          "training step's forward pass)")
+
+
+def autocast(precision: str, device: torch.device):
+    """The context a training step's forward pass runs in: bfloat16 autocast for bf16, nothing for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
 
 
 @dataclass
@@ -81,6 +99,7 @@ class ProxyTraining(Part):
     weight_decay: float = TrainConfig.weight_decay
     batch_size: int = TrainConfig.batch_size
     dsa: str | None = TrainConfig.dsa
+    precision: str = TrainConfig.precision
 
     def __post_init__(self) -> None:
         if self.lr is not None:
@@ -89,7 +108,7 @@ class ProxyTraining(Part):
 
     def train_config(self, lr: float, seed: int, **extra) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, lr=lr, momentum=self.momentum, weight_decay=self.weight_decay,
-                           batch_size=self.batch_size, dsa=self.dsa, seed=seed, **extra)
+                           batch_size=self.batch_size, dsa=self.dsa, precision=self.precision, seed=seed, **extra)
 
 
 def _sgd(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -174,8 +193,9 @@ class Trainer:
 
             def closure():
                 self.optimizer.zero_grad(set_to_none=True)
-                out = model(xb)
-                loss = F.cross_entropy(out, yb)
+                with autocast(cfg.precision, device):
+                    out = model(xb)
+                loss = F.cross_entropy(out.float(), yb)
                 loss.backward()
                 outputs.append((out.detach(), loss.detach()))
                 return loss

@@ -9,6 +9,8 @@
 #   4. bench_plan.py                      `search --plan`'s projection against the measured search (convnet-cpu)
 #   5. bench_distill.py                   FTD (full and checkpoint unroll), DSA and DM at paper size
 #                                         (width 128, ZCA, IPC 10; FTD also at IPC 50)
+#   6. bench_precision.py                 bf16 autocast against fp32: the ranking of 16 sampled candidates
+#                                         (against a new seed's) and the time
 # Each step's JSON lands in OUT (default runs/gpu_check) and gpu_check.json gathers them with the device, the
 # versions, each step's seconds and exit code. A failing step is recorded and the others still run; the script
 # exits non-zero if any failed.
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --dataset) dataset="$2"; shift 2 ;;
     --python) python="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +70,8 @@ if [ "$quick" = 1 ]; then
       --proxy random:2 --epochs 2 --sample 2 --plan-epochs 1 --out "$out/plan.json"
   step distill_ipc10 "$python" scripts/bench_distill.py --device "$device" --dataset "$dataset" --width 8 \
       --depth 1 --ipc 1 --steps 2 --iters 1 --methods ftd dm --out "$out/distill_ipc10.json"
+  step precision "$python" scripts/bench_precision.py --device "$device" --dataset "$dataset" --space convnet-tiny \
+      --proxy random:2 --epochs 2 --out "$out/precision.json"
 else
   step pytest_gpu "$python" -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py
   step fusion "$python" scripts/bench_fusion.py --device "$device" --dataset "$dataset" --epochs 200 \
@@ -81,6 +85,8 @@ else
       --ipc 10 --steps 30 --iters 3 --methods ftd dsa dm --out "$out/distill_ipc10.json"
   step distill_ipc50 "$python" scripts/bench_distill.py --device "$device" --dataset "$dataset" --zca --width 128 \
       --ipc 50 --steps 30 --iters 3 --methods ftd --out "$out/distill_ipc50.json"
+  step precision "$python" scripts/bench_precision.py --device "$device" --dataset "$dataset" --space convnet \
+      --sampler random --n-trials 16 --proxy random:50 --epochs 200 --out "$out/precision.json"
 fi
 
 "$python" - "$out" "$device" "$quick" <<'EOF'

@@ -79,6 +79,7 @@ def test_what_cannot_be_fused_is_said():
     assert "architecture" in why_not_fusable([build_model(SPEC), build_model(ModelSpec(width=16, depth=2,
                                               image_size=(8, 8), num_classes=4))], configs(2), d)
     assert "SGD" in why_not_fusable(nets(2), configs(2, optimizer="gsam"), d)
+    assert "bf16" in why_not_fusable(nets(2), configs(2, precision="bf16"), d)
     assert "settings differ" in why_not_fusable(nets(2), [configs(1)[0], configs(1, lr=0.1)[0]], d)
     assert "size" in why_not_fusable(nets(2), configs(2), [data(40), data(32)])
     assert why_not_fusable(nets(2), configs(2), d) is None

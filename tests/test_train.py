@@ -100,7 +100,23 @@ def test_evaluate_matches_a_hand_computation():
     assert acc == pytest.approx(0.4) and loss == pytest.approx(float(expected_loss), rel=1e-6)
 
 
-@pytest.mark.parametrize("field, value", [("epochs", 0), ("lr", -1.0), ("batch_size", 0), ("dsa", "blur")])
+def test_bf16_trains_the_forward_pass_in_bfloat16_and_keeps_weights_and_loss_fp32(digits):
+    seen = []
+    a, b = _net(digits), _net(digits)
+    next(m for m in b.modules() if isinstance(m, nn.Conv2d)).register_forward_hook(
+        lambda module, inputs, output: seen.append(output.dtype))
+    ra = train(a, digits.train, TrainConfig(epochs=3, progress=False), val=digits.val)
+    rb = train(b, digits.train, TrainConfig(epochs=3, precision="bf16", progress=False), val=digits.val)
+    assert set(seen[:-1]) == {torch.bfloat16}  # every training step; the last forward is the fp32 validation
+    assert seen[-1] == torch.float32 and all(p.dtype == torch.float32 for p in b.parameters())
+    # another arithmetic, so another run, but the same training: close losses and accuracies
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert rb.history[-1]["train_loss"] == pytest.approx(ra.history[-1]["train_loss"], rel=0.1)
+    assert rb.val_acc == pytest.approx(ra.val_acc, abs=0.05)
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("lr", -1.0), ("batch_size", 0), ("dsa", "blur"),
+                                          ("precision", "fp16")])
 def test_invalid_config_is_rejected(digits, field, value):
     with pytest.raises(ConfigError):
         train(_net(digits), digits.train, TrainConfig(progress=False, **{field: value}))

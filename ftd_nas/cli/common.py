@@ -14,6 +14,7 @@ from ftd_nas.data.loader import MAX_IMAGE_SIZE, MAX_VAL_FRACTION, MIN_IMAGE_SIZE
 from ftd_nas.data.normalization import AUTO, CHOICES, FILE, STANDARD
 from ftd_nas.models import ACT_LAYERS, ARCHITECTURES, NORM_LAYERS, POOL_LAYERS, ModelSpec
 from ftd_nas.models.families import MAX_DEPTH
+from ftd_nas.train import PRECISIONS
 
 
 def whole(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
@@ -127,6 +128,13 @@ def add_runtime_args(parser: argparse.ArgumentParser) -> None:
 
 def progress_flag(args: argparse.Namespace) -> bool | None:
     return False if args.no_progress else None
+
+
+def add_precision_arg(parser) -> None:
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="the training step's forward arithmetic: fp32, or bf16 autocast (faster on a GPU; "
+                             "weights, loss and every evaluation stay fp32; its effect on a ranking: "
+                             "scripts/bench_precision.py) (default fp32)")
 
 
 def add_dsa_arg(parser: argparse.ArgumentParser) -> None:

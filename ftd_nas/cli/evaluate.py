@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_overwrite_arg, add_real_data_args
+from ftd_nas.cli.common import POSITIVE, RATE, SEED, add_overwrite_arg, add_precision_arg, add_real_data_args
 from ftd_nas.data.for_file import real_data_for
 from ftd_nas.evaluation import EvalConfig, evaluate_proxy, evaluations_dir, load_evaluations, save_evaluation
 from ftd_nas.fused import FUSE_CHOICES
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fuse", choices=FUSE_CHOICES, default="auto",
                    help="train the --runs of one architecture as one computation (vmap): auto fuses on a GPU where "
                         "it was measured faster (small networks), never on a CPU; on insists, off never (default auto)")
+    add_precision_arg(p)
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     config = EvalConfig(models=[m.strip() for m in args.models.split(",") if m.strip()], runs=args.runs,
                         epochs=args.epochs, lr=args.lr, eval_every=args.eval_every, seed=args.seed, fuse=args.fuse,
+                        precision=args.precision,
                         progress=False if args.no_progress else None)
     device = resolve_device(args.device)
     data = real_data_for(proxy, args.dataset, args.data_root, device, what=f"the proxy {args.proxy!r}")

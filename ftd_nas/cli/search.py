@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import signal
 
-from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_dsa_arg, add_normalize_arg, add_overwrite_arg, number,
-                               whole)
+from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_dsa_arg, add_normalize_arg, add_overwrite_arg,
+                               add_precision_arg, number, whole)
 from ftd_nas.errors import ConfigError
 from ftd_nas.interrupts import stop_on
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
@@ -97,6 +97,7 @@ def add_recipe_args(p: argparse.ArgumentParser) -> None:
     r.add_argument("--weight-decay", type=number(0), default=d.weight_decay, help=f"(default {d.weight_decay})")
     r.add_argument("--batch-size", type=POSITIVE, default=d.batch_size, help=f"(default {d.batch_size})")
     add_dsa_arg(r)
+    add_precision_arg(r)
     r.add_argument("--seed", type=SEED, default=0)
 
 
@@ -121,7 +122,7 @@ def add_worker_args(p: argparse.ArgumentParser, devices: bool = False) -> None:
 
 def recipe_from(args: argparse.Namespace) -> SearchRecipe:
     return SearchRecipe(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
-                        batch_size=args.batch_size, dsa=args.dsa, seed=args.seed)
+                        batch_size=args.batch_size, dsa=args.dsa, precision=args.precision, seed=args.seed)
 
 
 def _show(args: argparse.Namespace) -> int:

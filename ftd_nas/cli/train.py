@@ -7,7 +7,8 @@ import json
 
 from ftd_nas.baseline import train_baseline
 from ftd_nas.cli.common import (NONNEGATIVE, POSITIVE, RATE, add_data_args, add_dsa_arg, add_model_args,
-                                add_overwrite_arg, add_runtime_args, data_config, model_spec, number, progress_flag)
+                                add_overwrite_arg, add_precision_arg, add_runtime_args, data_config, model_spec, number,
+                                progress_flag)
 from ftd_nas.io import refuse_overwrite, write_result_json
 from ftd_nas.search.architecture import ArchitectureRecord
 from ftd_nas.train import MAX_MOMENTUM, TrainConfig
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--batch-size", type=POSITIVE, default=256)
     t.add_argument("--no-decay", action="store_true", help="keep the lr constant (default: x0.1 at the midpoint)")
     add_dsa_arg(t)
+    add_precision_arg(t)
     t.add_argument("--eval-every", type=NONNEGATIVE, default=0, help="validate every N epochs (0: only at the end)")
     t.add_argument("--select-best", action="store_true",
                    help="report the weights with the best validation accuracy (needs --eval-every)")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                          batch_size=args.batch_size, decay_at_midpoint=not args.no_decay, dsa=args.dsa,
                          seed=args.seed, eval_every=args.eval_every, restore_best=args.select_best,
-                         progress=progress_flag(args))
+                         precision=args.precision, progress=progress_flag(args))
     record = train_baseline(data_config(args), model, config, device=args.device, save=args.save,
                             trust_factory=args.trust_factory)
     summary = {k: record[k] for k in ("test_acc", "val_acc", "train_acc", "best_epoch", "num_params")}

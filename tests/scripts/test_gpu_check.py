@@ -21,13 +21,16 @@ def test_dry_run_on_cpu_writes_every_step_and_the_projection(tmp_path):
     summary = json.loads((out / "gpu_check.json").read_text())
     assert summary["format"] == "ftd-nas-gpu-check" and summary["quick"] is True
     assert [s["step"] for s in summary["steps"]] == ["pytest_gpu", "fusion", "search_throughput", "plan",
-                                                    "distill_ipc10"]
+                                                    "distill_ipc10", "precision"]
     assert all(s["rc"] == 0 for s in summary["steps"])
     assert summary["environment"]["device"] == "cpu"
     assert summary["projected_minutes_for_space"]["candidates"] == 8  # convnet-tiny in the dry mode
     fusion = summary["results"]["fusion"]["rows"][0]
     # The functional step the fused path builds on ends where train() ends (same seed, same batch order).
     assert fusion["func_max_diff_vs_train"] < 1e-4 and fusion["vmap_2_max_diff_vs_train"] < 1e-4
+    precision = summary["results"]["precision"]
+    assert precision["candidates"] == 8 and set(precision["agreement"]) == {
+        "bf16_vs_fp32_same_seed", "fp32_vs_fp32_other_seed", "bf16_vs_fp32_other_seed"}
 
 
 def test_an_unknown_option_is_refused_with_usage_exit_code(tmp_path):

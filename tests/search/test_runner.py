@@ -76,6 +76,18 @@ def test_study_refuses_a_different_recipe(space_file, tmp_path, digits):
         run_search(search_config(space_file, tmp_path / "run", epochs=3), dataset=digits)
 
 
+def test_a_bf16_search_is_another_search_and_records_its_precision(space_file, tmp_path, digits):
+    from dataclasses import replace
+
+    cfg = search_config(space_file, tmp_path / "run", epochs=1)
+    run_search(cfg, dataset=digits)
+    bf16 = replace(cfg, recipe=replace(cfg.recipe, precision="bf16"))
+    with pytest.raises(ConfigError, match="holds a search with other settings.*recipe.precision: 'fp32' vs 'bf16'"):
+        run_search(bf16, dataset=digits)
+    run_search(replace(bf16, out=str(tmp_path / "bf16")), dataset=digits)
+    assert '"precision": "bf16"' in (tmp_path / "bf16" / "run.json").read_text()
+
+
 def test_budgeted_tpe_search_never_trains_a_candidate_twice(space_file, tmp_path, digits):
     summary = run_search(search_config(space_file, tmp_path / "run", epochs=1, sampler="tpe", n_trials=12),
                          dataset=digits)
