@@ -8,6 +8,7 @@ import signal
 from ftd_nas.cli.common import (POSITIVE, RATE, SEED, add_dsa_arg, add_normalize_arg, add_overwrite_arg,
                                add_precision_arg, number, whole)
 from ftd_nas.errors import ConfigError
+from ftd_nas.fused import FUSE_CHOICES
 from ftd_nas.interrupts import stop_on
 from ftd_nas.search import SearchConfig, SearchRecipe, available_spaces, load_space, run_search
 from ftd_nas.search.recipe import parse_source
@@ -63,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train each candidate R times (seeds derived from --seed; repeat 0 uses --seed) and score it "
                         "by the mean; each repeat is its own unit of work, and re-running with a larger R adds only "
                         "the missing repeats (default 1)")
+    p.add_argument("--fuse", choices=FUSE_CHOICES, default="auto",
+                   help="train a candidate's --repeats as one computation (vmap): auto on a GPU where it was measured "
+                        "faster (small networks), never on a CPU; on wherever the network allows (no batchnorm); "
+                        "off never. Results equal separate training to float tolerance (default auto)")
     add_recipe_args(p)
     add_worker_args(p, devices=True)
     plan = p.add_argument_group("planning", "project the search's time and memory before running it")
@@ -201,9 +206,9 @@ def run(args: argparse.Namespace) -> int:
     if args.proxy is None or (args.out is None and not args.plan):
         raise ConfigError("a search needs --proxy (a proxy file, real, random:K or zc:NAME) and --out RUN")
     config = SearchConfig(space=args.space, proxy=args.proxy, out=args.out or "", dataset=args.dataset,
-                          data_root=args.data_root, zca=args.zca, normalize=args.normalize, storage=args.storage, study_name=args.study_name,
-                          sampler=args.sampler, n_trials=args.n_trials, recipe=recipe_from(args), repeats=args.repeats,
-                          pruner=args.pruner, report_every=args.report_every, device=args.device,
+                          data_root=args.data_root, zca=args.zca, normalize=args.normalize, storage=args.storage,
+                          study_name=args.study_name, sampler=args.sampler, n_trials=args.n_trials,
+                          recipe=recipe_from(args), repeats=args.repeats, fuse=args.fuse, pruner=args.pruner, report_every=args.report_every, device=args.device,
                           heartbeat=args.heartbeat, grace=args.grace, wait=not args.no_wait,
                           progress=False if args.no_progress else None)
     if args.plan:

@@ -90,12 +90,15 @@ def enqueue_missing(study: optuna.Study, units: Iterable[Unit]) -> int:
         return queued
 
 
-def pop_waiting(study: optuna.Study) -> optuna.Trial | None:
-    """Claim one queued trial (WAITING -> RUNNING, atomic in the storage); None when the queue is empty."""
+def pop_waiting(study: optuna.Study, key: str | None = None) -> optuna.Trial | None:
+    """Claim one queued trial (WAITING -> RUNNING, atomic in the storage), of the unit `key` if given (another
+    repeat of it); None when there is none."""
     storage, beats = storage_of(study), heartbeat_of(study)
     study_id = storage.get_study_id_from_name(study.study_name)
     with storage_lock(study):
         for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
+            if key is not None and unit_of(trial)[0] != key:
+                continue
             try:
                 with one_transaction(study):  # the claim and its first heartbeat: one commit
                     claimed = storage.set_trial_state_values(trial_id(trial), state=TrialState.RUNNING)

@@ -9,6 +9,7 @@ folder's settings are fixed by its first finished candidate.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import logging
@@ -28,7 +29,8 @@ from ftd_nas import interrupts
 from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.data.normalization import AUTO, check_choice
-from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError, exhausted
+from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError, exhausted, one_line
+from ftd_nas.fused import FusedTrainer, check_fuse, choose, why_not_fusable
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
 from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, close_storage,
@@ -64,6 +66,7 @@ PRUNERS = {"none": lambda epochs: None,
                                                                       reduction_factor=3)}
 EXCLUDED = "excluded"  # user attr of a sampled candidate outside the space's constraints (not trained)
 EPOCHS_TRAINED = "epochs_trained"  # user attr: epochs a trial trained (fewer when pruned)
+FUSED = "fused"  # user attr: how many repeats were trained as one computation with this one (absent: alone)
 
 
 @dataclass
@@ -83,6 +86,7 @@ class SearchConfig(Part):
     n_trials: int | None = None
     recipe: SearchRecipe = field(default_factory=SearchRecipe)
     repeats: int = 1  # trainings per candidate (seeds derived from recipe.seed); not part of the identity
+    fuse: str = "auto"  # train a candidate's repeats as one computation (ftd_nas/fused.py): auto | on | off
     pruner: str = "none"  # none | median | hyperband: stop unpromising candidates early (their scores are partial)
     only: list[str] | None = None  # train just these candidate ids of the space (verify's shortlist and sample)
     report_every: int | None = None  # epochs between validation reports to the pruner; None: a tenth of the epochs
@@ -110,6 +114,10 @@ class SearchConfig(Part):
         if self.n_trials is not None:
             check_number("--n-trials", self.n_trials, 1, integer=True)
         check_number("--repeats", self.repeats, 1, integer=True)
+        check_fuse(self.fuse)
+        if self.fuse == "on" and (self.repeats < 2 or self.pruner != "none" or kind == ZC):
+            raise ConfigError("--fuse on trains the repeats of a candidate as one computation: it needs --repeats "
+                              "2 or more, no --pruner (a pruner stops each repeat on its own) and a trained source")
         if self.pruner not in PRUNERS:
             raise ConfigError(f"unknown pruner {self.pruner!r}; choose {', '.join(PRUNERS)}")
         if self.report_every is not None:
@@ -242,6 +250,38 @@ def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, reci
             "seconds": fit.result.seconds, **cost(fit.net, shape), "lr": fit.lr, EPOCHS_TRAINED: fit.epochs}
 
 
+def train_repeats(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
+                  device: torch.device, repeats: list[int], space: SearchSpace | None = None,
+                  fuse: str = "auto") -> list[dict]:
+    """Several repeats of one candidate, each what `train_candidate` would record for it: trained as one fused
+    computation where `fused.choose` says so (`on`: wherever the network can be fused), else one by one."""
+    shape = (dataset.channels, dataset.image_size, dataset.num_classes)
+    seeds = [repeat_seed(recipe.seed, r) for r in repeats]
+    nets = [build_candidate(space or CONVNET_SPACE, params, shape, seed=s, device=device) for s in seeds]
+    lr = recipe.lr if recipe.lr is not None else source.default_lr
+    configs = [replace(recipe, seed=s).candidate_config(lr) for s in seeds]
+    data = [source.split] * len(nets)
+    fusable = why_not_fusable(nets, configs, data) is None
+    if not (fusable and choose(fuse, nets, configs, data)):
+        return [train_candidate(params, source, dataset, recipe, device, r, space) for r in repeats]
+    trained = FusedTrainer(nets, data, configs).fit()
+    results = []
+    for net, config, result in zip(nets, configs, trained):
+        results.append({"val_acc": evaluate(net, dataset.val)[1], "test_acc": evaluate(net, dataset.test)[1],
+                        "train_acc": result.train_acc, "seconds": result.seconds, **cost(net, shape), "lr": lr,
+                        EPOCHS_TRAINED: config.epochs, FUSED: len(nets)})
+    return results
+
+
+def _candidate_failure(exc: BaseException) -> str | None:
+    """The reason a candidate failed on its own (diverged, cannot be built, exhausted the memory: the
+    torch.OutOfMemoryError or the CPU allocator's RuntimeError); None for an interruption or crash of the worker,
+    whose trial is failed without a reason so that the next run re-queues it."""
+    if isinstance(exc, Exception) and exhausted(exc) == "memory":
+        return "out of memory"
+    return str(exc) if isinstance(exc, (NonFiniteError, ConfigError)) else None
+
+
 def _file_sha256(path: str) -> str:
     """A file's hash as format-v1 studies named their proxy (first 16 hex digits)."""
     h = hashlib.sha256()
@@ -322,6 +362,12 @@ class Search:
 
     # ------------------------------------------------------------------ one trial
     def _run_trial(self, trial: optuna.Trial) -> tuple[str, str]:
+        params, cid, repeat, done = self._prepare(trial)
+        return (cid, done) if done else (cid, self._train_one(trial, params, repeat))
+
+    def _prepare(self, trial: optuna.Trial) -> tuple[dict, str, int, str | None]:
+        """A claimed trial's candidate, its repeat and who trains it, recorded; the trial is finished at once (the
+        status returned) when it duplicates a live one or lies outside the space's constraints."""
         with one_transaction(self.study):  # the candidate's params and who trains it: one commit
             params = self.space.suggest(trial)
             cid = self.space.candidate_id(params)
@@ -333,11 +379,15 @@ class Search:
                 self._tell(trial, earlier.value, attrs={DUPLICATE: earlier.number})
             else:
                 self._tell(trial, state=TrialState.PRUNED, attrs={DUPLICATE: earlier.number})
-            return cid, "duplicate"
+            return params, cid, repeat, "duplicate"
         outside = self.space.excluded(params) or over_limits(self.space, params, self.shape)
         if outside is not None:  # a sampler proposed a candidate the space's constraints leave out
             self._tell(trial, state=TrialState.PRUNED, attrs={EXCLUDED: outside})
-            return cid, "excluded"
+            return params, cid, repeat, "excluded"
+        return params, cid, repeat, None
+
+    def _train_one(self, trial: optuna.Trial, params: dict, repeat: int) -> str:
+        """Train (or score) one prepared trial and record its outcome; returns its status."""
 
         def report(epoch: int, val_acc: float) -> None:
             trial.report(val_acc, epoch)
@@ -357,24 +407,60 @@ class Search:
                                              repeat, self.space, report if self.config.pruner != "none" else None,
                                              self.config.report_every)
         except optuna.TrialPruned:
-            return cid, "pruned" if self._tell(trial, state=TrialState.PRUNED) else "lost"
+            return "pruned" if self._tell(trial, state=TrialState.PRUNED) else "lost"
         except BaseException as exc:
-            # a candidate that diverged, cannot be built or exhausts the memory (torch.OutOfMemoryError, or the CPU
-            # allocator's RuntimeError) has failed, with its reason; anything else has interrupted or crashed this
-            # worker: the trial is failed without a reason, so the next run re-queues it
-            memory = isinstance(exc, Exception) and exhausted(exc) == "memory"
-            if memory or isinstance(exc, (NonFiniteError, ConfigError)):
-                reason = "out of memory" if memory else str(exc)
-                return cid, "failed" if self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: reason}) \
-                    else "lost"
+            if _candidate_failure(exc):  # the candidate's own failure, with its reason
+                told = self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: _candidate_failure(exc)})
+                return "failed" if told else "lost"
             # an interruption is not counted as a crash of this candidate
             told = self._tell(trial, state=TrialState.FAIL,
                               attrs={INTERRUPTED: True} if isinstance(exc, KeyboardInterrupt) else {})
             if not told and isinstance(exc, UpdateFinishedTrialError):  # a pruner's report on the dead trial
-                return cid, "lost"
+                return "lost"
             raise
+        return self._finish(trial, result)
+
+    def _finish(self, trial: optuna.Trial, result: dict) -> str:
         value = result[ranking_metric(self.identity.source)]  # what a budgeted sampler maximises
-        return cid, "trained" if self._tell(trial, value, attrs=result) else "lost"
+        return "trained" if self._tell(trial, value, attrs=result) else "lost"
+
+    def _fusing(self) -> bool:
+        """Whether this worker claims a candidate's repeats together (their training is then fused where
+        `fused.choose` says so, else run one after another)."""
+        cfg = self.config
+        return (cfg.fuse != "off" and cfg.repeats > 1 and cfg.pruner == "none" and self.source.kind != ZC
+                and (cfg.fuse == "on" or torch.device(self.device).type == "cuda"))
+
+    def _run_repeats(self, trial: optuna.Trial) -> tuple[str, list[str]]:
+        """A claimed trial and every other waiting repeat of its candidate, trained as one computation."""
+        params, cid, repeat, done = self._prepare(trial)
+        if done:
+            return cid, [done]
+        group, statuses = [(trial, repeat)], []
+        while len(group) < self.config.repeats and (other := pop_waiting(self.study, cid)) is not None:
+            _, _, other_repeat, other_done = self._prepare(other)
+            if other_done:
+                statuses.append(other_done)
+            else:
+                group.append((other, other_repeat))
+        if len(group) == 1:
+            return cid, statuses + [self._train_one(trial, params, repeat)]
+        try:
+            with contextlib.ExitStack() as beats:
+                for t, _ in group:
+                    beats.enter_context(heartbeat(self.study, t))
+                interrupts.check()
+                results = train_repeats(params, self.source, self.dataset, self.config.recipe, self.device,
+                                        [r for _, r in group], self.space, self.config.fuse)
+        except BaseException as exc:
+            if _candidate_failure(exc):  # one repeat diverged, say: train each alone, each with its own outcome
+                log.info("the fused repeats of %s failed (%s); training them one by one", cid, one_line(exc))
+                return cid, statuses + [self._train_one(t, params, r) for t, r in group]
+            for t, _ in group:
+                self._tell(t, state=TrialState.FAIL,
+                           attrs={INTERRUPTED: True} if isinstance(exc, KeyboardInterrupt) else {})
+            raise
+        return cid, statuses + [self._finish(t, result) for (t, _), result in zip(group, results)]
 
     def _tell(self, trial: optuna.Trial, value: float | None = None, state: TrialState | None = None,
               attrs: dict | None = None) -> bool:
@@ -412,6 +498,7 @@ class Search:
         if cfg.sampler == "grid":
             queued = enqueue_missing(self.study, self.space, self.candidates, cfg.repeats)
             waiting, running = remaining(self.study)
+            fusing = self._fusing()
             bar = progress(range(waiting), desc=f"search {self.space.name}", enabled=cfg.progress)
             if waiting == 0 and running == 0:
                 log.info("the space is finished: every candidate of study %r is done", self.study_name)
@@ -434,9 +521,11 @@ class Search:
                     interrupts.sleep(min(cfg.heartbeat, 5))
                     enqueue_missing(self.study, self.space, self.candidates, cfg.repeats)
                     continue
-                cid, status = self._run_trial(trial)
-                counts[status] += 1
-                bar.update(1)
+                cid, statuses = self._run_repeats(trial) if fusing else (lambda c, st: (c, [st]))(
+                    *self._run_trial(trial))
+                for status in statuses:
+                    counts[status] += 1
+                bar.update(len(statuses))
                 bar.set_postfix(last=cid)
             bar.close()
         else:
