@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Benchmark distillation: seconds per iteration and peak memory, full vs checkpointed unroll, by syn_steps,
-and per method (FTD's trajectory matching, DSA's gradient matching, DM's distribution matching).
+and per method (FTD's and MTT's trajectory matching, DSA's gradient matching, DM's distribution matching).
 
 Each setting runs in its own process so its peak memory (RSS on CPU, allocated memory on CUDA) is its own;
 settings run back to back, full and checkpoint interleaved, so the ratios compare runs made under the same
@@ -10,7 +10,10 @@ kind; the total time of a run is iterations x seconds per iteration.
 
     python scripts/bench_distill.py --dataset npz:../shared/datasets/cifar10_subset.npz --zca \\
         --width 32 --ipc 10 --steps 10 20 40 --out runs/bench_distill.json
-    python scripts/bench_distill.py --methods ftd dsa dm --steps 20 --unrolls full --zca --width 32 --ipc 10
+    python scripts/bench_distill.py --methods ftd mtt dsa dm --steps 20 --unrolls full --zca --width 32 --ipc 10
+
+FTD runs on GSAM experts and MTT on SGD experts (each a 3-epoch expert trained here unless --experts /
+--sgd-experts name one); both run every --steps x --unrolls setting.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+TRAJECTORY = ("ftd", "mtt")  # methods that match expert trajectories (FTD on GSAM experts, MTT on SGD ones)
 
 
 def _rss_mb() -> float:
@@ -45,8 +51,8 @@ def child(args: argparse.Namespace) -> None:
     from ftd_nas.runtime import resolve_device
 
     device = resolve_device(args.device)
-    if args.method == "ftd":
-        cfg = resolve_config(args.dataset, args.ipc, "ftd", syn_steps=args.syn_steps, unroll=args.unroll,
+    if args.method in TRAJECTORY:
+        cfg = resolve_config(args.dataset, args.ipc, args.method, syn_steps=args.syn_steps, unroll=args.unroll,
                              max_start_epoch=1, expert_epochs=2, iterations=args.iters + 1, batch_syn=args.batch_syn)
         dataset = real_data_for(ExpertDirectory(args.experts), args.dataset, device=device,
                                 what=f"the experts in {args.experts!r}")
@@ -71,8 +77,8 @@ def child(args: argparse.Namespace) -> None:
                 torch.cuda.synchronize(device)
             if i > 0:
                 times.append(time.perf_counter() - start)
-    out = {"method": args.method, "unroll": args.unroll if args.method == "ftd" else None,
-           "syn_steps": args.syn_steps if args.method == "ftd" else None, "s_per_iter": statistics.median(times),
+    out = {"method": args.method, "unroll": args.unroll if args.method in TRAJECTORY else None,
+           "syn_steps": args.syn_steps if args.method in TRAJECTORY else None, "s_per_iter": statistics.median(times),
            "times": times, "setup_rss_mb": setup_rss,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     out["peak_over_setup_mb"] = out["peak_rss_mb"] - setup_rss
@@ -82,13 +88,13 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(out))
 
 
-def quick_experts(args: argparse.Namespace, root: Path) -> Path:
+def quick_experts(args: argparse.Namespace, root: Path, optimizer: str = "gsam") -> Path:
     from ftd_nas.data import DataConfig
     from ftd_nas.experts import ExpertConfig, expert_train_config, train_experts
     from ftd_nas.models import ModelSpec
 
     cfg = ExpertConfig(data=DataConfig(args.dataset, zca=args.zca), model=ModelSpec(width=args.width, depth=args.depth),
-                       train=expert_train_config("gsam", epochs=3, progress=False), num_experts=1)
+                       train=expert_train_config(optimizer, epochs=3, progress=False), num_experts=1)
     train_experts(cfg, root, device=args.device)
     return root
 
@@ -103,10 +109,12 @@ def main() -> None:
     p.add_argument("--batch-syn", type=int, default=None)
     p.add_argument("--steps", type=int, nargs="+", default=[10, 20, 40])
     p.add_argument("--unrolls", nargs="+", default=["full", "checkpoint"])
-    p.add_argument("--methods", nargs="+", default=["ftd"], choices=["ftd", "dsa", "dm"],
-                   help="ftd: every --steps x --unrolls setting; dsa, dm: one setting each, their preset for --ipc")
+    p.add_argument("--methods", nargs="+", default=["ftd"], choices=["ftd", "mtt", "dsa", "dm"],
+                   help="ftd, mtt: every --steps x --unrolls setting; dsa, dm: one setting each, their preset for "
+                        "--ipc")
     p.add_argument("--iters", type=int, default=3, help="timed iterations per setting (after one warm-up)")
-    p.add_argument("--experts", default=None, help="GSAM expert directory (default: train a 3-epoch one)")
+    p.add_argument("--experts", default=None, help="GSAM expert directory for ftd (default: train a 3-epoch one)")
+    p.add_argument("--sgd-experts", default=None, help="SGD expert directory for mtt (default: train a 3-epoch one)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="runs/bench_distill.json")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -118,16 +126,19 @@ def main() -> None:
         return child(args)
 
     with tempfile.TemporaryDirectory() as tmp:
-        experts = args.experts or str(quick_experts(args, Path(tmp) / "experts"))
+        experts = {"ftd": args.experts or ("ftd" in args.methods and str(quick_experts(args, Path(tmp) / "gsam"))),
+                   "mtt": args.sgd_experts or ("mtt" in args.methods
+                                               and str(quick_experts(args, Path(tmp) / "sgd", "sgd")))}
         rows = []
-        settings = [("ftd", steps, unroll) for steps in args.steps for unroll in args.unrolls] \
-            if "ftd" in args.methods else []
-        settings += [(m, None, None) for m in args.methods if m != "ftd"]
+        settings = [(m, steps, unroll) for m in args.methods if m in TRAJECTORY
+                    for steps in args.steps for unroll in args.unrolls]
+        settings += [(m, None, None) for m in args.methods if m not in TRAJECTORY]
         for method, steps, unroll in settings:
             cmd = [sys.executable, __file__, "--child", "--method", method, "--dataset", args.dataset, "--ipc",
-                   str(args.ipc), "--iters", str(args.iters), "--experts", experts, "--device", args.device,
-                   "--width", str(args.width), "--depth", str(args.depth)] + (["--zca"] if args.zca else [])
-            if method == "ftd":
+                   str(args.ipc), "--iters", str(args.iters), "--experts", str(experts.get(method) or ""),
+                   "--device", args.device, "--width", str(args.width), "--depth", str(args.depth)] \
+                + (["--zca"] if args.zca else [])
+            if method in TRAJECTORY:
                 cmd += ["--syn-steps", str(steps), "--unroll", unroll]
             if args.batch_syn:
                 cmd += ["--batch-syn", str(args.batch_syn)]
@@ -139,7 +150,7 @@ def main() -> None:
             row = json.loads(line[len("RESULT "):])
             rows.append(row)
             mem = row.get("peak_cuda_mb", row["peak_rss_mb"])
-            what = f"ftd syn_steps {steps:>3} {unroll:<10}" if method == "ftd" else f"{method:<26}"
+            what = f"{method} syn_steps {steps:>3} {unroll:<10}" if method in TRAJECTORY else f"{method:<26}"
             print(f"{what} {row['s_per_iter']:7.2f} s/iter  peak {mem:8.0f} MB "
                   f"(+{row.get('peak_cuda_over_setup_mb', row['peak_over_setup_mb']):.0f} MB over setup)", flush=True)
     ratios = []

@@ -7,7 +7,7 @@
 #   3. bench_search_throughput.py         a sample of the 720 space, 200 epochs on 500 images, 1/2/4 workers:
 #                                         the projected minutes for the whole space
 #   4. bench_plan.py                      `search --plan`'s projection against the measured search (convnet-cpu)
-#   5. bench_distill.py                   FTD (full and checkpoint unroll), DSA and DM at paper size
+#   5. bench_distill.py                   FTD and MTT (full and checkpoint unroll), DSA and DM at paper size
 #                                         (width 128, ZCA, IPC 10; FTD also at IPC 50)
 #   6. bench_precision.py                 bf16 autocast against fp32: the ranking of 16 sampled candidates
 #                                         (against a new seed's) and the time
@@ -69,7 +69,7 @@ if [ "$quick" = 1 ]; then
   step plan "$python" scripts/bench_plan.py --device "$device" --dataset "$dataset" --space convnet-tiny \
       --proxy random:2 --epochs 2 --sample 2 --plan-epochs 1 --out "$out/plan.json"
   step distill_ipc10 "$python" scripts/bench_distill.py --device "$device" --dataset "$dataset" --width 8 \
-      --depth 1 --ipc 1 --steps 2 --iters 1 --methods ftd dm --out "$out/distill_ipc10.json"
+      --depth 1 --ipc 1 --steps 2 --iters 1 --methods ftd mtt dm --out "$out/distill_ipc10.json"
   step precision "$python" scripts/bench_precision.py --device "$device" --dataset "$dataset" --space convnet-tiny \
       --proxy random:2 --epochs 2 --out "$out/precision.json"
 else
@@ -82,7 +82,7 @@ else
   step plan "$python" scripts/bench_plan.py --device "$device" --dataset "$dataset" --space convnet-cpu \
       --proxy random:50 --epochs 200 --sample 6 --plan-epochs 3 --out "$out/plan.json"
   step distill_ipc10 "$python" scripts/bench_distill.py --device "$device" --dataset "$dataset" --zca --width 128 \
-      --ipc 10 --steps 30 --iters 3 --methods ftd dsa dm --out "$out/distill_ipc10.json"
+      --ipc 10 --steps 30 --iters 3 --methods ftd mtt dsa dm --out "$out/distill_ipc10.json"
   step distill_ipc50 "$python" scripts/bench_distill.py --device "$device" --dataset "$dataset" --zca --width 128 \
       --ipc 50 --steps 30 --iters 3 --methods ftd --out "$out/distill_ipc50.json"
   step precision "$python" scripts/bench_precision.py --device "$device" --dataset "$dataset" --space convnet \
