@@ -11,6 +11,7 @@
 #                                         (width 128, ZCA, IPC 10; FTD also at IPC 50)
 #   6. bench_precision.py                 bf16 autocast against fp32: the ranking of 16 sampled candidates
 #                                         (against a new seed's) and the time
+#   7. bench_zero_cost.py                 seconds per candidate of every training-free scorer (ConvNet-3, w128)
 # Each step's JSON lands in OUT (default runs/gpu_check) and gpu_check.json gathers them with the device, the
 # versions, each step's seconds and exit code. A failing step is recorded and the others still run; the script
 # exits non-zero if any failed.
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --dataset) dataset="$2"; shift 2 ;;
     --python) python="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,6 +73,8 @@ if [ "$quick" = 1 ]; then
       --depth 1 --ipc 1 --steps 2 --iters 1 --methods ftd mtt dm --out "$out/distill_ipc10.json"
   step precision "$python" scripts/bench_precision.py --device "$device" --dataset "$dataset" --space convnet-tiny \
       --proxy random:2 --epochs 2 --out "$out/precision.json"
+  step zero_cost "$python" scripts/bench_zero_cost.py --device "$device" --dataset "$dataset" --width 8 --depth 2 \
+      --reps 1 --json "$out/zero_cost.json"
 else
   step pytest_gpu "$python" -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py
   step fusion "$python" scripts/bench_fusion.py --device "$device" --dataset "$dataset" --epochs 200 \
@@ -87,6 +90,8 @@ else
       --ipc 50 --steps 30 --iters 3 --methods ftd --out "$out/distill_ipc50.json"
   step precision "$python" scripts/bench_precision.py --device "$device" --dataset "$dataset" --space convnet \
       --sampler random --n-trials 16 --proxy random:50 --epochs 200 --out "$out/precision.json"
+  step zero_cost "$python" scripts/bench_zero_cost.py --device "$device" --dataset "$dataset" --width 128 \
+      --depth 3 --reps 3 --json "$out/zero_cost.json"
 fi
 
 "$python" - "$out" "$device" "$quick" <<'EOF'

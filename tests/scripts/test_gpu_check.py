@@ -21,7 +21,7 @@ def test_dry_run_on_cpu_writes_every_step_and_the_projection(tmp_path):
     summary = json.loads((out / "gpu_check.json").read_text())
     assert summary["format"] == "ftd-nas-gpu-check" and summary["quick"] is True
     assert [s["step"] for s in summary["steps"]] == ["pytest_gpu", "fusion", "search_throughput", "plan",
-                                                    "distill_ipc10", "precision"]
+                                                    "distill_ipc10", "precision", "zero_cost"]
     assert all(s["rc"] == 0 for s in summary["steps"])
     assert summary["environment"]["device"] == "cpu"
     assert summary["projected_minutes_for_space"]["candidates"] == 8  # convnet-tiny in the dry mode
