@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -15,6 +16,11 @@ from ftd_nas.errors import ConfigError
 
 
 LOCAL_WORKERS_ENV = "FTD_NAS_LOCAL_WORKERS"  # set by a parent that starts several workers on this machine
+# The number of other runnable tasks on this machine, instead of reading it from /proc/loadavg: for tests, and for
+# users who know better (0 turns the load sensing off).
+OTHER_RUNNABLE_ENV = "FTD_NAS_OTHER_RUNNABLE"
+LOADAVG = "/proc/loadavg"
+LOAD_SAMPLES, LOAD_SAMPLE_GAP = 3, 0.01  # the fewest of 3 readings 10 ms apart: a passing task is not a load
 # At most this many torch threads per CPU of the machine: more only make threads wait on each other, and far more
 # (--threads 100000) exhaust memory as torch starts its pools, a crash far from its cause.
 MAX_THREADS_PER_CPU = 4
@@ -66,15 +72,50 @@ def _check_threads(threads: int, source: str, allotted: int, machine: int) -> No
                           f"{allotted} CPUs allotted to this process")
 
 
+def runnable_elsewhere(environ: dict | None = None, path: str = LOADAVG) -> int:
+    """How many other tasks (threads of other processes, mostly) want a CPU now: the running count of
+    /proc/loadavg's 4th field (running/total) less this process, the fewest of LOAD_SAMPLES readings.
+
+    FTD_NAS_OTHER_RUNNABLE, a whole number, overrides it; any other value is refused (a ConfigError saying so)
+    rather than silently sensing the load the user meant to override. Without /proc (not Linux) it is 0.
+    """
+    environ = os.environ if environ is None else environ
+    given = environ.get(OTHER_RUNNABLE_ENV, "").strip()
+    if given:
+        if not given.isdigit():
+            raise ConfigError(f"{OTHER_RUNNABLE_ENV}={given!r} is not a whole number: give the number of other "
+                              "runnable tasks on this machine (0 to size threads as if it were idle), or unset it")
+        return int(given)
+    readings = []
+    for sample in range(LOAD_SAMPLES):
+        if sample:
+            time.sleep(LOAD_SAMPLE_GAP)
+        try:
+            with open(path) as f:
+                running = f.read().split()[3].split("/")[0]
+        except (OSError, IndexError):
+            return 0
+        if not running.isdigit():
+            return 0
+        readings.append(int(running) - 1)  # this process is running as it reads
+    return max(0, min(readings))
+
+
 def plan_threads(requested: int | None = None, environ: dict | None = None,
-                 affinity: set[int] | None = None, machine_cpus: int | None = None) -> ThreadPlan:
+                 affinity: set[int] | None = None, machine_cpus: int | None = None,
+                 load: int | None = None) -> ThreadPlan:
     """How many threads torch should use here.
 
     Torch's default, one thread per core of the machine, makes processes that share cores fight for them (on a
     2-core machine scripts/bench_threads.py's search took 71 s beside one busy process with 2 threads, 14 s with
     one; 9 s alone): so by default a worker takes its share of the CPUs it is allotted, divided among the workers
-    started with it. --threads, or OMP_NUM_THREADS set by the user, wins, up to MAX_THREADS_PER_CPU per CPU of
-    the machine (`machine_cpus`, default os.cpu_count()).
+    started with it, and no more than the CPUs free of other work. --threads, or OMP_NUM_THREADS set by the user,
+    wins, up to MAX_THREADS_PER_CPU per CPU of the machine (`machine_cpus`, default os.cpu_count()).
+
+    `load` is the number of other runnable tasks on the machine (default: runnable_elsewhere(), read only when the
+    default is taken). They are taken to fill the machine's CPUs outside this process's allotment first (a SLURM
+    job or an affinity mask keeps other work on other cores): only the rest take allotted CPUs. The workers
+    started with this one count as load once they run; the result is never below 1.
     """
     environ = os.environ if environ is None else environ
     allotted = allotted_cpus(environ, affinity)
@@ -89,8 +130,16 @@ def plan_threads(requested: int | None = None, environ: dict | None = None,
         _check_threads(int(omp), "OMP_NUM_THREADS", allotted, machine)
         return ThreadPlan(int(omp), allotted, workers, "OMP_NUM_THREADS")
     share = max(1, allotted // workers)
-    return ThreadPlan(share, allotted, workers, f"{allotted} CPUs allotted / {workers} "
-                                                f"worker{'s' if workers > 1 else ''} on this machine")
+    reason = f"{allotted} CPUs allotted / {workers} worker{'s' if workers > 1 else ''} on this machine"
+    others = runnable_elsewhere(environ) if load is None else load
+    if others < 0:
+        raise ValueError(f"load must be at least 0, not {others}")
+    free = max(0, allotted - max(0, others - (machine - allotted)))
+    threads = max(1, min(share, free))
+    if threads < share:
+        reason += (f", {free} free: {others} other runnable task{'s' if others != 1 else ''} on the machine's "
+                   f"{machine} CPUs")
+    return ThreadPlan(threads, allotted, workers, reason)
 
 
 _applied: list[ThreadPlan] = []  # the plan this process runs under (torch's thread count is process-wide too)
@@ -104,9 +153,13 @@ def apply_threads(plan: ThreadPlan) -> None:
 
 def describe_threads() -> str:
     """This process's torch threads and why (as applied by the CLI), for a worker's log."""
-    threads = torch.get_num_threads()
-    plan = _applied[0] if _applied and _applied[0].threads == threads else None
-    return plan.describe() if plan else f"{threads} torch threads"
+    plan = _applied_plan()
+    return plan.describe() if plan else f"{torch.get_num_threads()} torch threads"
+
+
+def _applied_plan() -> ThreadPlan | None:
+    """The plan applied by the CLI, if torch still runs under it (a library caller may have changed the count)."""
+    return _applied[0] if _applied and _applied[0].threads == torch.get_num_threads() else None
 
 
 def host_to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -127,6 +180,7 @@ def environment_info(device: torch.device | None = None) -> dict:
     """Versions and hardware that produced a result, for the run record."""
     import ftd_nas
 
+    plan = _applied_plan()
     info = {
         "ftd_nas": ftd_nas.__version__,
         "python": sys.version.split()[0],
@@ -137,6 +191,9 @@ def environment_info(device: torch.device | None = None) -> dict:
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "torch_threads_reason": plan.reason if plan else None,
+        # as read when the run record is made; the `ftd-nas` command sets PASSIVE before torch loads (__main__.py)
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY") or None,
         "cuda": torch.version.cuda,
     }
     if device is not None:

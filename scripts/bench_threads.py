@@ -1,13 +1,34 @@
 #!/usr/bin/env python
-"""Sharing a machine: one fixed workload alone and beside a busy process, with torch's default thread count and
-with the count ftd-nas chooses (--threads), measured side by side in one run.
+"""Sharing a machine: one fixed workload alone and beside 1 and 3 busy processes, under each way torch's threads
+may be set up, measured side by side in one run (issue #27 item 7).
 
-    python scripts/bench_threads.py                          # a fixed search (convnet-tiny on digits), ~5 min
-    python scripts/bench_threads.py --workload demo          # `ftd-nas demo`, as in the issue (~10 min)
+    python scripts/bench_threads.py                        # a fixed search (convnet-tiny on digits)
+    python scripts/bench_threads.py --workload demo        # `ftd-nas demo`, as in the issue (62 s alone on 2 cores)
+    python scripts/bench_threads.py --quick --busy 0 1     # a tiny search: a smoke test of this script
 
-The busy process is another torch job (matrix products with torch's default threads), the normal neighbour on a
-shared node or in our several-workers-per-machine mode. Prints a table and writes JSON (default
-runs/bench_threads.json).
+Run it on an otherwise idle machine: other work makes every figure wrong (the script says when it finds some).
+
+Conditions (the workload is the same command in each):
+  torch-default  the command as before this change (`ftd_nas.cli.main`, no OpenMP wait policy: libgomp spins
+                 while it waits; threads the CPUs allotted, torch's own default on a machine of its own)
+  passive        OMP_WAIT_POLICY=PASSIVE only (threads as before: FTD_NAS_OTHER_RUNNABLE=0)
+  threads        threads sized to the CPUs free of other work only (`ftd_nas.cli.main`, no wait policy)
+  ftd-nas        the `ftd-nas` command's default: both (`python -m ftd_nas`, nothing set)
+The default runs torch-default, passive and ftd-nas (--conditions to choose).
+
+A busy process is another torch job with torch's defaults (matrix products on all cores, spinning OpenMP waits):
+the neighbour of a shared node. Each starts, and has done its first product, before the workload starts.
+
+Fair share: the workload is entitled to 1 / (busy + 1) of the machine's C CPUs. With at least one whole CPU it
+should run as fast as alone (these workloads gain little from a second thread: README, 9.4 s with 2 threads, 10.1 s
+with 1), and with less it should take (busy + 1) / C times as long; so
+    fair share = T_alone x max(1, (busy + 1) / C),
+with T_alone the torch-default condition alone (the time before this change). `ratio` is seconds / fair share:
+1.0 is a perfectly fair share, and the issue asks for at most 1.5 (and no slower alone). A run is stopped at
+--max-ratio times its fair share and reported as above it (`>4.0`). `cpu_seconds` is the CPU time the workload
+burnt (user + system): spinning threads show there as CPU time far above the seconds.
+
+Prints a table and writes JSON (default runs/bench_threads.json) with the machine's CPUs and load before and after.
 """
 
 from __future__ import annotations
@@ -15,60 +36,151 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
-BUSY = "import torch\na = torch.randn(1500, 1500)\nwhile True:\n    a = torch.tanh(a @ a)\n"
-WORKLOADS = {
-    "search": ["search", "--space", "convnet-tiny", "--proxy", "random:10", "--dataset", "digits", "--epochs", "150",
-               "--device", "cpu", "--no-progress"],
-    "demo": ["demo", "--device", "cpu"],
+REPO = Path(__file__).resolve().parents[1]
+BUSY = """import torch
+a = torch.randn(1500, 1500)
+a = torch.tanh(a @ a)
+print("ready", flush=True)
+while True:
+    a = torch.tanh(a @ a)
+"""
+SEARCH = ["search", "--space", "convnet-tiny", "--proxy", "random:10", "--dataset", "digits", "--device", "cpu",
+          "--no-progress"]
+WORKLOADS = {"search": [*SEARCH, "--epochs", "150"], "demo": ["demo", "--device", "cpu", "--no-progress"]}
+QUICK = [*SEARCH, "--epochs", "3"]
+# What the user may set to choose threads and how they wait: cleared for every run, each condition sets its own.
+CHOICES = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "MKL_NUM_THREADS",
+           "FTD_NAS_LOCAL_WORKERS", "FTD_NAS_OTHER_RUNNABLE")
+OLD_ENTRY = ["-c", "import sys; from ftd_nas.cli import main; sys.exit(main())"]  # the console script before
+NEW_ENTRY = ["-m", "ftd_nas"]
+CONDITIONS = {  # name: (entry, environment set)
+    "torch-default": (OLD_ENTRY, {"FTD_NAS_OTHER_RUNNABLE": "0"}),
+    "passive": (NEW_ENTRY, {"OMP_WAIT_POLICY": "PASSIVE", "FTD_NAS_OTHER_RUNNABLE": "0"}),
+    "threads": (OLD_ENTRY, {}),
+    "ftd-nas": (NEW_ENTRY, {}),
 }
+REFERENCE = "torch-default"
 
 
-def timed(command: list[str], threads: int | None, out: Path, env: dict) -> float:
-    extra = ["--threads", str(threads)] if threads else []
-    args = [*command, "--out", str(out)]
+def clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in CHOICES}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def load_now() -> dict:
+    try:
+        fields = Path("/proc/loadavg").read_text().split()
+    except OSError:
+        return {}
+    return {"loadavg_1min": float(fields[0]), "running": fields[3]}
+
+
+def start_busy(count: int, env: dict) -> list[subprocess.Popen]:
+    procs = [subprocess.Popen([sys.executable, "-c", BUSY], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(count)]
+    for proc in procs:  # each has imported torch and started its threads
+        if proc.stdout.readline().strip() != "ready":
+            stop(procs)
+            raise SystemExit("a busy process failed to start")
+    return procs
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.kill()
+    for proc in procs:
+        proc.wait()
+
+
+def timed(condition: str, command: list[str], out: Path, env: dict, timeout: float | None) -> dict:
+    entry, extra = CONDITIONS[condition]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ftd_nas", *extra, *args], check=True, env=env, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    try:
+        subprocess.run([sys.executable, *entry, *command, "--out", str(out)], env={**env, **extra}, cwd=REPO,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout)
+        finished = True
+    except subprocess.TimeoutExpired:
+        finished = False
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"{condition}: the workload failed:\n{exc.stderr.decode(errors='replace')}")
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workload only: busy processes are reaped later
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": seconds, "finished": finished, "cpu_seconds": cpu}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workload", choices=sorted(WORKLOADS), default="search")
-    p.add_argument("--threads", type=int, default=1, help="the chosen thread count beside the busy process")
+    p.add_argument("--quick", action="store_true", help="a 3-epoch search instead of the workload (smoke test)")
+    p.add_argument("--busy", type=int, nargs="+", default=[0, 1, 3], help="busy processes beside it (default 0 1 3)")
+    p.add_argument("--conditions", nargs="+", choices=list(CONDITIONS), default=["torch-default", "passive", "ftd-nas"])
+    p.add_argument("--max-ratio", type=float, default=4.0, help="stop a run at this many times its fair share")
     p.add_argument("--out", default="runs/bench_threads.json")
-    args = p.parse_args()
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "FTD_NAS_LOCAL_WORKERS")}
-    import torch
-
-    default = torch.get_num_threads()
-    rows = []
+    args = p.parse_args(argv)
+    if args.quick and args.workload != "search":
+        p.error("--quick is a tiny search: leave out --workload")
+    command = QUICK if args.quick else WORKLOADS[args.workload]
+    conditions = [REFERENCE] + [c for c in args.conditions if c != REFERENCE]  # the reference first: it sets limits
+    busy_levels = sorted(set(args.busy))
+    if 0 not in busy_levels:
+        busy_levels.insert(0, 0)  # the fair share needs the time alone
+    env = clean_env()
+    cpus = len(os.sched_getaffinity(0))
+    load_before = load_now()
+    if load_before and int(load_before["running"].split("/")[0]) > 1:
+        print(f"warning: {int(load_before['running'].split('/')[0]) - 1} other runnable tasks now "
+              f"(load {load_before['loadavg_1min']}): the figures will be wrong on a busy machine", file=sys.stderr)
+    print(f"{args.workload if not args.quick else 'quick search'} on {cpus} CPUs: "
+          f"{' '.join(command)}", flush=True)
+    rows, alone = [], None
     with tempfile.TemporaryDirectory() as tmp:
-        for condition, busy, threads in (("alone", False, None), ("beside a busy process", True, None),
-                                         ("beside a busy process", True, args.threads),
-                                         ("alone", False, args.threads)):
-            neighbour = subprocess.Popen([sys.executable, "-c", BUSY], env=env) if busy else None
+        for busy in busy_levels:
+            factor = max(1.0, (busy + 1) / cpus)
+            neighbours = start_busy(busy, env)
             try:
-                seconds = timed(WORKLOADS[args.workload], threads, Path(tmp) / f"run{len(rows)}", env)
+                for condition in conditions:
+                    fair = alone * factor if alone else None
+                    limit = args.max_ratio * fair if fair else None
+                    row = {"busy": busy, "condition": condition,
+                           **timed(condition, command, Path(tmp) / f"run{len(rows)}", env, limit)}
+                    if alone is None:
+                        alone = fair = row["seconds"]
+                    row["fair_share_seconds"] = fair
+                    row["ratio"] = row["seconds"] / fair
+                    rows.append(row)
+                    shown = f"{row['ratio']:.2f}" if row["finished"] else f">{args.max_ratio:.1f}"
+                    print(f"beside {busy} busy  {condition:<14} {row['seconds']:8.1f} s  fair {fair:7.1f} s  "
+                          f"ratio {shown:>6}  cpu {row['cpu_seconds']:8.1f} s", flush=True)
             finally:
-                if neighbour is not None:
-                    neighbour.kill()
-                    neighbour.wait()
-            rows.append({"condition": condition, "threads": threads or default,
-                         "how": f"--threads {threads}" if threads else "default", "seconds": seconds})
-            print(f"{condition:<24} {rows[-1]['how']:<12} {rows[-1]['threads']:>2} threads  {seconds:7.1f} s",
-                  flush=True)
-    base = rows[0]["seconds"]
-    for row in rows:
-        row["relative_to_alone_default"] = row["seconds"] / base
-    result = {"workload": args.workload, "command": WORKLOADS[args.workload], "cpus": len(os.sched_getaffinity(0)),
-              "torch_default_threads": default, "rows": rows}
+                stop(neighbours)
+    print("\n| condition | " + " | ".join(f"beside {b} busy" if b else "alone" for b in busy_levels) + " |")
+    print("|---|" + "---|" * len(busy_levels))
+    for condition in conditions:
+        cells = []
+        for busy in busy_levels:
+            row = next(r for r in rows if r["busy"] == busy and r["condition"] == condition)
+            ratio = f"{row['ratio']:.2f}" if row["finished"] else f">{args.max_ratio:.1f}"
+            cells.append(f"{row['seconds']:.1f} s ({ratio})")
+        print(f"| {condition} | " + " | ".join(cells) + " |")
+    result = {"workload": "quick" if args.quick else args.workload, "command": command, "cpus": cpus,
+              "cpu_count": os.cpu_count(), "machine": platform.platform(), "torch": metadata.version("torch"),
+              "max_ratio": args.max_ratio,
+              "fair_share": "T_alone(torch-default) x max(1, (busy + 1) / cpus)", "load_before": load_before,
+              "load_after": load_now(), "busy_process": BUSY, "conditions": {
+                  name: {"entry": CONDITIONS[name][0], "environment": CONDITIONS[name][1]} for name in conditions},
+              "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"written: {args.out}")

@@ -23,6 +23,14 @@ fixed:
 """
 
 
+@pytest.fixture(autouse=True)
+def _idle_machine_for_threads(monkeypatch):
+    """Every test, and every command it starts, sizes torch's threads as if the machine were idle
+    (runtime.runnable_elsewhere): thread counts, and so the last bits of results, must not follow the load of the
+    machine the suite runs on. tests/test_runtime.py sets its own loads."""
+    monkeypatch.setenv("FTD_NAS_OTHER_RUNNABLE", "0")
+
+
 def write_space(folder: Path, text: str = SPACE, name: str = "unit.yaml") -> Path:
     """A search-space file `name` holding `text` in `folder`."""
     path = Path(folder) / name

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of every error")
     parser.add_argument("--threads", type=whole(1), default=None, metavar="N",
                         help="torch CPU threads (default: the CPUs allotted to this process, by its affinity mask or "
-                             "SLURM, divided by the workers started with it; OMP_NUM_THREADS if set)")
+                             "SLURM, divided by the workers started with it, and no more than are free of other "
+                             "work; OMP_NUM_THREADS if set)")
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.register(sub)
