@@ -23,7 +23,9 @@ Fair share: the workload is entitled to 1 / (busy + 1) of the machine's C CPUs. 
 should run as fast as alone (these workloads gain little from a second thread: README, 9.4 s with 2 threads, 10.1 s
 with 1), and with less it should take (busy + 1) / C times as long; so
     fair share = T_alone x max(1, (busy + 1) / C),
-with T_alone the torch-default condition alone (the time before this change). `ratio` is seconds / fair share:
+with T_alone the torch-default condition alone (the time before this change), the median of --reps rounds; each
+cell is the median of its rounds, the conditions interleaved round by round (this machine's timings vary by
+10-15 % from one run to the next). `ratio` is seconds / fair share:
 1.0 is a perfectly fair share, and the issue asks for at most 1.5 (and no slower alone). A run is stopped at
 --max-ratio times its fair share and reported as above it (`>4.0`). `cpu_seconds` is the CPU time the workload
 burnt (user + system): spinning threads show there as CPU time far above the seconds.
@@ -38,6 +40,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,6 +123,12 @@ def timed(condition: str, command: list[str], out: Path, env: dict, timeout: flo
     return {"seconds": seconds, "finished": finished, "cpu_seconds": cpu}
 
 
+def _shown(row: dict, cap: float) -> str:
+    """The ratio of a cell: '>cap' when its median round was stopped at the cap, and how many rounds were."""
+    ratio = f"{row['ratio']:.2f}" if row["finished"] else f">{cap:.1f}"
+    return ratio + (f", {row['capped']} of {row['reps']} stopped at {cap:.1f}" if row["capped"] else "")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workload", choices=sorted(WORKLOADS), default="search")
@@ -127,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--busy", type=int, nargs="+", default=[0, 1, 3], help="busy processes beside it (default 0 1 3)")
     p.add_argument("--conditions", nargs="+", choices=list(CONDITIONS), default=["torch-default", "passive", "ftd-nas"])
     p.add_argument("--max-ratio", type=float, default=4.0, help="stop a run at this many times its fair share")
+    p.add_argument("--reps", type=int, default=3,
+                   help="rounds of every condition, interleaved; each cell is the median (default 3)")
     p.add_argument("--out", default="runs/bench_threads.json")
     args = p.parse_args(argv)
     if args.quick and args.workload != "search":
@@ -144,25 +155,42 @@ def main(argv: list[str] | None = None) -> None:
               f"(load {load_before['loadavg_1min']}): the figures will be wrong on a busy machine", file=sys.stderr)
     print(f"{args.workload if not args.quick else 'quick search'} on {cpus} CPUs: "
           f"{' '.join(command)}", flush=True)
-    rows, alone = [], None
+    rows, alone, runs = [], None, []
     with tempfile.TemporaryDirectory() as tmp:
         for busy in busy_levels:
             factor = max(1.0, (busy + 1) / cpus)
             neighbours = start_busy(busy, env)
             try:
+                # the conditions interleaved, --reps rounds: a slow moment of the machine falls on all of them
+                times: dict[str, list[dict]] = {c: [] for c in conditions}
+                for rep in range(args.reps):
+                    for condition in conditions:
+                        limit = args.max_ratio * alone * factor if alone else None
+                        run = {"busy": busy, "condition": condition, "rep": rep,
+                               **timed(condition, command, Path(tmp) / f"run{len(runs)}", env, limit)}
+                        runs.append(run)
+                        times[condition].append(run)
+                    if alone is None:  # the reference alone, first round: sets the limits of the later runs
+                        alone = times[REFERENCE][0]["seconds"]
+                if busy == 0:  # the fair share from the reference's median alone, once all its rounds ran
+                    alone = statistics.median(r["seconds"] for r in times[REFERENCE])
+                fair = alone * factor
                 for condition in conditions:
-                    fair = alone * factor if alone else None
-                    limit = args.max_ratio * fair if fair else None
-                    row = {"busy": busy, "condition": condition,
-                           **timed(condition, command, Path(tmp) / f"run{len(rows)}", env, limit)}
-                    if alone is None:
-                        alone = fair = row["seconds"]
-                    row["fair_share_seconds"] = fair
+                    done = times[condition]
+                    row = {"busy": busy, "condition": condition, "reps": len(done),
+                           "seconds": statistics.median(r["seconds"] for r in done),
+                           "seconds_each": [r["seconds"] for r in done],
+                           "capped": sum(not r["finished"] for r in done),
+                           "cpu_seconds": statistics.median(r["cpu_seconds"] for r in done),
+                           "fair_share_seconds": fair}
                     row["ratio"] = row["seconds"] / fair
+                    # the median round stopped at the cap: the cell is a lower bound
+                    row["finished"] = row["capped"] * 2 < len(done)
                     rows.append(row)
-                    shown = f"{row['ratio']:.2f}" if row["finished"] else f">{args.max_ratio:.1f}"
-                    print(f"beside {busy} busy  {condition:<14} {row['seconds']:8.1f} s  fair {fair:7.1f} s  "
-                          f"ratio {shown:>6}  cpu {row['cpu_seconds']:8.1f} s", flush=True)
+                    shown = _shown(row, args.max_ratio)
+                    spread = "/".join(f"{t:.1f}" for t in row["seconds_each"])
+                    print(f"beside {busy} busy  {condition:<14} {row['seconds']:8.1f} s ({spread})  fair "
+                          f"{fair:7.1f} s  ratio {shown:>6}  cpu {row['cpu_seconds']:8.1f} s", flush=True)
             finally:
                 stop(neighbours)
     print("\n| condition | " + " | ".join(f"beside {b} busy" if b else "alone" for b in busy_levels) + " |")
@@ -171,16 +199,15 @@ def main(argv: list[str] | None = None) -> None:
         cells = []
         for busy in busy_levels:
             row = next(r for r in rows if r["busy"] == busy and r["condition"] == condition)
-            ratio = f"{row['ratio']:.2f}" if row["finished"] else f">{args.max_ratio:.1f}"
-            cells.append(f"{row['seconds']:.1f} s ({ratio})")
+            cells.append(f"{row['seconds']:.1f} s ({_shown(row, args.max_ratio)})")
         print(f"| {condition} | " + " | ".join(cells) + " |")
     result = {"workload": "quick" if args.quick else args.workload, "command": command, "cpus": cpus,
               "cpu_count": os.cpu_count(), "machine": platform.platform(), "torch": metadata.version("torch"),
-              "max_ratio": args.max_ratio,
+              "max_ratio": args.max_ratio, "reps": args.reps,
               "fair_share": "T_alone(torch-default) x max(1, (busy + 1) / cpus)", "load_before": load_before,
               "load_after": load_now(), "busy_process": BUSY, "conditions": {
                   name: {"entry": CONDITIONS[name][0], "environment": CONDITIONS[name][1]} for name in conditions},
-              "rows": rows}
+              "rows": rows, "runs": runs}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"written: {args.out}")
