@@ -160,6 +160,8 @@ def reuse(source: Path, out: Path, wanted: set[str]) -> dict:
         if stage not in wanted or not done.get(theirs, {}).get("done"):
             continue
         for src, dst in zip(sources, targets):
+            if src.endswith(".run") and not (source / src).exists():
+                continue  # a finished proxy's work folder (log, checkpoint, images), which a snapshot may leave out
             if not (out / dst).exists():
                 (out / dst).parent.mkdir(parents=True, exist_ok=True)
                 (shutil.copytree if (source / src).is_dir() else shutil.copy)(source / src, out / dst)
