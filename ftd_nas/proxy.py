@@ -162,6 +162,12 @@ class Proxy:
             raise ProxyError(str(exc)) from None
         zca = ZCAWhitening.from_state_dict(tensors) if "zca_transform" in tensors else None
         labels = tensors["labels"]
+        if labels.dim() != 2 and (labels.is_floating_point() or labels.is_complex()) and labels.numel() and not bool(
+                (torch.isfinite(labels) & (labels == labels.round())).all()):
+            # .long() would truncate 2.7 to 2 and turn NaN into an arbitrary class: a wrong proxy, silently
+            raise ProxyError(f"{str(path)!r} holds class labels that are not whole numbers (a {labels.dtype} "
+                             "tensor with fractional or non-finite values); store class indices as integers, or "
+                             "class probabilities as an [N, classes] tensor")
         labels = labels.float() if labels.dim() == 2 else labels.long()  # soft labels: class probabilities
         proxy = cls(tensors["images"], labels, float(tensors["syn_lr"][0]), record,
                     tensors.get("raw_images"), zca, path, legacy if isinstance(legacy, list) else [])
