@@ -211,6 +211,10 @@ def import_distilled(images: list[str], labels: list[str], dataset: Dataset, con
     if not images:
         raise ConfigError("give the images file(s) with --images")
     fmt = fmt or ("npz" if images[0].endswith(".npz") else "pt")
+    if fmt == "npz" and (len(images) > 1 or labels):
+        # an .npz holds its images and labels together: files given beside it would be silently left out
+        raise ConfigError(f"an .npz set holds its own images and labels: give it alone with --images (ignored "
+                          f"otherwise: {', '.join(PurePath(f).name for f in images[1:] + labels)})")
     x, y = _from_npz(images[0]) if fmt == "npz" else _from_pt(images, labels, config.experiment)
     x = x.detach().float()
     y, kind = _labels(y.detach(), dataset.num_classes, config.soft_labels)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ftd_nas.cli import main
-from ftd_nas.errors import InputError
+from ftd_nas.errors import ConfigError, InputError
 from ftd_nas.evaluation import random_subset
 from ftd_nas.importer import import_distilled
 from ftd_nas.models import ModelSpec, build_model
@@ -104,6 +104,10 @@ def test_other_released_layouts(tmp_path, digits):
     nhwc = subset.x.permute(0, 2, 3, 1).numpy()  # KIP: NHWC images, one-hot labels
     np.savez(tmp_path / "kip.npz", images=nhwc, labels=F.one_hot(subset.y, 10).numpy().astype(np.float32))
     kip = import_distilled([str(tmp_path / "kip.npz")], [], digits, ImportConfig(method="kip"))
+    for images, labels in (([str(tmp_path / "kip.npz")], [str(tmp_path / "labels.pt")]),
+                           ([str(tmp_path / "kip.npz"), str(tmp_path / "more.npz")], [])):
+        with pytest.raises(ConfigError, match="holds its own images and labels.*(labels.pt|more.npz)"):
+            import_distilled(images, labels, digits, ImportConfig(method="kip"))
     assert torch.equal(kip.images, subset.x) and torch.equal(kip.labels, subset.y) and not kip.soft_labels
     other = random_subset(digits, 2, seed=4)  # DC/DSA/DM: one results file, a pair per experiment
     torch.save({"data": [[subset.x, subset.y], [other.x, other.y]], "accs_all_exps": {}}, tmp_path / "res.pt")
