@@ -31,7 +31,7 @@ from ftd_nas.models import ARCHITECTURES, ModelSpec, build_model
 from ftd_nas.paths import inside
 from ftd_nas.records import RUNTIME_ONLY, Record, RecordError
 from ftd_nas.runtime import environment_info
-from ftd_nas.fused import check_fuse, choose, train_runs
+from ftd_nas.fused import check_fuse, train_runs
 from ftd_nas.train import ProxyTraining, evaluate
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,7 @@ def evaluate_images(images: Split, dataset: Dataset, lr: float, base: ModelSpec,
         nets = [build_model(spec, seed=config.seed + 10_000 + run, device=images.x.device)
                 for run in range(config.runs)]
         configs = [config.run_config(lr, run) for run in range(config.runs)]
-        fused = choose(config.fuse, nets, configs, [images] * len(nets))
-        trained = train_runs(nets, images, configs, val=dataset.val, fuse="on" if fused else "off")
+        trained, fused = train_runs(nets, images, configs, val=dataset.val, fuse=config.fuse)
         tests = [evaluate(net, dataset.test)[1] for net in nets]
         vals = [result.val_acc for result in trained]
         results[arch] = {"test_acc": tests, "val_acc": vals, "test_mean": statistics.mean(tests),

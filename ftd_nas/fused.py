@@ -33,7 +33,7 @@ from ftd_nas.interrupts import check as check_interrupt
 from ftd_nas.models.cost import count_macs
 from ftd_nas.progress import progress
 from ftd_nas.runtime import host_to_device
-from ftd_nas.train import TrainConfig, TrainResult, train
+from ftd_nas.train import TrainConfig, TrainResult, lr_at, train
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,18 @@ def why_not_fusable(models: list[nn.Module], configs: list[TrainConfig], data: l
     return None
 
 
-def choose(fuse: str, models: list[nn.Module], configs: list[TrainConfig], data: list[Split]) -> bool:
-    """Whether to fuse: `on` insists (a ConfigError says why it cannot), `off` never, `auto` where it was measured
-    faster: on CUDA, for a step of at most FUSE_MAX_STEP_MACS."""
+def choose(fuse: str, models: list[nn.Module], configs: list[TrainConfig], data: list[Split],
+           strict: bool = True) -> bool:
+    """Whether to fuse: `on` insists (a ConfigError says why it cannot; with strict=False it fuses wherever the runs
+    can be fused), `off` never, `auto` where it was measured faster: on CUDA, for a step of at most
+    FUSE_MAX_STEP_MACS."""
     check_fuse(fuse)
     if fuse == "off":
         return False
     reason = why_not_fusable(models, configs, data)
     if fuse == "on":
+        if reason and not strict:
+            return False
         if reason:
             raise ConfigError(f"--fuse on cannot fuse these runs: {reason}; use --fuse auto or off")
         return True
@@ -144,10 +148,6 @@ class FusedTrainer:
         self._step = vmap(grad_and_value(loss, has_aux=True))
         self._outputs = vmap(outputs, in_dims=(0, None))
 
-    def _lr_for(self, epoch: int) -> float:
-        decayed = self.cfg.decay_at_midpoint and epoch >= self.cfg.epochs // 2
-        return self.cfg.lr * (0.1 if decayed else 1.0)
-
     def _batch(self, perms: list[torch.Tensor], i: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = [], []
         for run, data, perm in zip(self.runs, self.data, perms):
@@ -180,7 +180,7 @@ class FusedTrainer:
         unread: list[tuple[list[dict], torch.Tensor]] = []
         self.base.train()
         for epoch in progress(range(cfg.epochs), desc=desc, enabled=cfg.progress, leave=False):
-            lr = self._lr_for(epoch)
+            lr = lr_at(cfg, epoch)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             perms = [host_to_device(torch.randperm(n, generator=r.order_gen), device) for r in self.runs]
@@ -249,11 +249,11 @@ class FusedTrainer:
 
 
 def train_runs(models: list[nn.Module], data: Split | list[Split], configs: list[TrainConfig],
-               val: Split | None = None, fuse: str = "auto") -> list[TrainResult]:
+               val: Split | None = None, fuse: str = "auto") -> tuple[list[TrainResult], bool]:
     """Train each model on its data (one Split for all, or one each) with its config: as one fused computation
-    where `choose` says so, else one after another with `train()`."""
+    where `choose` says so, else one after another with `train()`; returns the results and whether they were fused."""
     sets = data if isinstance(data, list) else [data] * len(models)
     if choose(fuse, models, configs, sets):
         log.debug("training %d runs fused", len(models))
-        return FusedTrainer(models, sets, configs, val).fit()
-    return [train(m, d, c, val=val) for m, d, c in zip(models, sets, configs)]
+        return FusedTrainer(models, sets, configs, val).fit(), True
+    return [train(m, d, c, val=val) for m, d, c in zip(models, sets, configs)], False

@@ -122,6 +122,12 @@ def _gsam(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 OPTIMIZERS: dict[str, Callable[[nn.Module, TrainConfig], torch.optim.Optimizer]] = {"sgd": _sgd, "gsam": _gsam}
 
 
+def lr_at(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of an epoch (0-based): lr, x0.1 from the midpoint on when decay_at_midpoint."""
+    decayed = config.decay_at_midpoint and epoch >= config.epochs // 2
+    return config.lr * (0.1 if decayed else 1.0)
+
+
 @dataclass
 class TrainResult:
     history: list[dict] = field(default_factory=list)
@@ -164,10 +170,6 @@ class Trainer:
         self.epoch_seconds: list[float] = []
         self._unread: list[tuple[dict, torch.Tensor]] = []  # records whose [loss sum, correct] is still on the device
 
-    def _lr_for(self, epoch: int) -> float:
-        decayed = self.config.decay_at_midpoint and epoch >= self.config.epochs // 2
-        return self.config.lr * (0.1 if decayed else 1.0)
-
     def run_epoch(self) -> dict:
         """Train one epoch; returns its record (lr, train loss and accuracy once read, validation when due).
 
@@ -176,7 +178,7 @@ class Trainer:
         """
         cfg, data, model = self.config, self.data, self.model
         started = time.perf_counter()
-        lr = self._lr_for(self.epoch)
+        lr = lr_at(cfg, self.epoch)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         model.train()

@@ -95,6 +95,8 @@ def test_auto_fuses_only_small_steps_on_cuda():
     assert not choose("auto", nets(2), configs(2), d)  # a CPU: never (vmap was 3-4x slower there)
     assert not choose("off", nets(2), configs(2), d)
     assert choose("on", nets(2), configs(2), d)
+    bn = nets(2, ModelSpec(width=8, depth=1, norm="batchnorm", image_size=(8, 8), num_classes=4))
+    assert not choose("on", bn, configs(2), d, strict=False)  # `on` where it can: a search's repeats
     cuda = [Split(mock.Mock(device=torch.device("cuda"), shape=(40, 3, 8, 8)), torch.zeros(40))] * 2
     with mock.patch.object(fused, "why_not_fusable", return_value=None):
         assert choose("auto", nets(2), configs(2), cuda)
@@ -104,8 +106,8 @@ def test_auto_fuses_only_small_steps_on_cuda():
 
 def test_train_runs_trains_either_way_to_the_same_weights():
     a, b = nets(2), nets(2)
-    train_runs(a, data(), configs(2), fuse="off")
-    train_runs(b, data(), configs(2), fuse="on")
+    assert train_runs(a, data(), configs(2), fuse="off")[1] is False
+    assert train_runs(b, data(), configs(2), fuse="on")[1] is True
     assert all(max_difference(x, y) < 1e-4 for x, y in zip(a, b))
 
 

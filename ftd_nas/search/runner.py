@@ -30,7 +30,7 @@ from ftd_nas.checks import check_number
 from ftd_nas.data import Dataset
 from ftd_nas.data.normalization import AUTO, check_choice
 from ftd_nas.errors import ConfigError, FtdNasError, NonFiniteError, exhausted, one_line
-from ftd_nas.fused import FusedTrainer, check_fuse, choose, why_not_fusable
+from ftd_nas.fused import FusedTrainer, check_fuse, choose
 from ftd_nas.io import atomic_path, write_json
 from ftd_nas.progress import progress
 from ftd_nas.queue import (DUPLICATE, FAIL_REASON, INTERRUPTED, MAX_CRASHES, REPEAT, UNIT_KEY, close_storage,
@@ -245,9 +245,15 @@ def train_candidate(params: dict, source: TrainingSource, dataset: Dataset, reci
                     report: Callable[[int, float], None] | None = None, report_every: int | None = None) -> dict:
     """`fit_candidate`'s scores, training time and cost: what a trial records."""
     fit = fit_candidate(params, source, dataset, recipe, device, repeat, space, report, report_every)
+    return _trial_record(fit.net, fit.result, fit.lr, fit.epochs, dataset, fit.val_acc, fit.test_acc)
+
+
+def _trial_record(net: torch.nn.Module, result: TrainResult, lr: float, epochs: int, dataset: Dataset,
+                  val_acc: float, test_acc: float) -> dict:
+    """What a trial records of one trained repeat: its scores, training time, cost and recipe."""
     shape = (dataset.channels, dataset.image_size, dataset.num_classes)
-    return {"val_acc": fit.val_acc, "test_acc": fit.test_acc, "train_acc": fit.result.train_acc,
-            "seconds": fit.result.seconds, **cost(fit.net, shape), "lr": fit.lr, EPOCHS_TRAINED: fit.epochs}
+    return {"val_acc": val_acc, "test_acc": test_acc, "train_acc": result.train_acc, "seconds": result.seconds,
+            **cost(net, shape), "lr": lr, EPOCHS_TRAINED: epochs}
 
 
 def train_repeats(params: dict, source: TrainingSource, dataset: Dataset, recipe: SearchRecipe,
@@ -261,16 +267,12 @@ def train_repeats(params: dict, source: TrainingSource, dataset: Dataset, recipe
     lr = recipe.lr if recipe.lr is not None else source.default_lr
     configs = [replace(recipe, seed=s).candidate_config(lr) for s in seeds]
     data = [source.split] * len(nets)
-    fusable = why_not_fusable(nets, configs, data) is None
-    if not (fusable and choose(fuse, nets, configs, data)):
+    if not choose(fuse, nets, configs, data, strict=False):
         return [train_candidate(params, source, dataset, recipe, device, r, space) for r in repeats]
     trained = FusedTrainer(nets, data, configs).fit()
-    results = []
-    for net, config, result in zip(nets, configs, trained):
-        results.append({"val_acc": evaluate(net, dataset.val)[1], "test_acc": evaluate(net, dataset.test)[1],
-                        "train_acc": result.train_acc, "seconds": result.seconds, **cost(net, shape), "lr": lr,
-                        EPOCHS_TRAINED: config.epochs, FUSED: len(nets)})
-    return results
+    return [{**_trial_record(net, result, lr, config.epochs, dataset, evaluate(net, dataset.val)[1],
+                             evaluate(net, dataset.test)[1]), FUSED: len(nets)}
+            for net, config, result in zip(nets, configs, trained)]
 
 
 def _candidate_failure(exc: BaseException) -> str | None:
@@ -409,8 +411,9 @@ class Search:
         except optuna.TrialPruned:
             return "pruned" if self._tell(trial, state=TrialState.PRUNED) else "lost"
         except BaseException as exc:
-            if _candidate_failure(exc):  # the candidate's own failure, with its reason
-                told = self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: _candidate_failure(exc)})
+            reason = _candidate_failure(exc)
+            if reason:  # the candidate's own failure, with its reason
+                told = self._tell(trial, state=TrialState.FAIL, attrs={FAIL_REASON: reason})
                 return "failed" if told else "lost"
             # an interruption is not counted as a crash of this candidate
             told = self._tell(trial, state=TrialState.FAIL,
@@ -521,8 +524,11 @@ class Search:
                     interrupts.sleep(min(cfg.heartbeat, 5))
                     enqueue_missing(self.study, self.space, self.candidates, cfg.repeats)
                     continue
-                cid, statuses = self._run_repeats(trial) if fusing else (lambda c, st: (c, [st]))(
-                    *self._run_trial(trial))
+                if fusing:
+                    cid, statuses = self._run_repeats(trial)
+                else:
+                    cid, status = self._run_trial(trial)
+                    statuses = [status]
                 for status in statuses:
                     counts[status] += 1
                 bar.update(len(statuses))
