@@ -70,7 +70,9 @@ def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_pa
     url = {"journal": f"journal:{run / 'study.journal'}", "sqlite": f"sqlite:///{run / 'study.db'}"}.get(storage)
     url = url or request.getfixturevalue("db")
     run.mkdir()
-    worker = subprocess.Popen(worker_command(space_file, url, run, 400), stdout=subprocess.DEVNULL,
+    # a first candidate far longer than the test (the worker is killed at its end): the one it runs stays running
+    # while both status readers look, where 400 epochs could end between them on a loaded machine
+    worker = subprocess.Popen(worker_command(space_file, url, run, 100_000), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         deadline, status = time.time() + 300, None
