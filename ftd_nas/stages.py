@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from typing import Callable
 
 from ftd_nas.errors import EXIT_INTERRUPTED, FtdNasError
 from ftd_nas.io import write_json
-from ftd_nas.runtime import LOCAL_WORKERS_ENV
+from ftd_nas.cpus import LOCAL_WORKERS_ENV
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ class Stage:
 
 class StageFailed(FtdNasError):
     """A stage's command failed; its log says why, and running the experiment again resumes it."""
+
+
+class StageInterrupted(FtdNasError):
+    """Ctrl-C (or SIGINT) stopped a stage once its workers had stopped at a safe point; the finished stages and
+    the interrupted one's finished work are kept, and running the experiment again resumes it."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 def same_command(recorded: str, command: str) -> bool:
@@ -98,6 +106,9 @@ def run_stages(stages: list[Stage], out: Path, settings: dict, python: str = sys
                 _run_in_process(main, args, command, stage.workers, log_path)
             else:
                 _run(python, args, command, stage.workers, log_path, tick)
+        except KeyboardInterrupt:
+            raise StageInterrupted(f"interrupted in stage {stage.name}; the finished stages are kept ({path}) and "
+                                   "the same command resumes it") from None
         finally:
             tick()
         entry["done"] = True
@@ -152,12 +163,23 @@ def _run_in_process(main: Main, args: list[str], command: str, workers: int, log
 
 
 def _wait_all(procs: list[subprocess.Popen], tick: Callable[[], None]) -> list[int]:
-    """Every process's exit code, calling `tick` about every TICK seconds while any still runs."""
-    for proc in procs:
-        while True:
-            try:
-                proc.wait(timeout=TICK)
-                break
-            except subprocess.TimeoutExpired:
-                tick()
+    """Every process's exit code, calling `tick` about every TICK seconds while any still runs. Interrupted, it
+    passes the interrupt on to the workers (a Ctrl-C in a terminal reached them already; a second one only asks
+    again, ftd_nas/interrupts.py) and waits for them to stop at their safe point before raising it: a worker left
+    running would go on writing into the run after this process has said it stopped."""
+    try:
+        for proc in procs:
+            while True:
+                try:
+                    proc.wait(timeout=TICK)
+                    break
+                except subprocess.TimeoutExpired:
+                    tick()
+    except KeyboardInterrupt:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            proc.wait()
+        raise
     return [proc.returncode for proc in procs]

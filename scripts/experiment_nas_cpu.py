@@ -23,8 +23,10 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import sys
 from pathlib import Path
 
+from ftd_nas.cli import run_script
 from ftd_nas.cli.common import add_normalize_arg
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.proxy_methods import lookup
@@ -93,4 +95,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script("experiment_nas_cpu.py", main))

@@ -26,10 +26,12 @@ import csv
 import json
 import logging
 import shutil
+import sys
 import statistics
 from pathlib import Path
 
 from ftd_nas.agreement import format_interval, format_value
+from ftd_nas.cli import run_script
 from ftd_nas.cli.common import add_normalize_arg
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 from ftd_nas.io import write_json
@@ -315,4 +317,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script("nas_table.py", main))

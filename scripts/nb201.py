@@ -89,8 +89,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nas_table  # noqa: E402  (the proxies' commands and the table helpers are that table's)
 
 from ftd_nas.agreement import format_interval, format_value  # noqa: E402
+from ftd_nas.cli import run_script
 from ftd_nas.cli.common import add_normalize_arg  # noqa: E402
-from ftd_nas.errors import FtdNasError, InputError  # noqa: E402
+from ftd_nas.errors import InputError  # noqa: E402
 from ftd_nas.io import write_json  # noqa: E402
 from ftd_nas.models.nb201_cells import EDGE_AXES, OPS  # noqa: E402
 from ftd_nas.proxy_methods import display_name  # noqa: E402
@@ -485,14 +486,11 @@ def main(argv: list[str] | None = None) -> None:
     main_fn = None
     if s["in_process"]:  # the quick scale: no interpreter start per stage (each costs seconds of imports)
         from ftd_nas.cli import main as main_fn
-    try:
-        record = run_stages(before, out, settings, main=main_fn)
-        if args.reuse_proxies:
-            reuse_proxies([Path(d) for d in args.reuse_proxies], out, s["proxies"]["ipc"], record)
-            write_json(out / "experiment.json", record)
-        record = run_stages(after, out, settings, main=main_fn)
-    except FtdNasError as exc:
-        raise SystemExit(f"nb201: {exc}") from None
+    record = run_stages(before, out, settings, main=main_fn)
+    if args.reuse_proxies:
+        reuse_proxies([Path(d) for d in args.reuse_proxies], out, s["proxies"]["ipc"], record)
+        write_json(out / "experiment.json", record)
+    record = run_stages(after, out, settings, main=main_fn)
     table = write_table(out, s, record)
     print(table.read_text())
     total = sum(v.get("seconds", 0.0) for v in record["stages"].values() if "reused_from" not in v)
@@ -512,4 +510,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script("nb201.py", main))

@@ -21,6 +21,7 @@ import shlex
 import subprocess
 import sys
 
+from ftd_nas.cli import run_script
 from ftd_nas.experiment import ExperimentPlan, ExperimentSettings
 
 # name: dataset, ipc, model depth, zca, paper FTD accuracy (%) (MTT in brackets), rough GPU cost
@@ -105,4 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script("reproduce.py", main))

@@ -72,3 +72,63 @@ def test_a_finished_stage_is_kept_when_its_command_changes_and_says_so(tmp_path,
     entry = record["stages"]["work"]
     assert entry["done"] and entry["attempts"] == 1 and entry["seconds"] >= 0.2
     assert "finished earlier with another command" in caplog.text
+
+
+# A worker that, asked to stop, takes a moment to reach its safe point, and notes that it got there.
+STOPPING_WORKER = """#!/bin/sh
+trap 'sleep 0.3; echo stopped >> "$OUT/stopped"; exit 130' INT
+echo started >> "$OUT/started"
+while true; do sleep 0.05; done
+"""
+
+# The experiment's own process, as a script runs it (scripts/*.py: `sys.exit(run_script(NAME, main))`). SIGINT is
+# given Python's handler explicitly: a process started in the background by a non-interactive shell inherits it
+# ignored, and Python then leaves it so.
+EXPERIMENT = """
+import signal, sys
+from pathlib import Path
+from ftd_nas.cli import run_script
+from ftd_nas.stages import Stage, run_stages
+signal.signal(signal.SIGINT, signal.default_int_handler)
+out, python = Path(sys.argv[1]), sys.argv[2]
+sys.exit(run_script("experiment", lambda: run_stages([Stage("work", ["x"], workers=2)], out, {}, python=python)))
+"""
+
+
+def test_an_interrupted_experiment_stops_its_workers_first_and_says_so_in_one_line(tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    worker = tmp_path / "worker"
+    worker.write_text(STOPPING_WORKER)
+    worker.chmod(worker.stat().st_mode | stat.S_IEXEC)
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setenv("OUT", str(out))
+    # its own process group, so that whatever the outcome nothing it started outlives the test
+    proc = subprocess.Popen([sys.executable, "-c", EXPERIMENT, str(out), str(worker)], stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ((out / "started").exists() and len((out / "started").read_text().split()) == 2):
+            assert proc.poll() is None and time.monotonic() < deadline, "the workers never started"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)  # the experiment alone, as `kill -INT PID` does: its workers are not told
+        _, err = proc.communicate(timeout=120)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    assert proc.returncode == 130
+    # it passed the interrupt on and waited: both workers reached their safe point before it exited
+    assert (out / "stopped").read_text().split() == ["stopped", "stopped"]
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == ["experiment: interrupted in stage work; the finished stages are kept "
+                                        f"({out / 'experiment.json'}) and the same command resumes it"]
+    entry = json.loads((out / "experiment.json").read_text())["stages"]["work"]
+    assert entry["done"] is False and entry["attempts"] == 1

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import traceback
-from typing import Sequence
+from typing import Callable, Sequence
 
 import ftd_nas
 from ftd_nas.cli import (curves, data, demo, distill, evaluate, experts, import_set, report, search, select, status,
@@ -145,13 +145,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as exc:  # noqa: B902 -- every way out gets an exit code of its class
         if isinstance(exc, SystemExit):
             raise
-        known = classify(exc)
-        if known is None or debug:
-            traceback.print_exc()
-        if known is None:
-            print(f"ftd-nas {args.command}: unexpected error ({type(exc).__name__}). This is a bug in ftd-nas: please "
-                  "report it with the command line and the traceback above.", file=sys.stderr)
-            return 1
-        code, message = known
-        print(f"ftd-nas {args.command}: {'' if code == EXIT_INTERRUPTED else 'error: '}{message}", file=sys.stderr)
-        return code
+        return _failed(f"ftd-nas {args.command}", exc, debug)
+
+
+def _failed(who: str, exc: BaseException, debug: bool) -> int:
+    """Say why `who` (a command, a script) stopped, on stderr, and return its exit code: a known failure in one
+    line, a bug with its traceback."""
+    known = classify(exc)
+    if known is None or debug:
+        traceback.print_exc()
+    if known is None:
+        print(f"{who}: unexpected error ({type(exc).__name__}). This is a bug in ftd-nas: please report it with "
+              "the command line and the traceback above.", file=sys.stderr)
+        return 1
+    code, message = known
+    print(f"{who}: {'' if code == EXIT_INTERRUPTED else 'error: '}{message}", file=sys.stderr)
+    return code
+
+
+def run_script(name: str, entry: Callable[[], object]) -> int:
+    """A script's `main` (scripts/) with the command's ways out: Ctrl-C, a failed stage or bad input end in one
+    line and their exit code (130 for an interrupt, whose finished stages are kept), not a traceback."""
+    try:
+        entry()
+        return 0
+    except BaseException as exc:  # noqa: B902 -- as in `main`
+        if isinstance(exc, SystemExit):
+            raise
+        return _failed(name, exc, os.environ.get("FTD_NAS_DEBUG", "") not in ("", "0"))
