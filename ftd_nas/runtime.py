@@ -5,22 +5,16 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
 from dataclasses import dataclass
 from importlib import metadata
 
 import numpy as np
 import torch
 
+from ftd_nas.cpus import allotment, cpu_share
 from ftd_nas.errors import ConfigError
 
 
-LOCAL_WORKERS_ENV = "FTD_NAS_LOCAL_WORKERS"  # set by a parent that starts several workers on this machine
-# The number of other runnable tasks on this machine, instead of reading it from /proc/loadavg: for tests, and for
-# users who know better (0 turns the load sensing off).
-OTHER_RUNNABLE_ENV = "FTD_NAS_OTHER_RUNNABLE"
-LOADAVG = "/proc/loadavg"
-LOAD_SAMPLES, LOAD_SAMPLE_GAP = 3, 0.01  # the fewest of 3 readings 10 ms apart: a passing task is not a load
 # At most this many torch threads per CPU of the machine: more only make threads wait on each other, and far more
 # (--threads 100000) exhaust memory as torch starts its pools, a crash far from its cause.
 MAX_THREADS_PER_CPU = 4
@@ -56,13 +50,6 @@ class ThreadPlan:
         return f"{self.threads} torch threads ({self.reason})"
 
 
-def allotted_cpus(environ: dict | None = None, affinity: set[int] | None = None) -> int:
-    environ = os.environ if environ is None else environ
-    cpus = len(affinity if affinity is not None else os.sched_getaffinity(0))
-    slurm = environ.get("SLURM_CPUS_PER_TASK", "")
-    return min(cpus, int(slurm)) if slurm.isdigit() and int(slurm) > 0 else cpus
-
-
 def _check_threads(threads: int, source: str, allotted: int, machine: int) -> None:
     cap = MAX_THREADS_PER_CPU * machine
     if threads > cap:
@@ -70,35 +57,6 @@ def _check_threads(threads: int, source: str, allotted: int, machine: int) -> No
                           f"this machine's {machine}): more threads than CPUs only wait on each other, and so many "
                           f"exhaust the memory as torch starts them. Give at most {cap}, or leave it out to take the "
                           f"{allotted} CPUs allotted to this process")
-
-
-def runnable_elsewhere(environ: dict | None = None, path: str = LOADAVG) -> int:
-    """How many other tasks (threads of other processes, mostly) want a CPU now: the running count of
-    /proc/loadavg's 4th field (running/total) less this process, the fewest of LOAD_SAMPLES readings.
-
-    FTD_NAS_OTHER_RUNNABLE, a whole number, overrides it; any other value is refused (a ConfigError saying so)
-    rather than silently sensing the load the user meant to override. Without /proc (not Linux) it is 0.
-    """
-    environ = os.environ if environ is None else environ
-    given = environ.get(OTHER_RUNNABLE_ENV, "").strip()
-    if given:
-        if not given.isdigit():
-            raise ConfigError(f"{OTHER_RUNNABLE_ENV}={given!r} is not a whole number: give the number of other "
-                              "runnable tasks on this machine (0 to size threads as if it were idle), or unset it")
-        return int(given)
-    readings = []
-    for sample in range(LOAD_SAMPLES):
-        if sample:
-            time.sleep(LOAD_SAMPLE_GAP)
-        try:
-            with open(path) as f:
-                running = f.read().split()[3].split("/")[0]
-        except (OSError, IndexError):
-            return 0
-        if not running.isdigit():
-            return 0
-        readings.append(int(running) - 1)  # this process is running as it reads
-    return max(0, min(readings))
 
 
 def plan_threads(requested: int | None = None, environ: dict | None = None,
@@ -118,10 +76,7 @@ def plan_threads(requested: int | None = None, environ: dict | None = None,
     started with this one count as load once they run; the result is never below 1.
     """
     environ = os.environ if environ is None else environ
-    allotted = allotted_cpus(environ, affinity)
-    workers = int(environ[LOCAL_WORKERS_ENV]) if environ.get(LOCAL_WORKERS_ENV, "").isdigit() else 1
-    workers = max(workers, 1)
-    machine = max(machine_cpus or os.cpu_count() or 1, allotted)
+    allotted, workers, machine = allotment(environ, affinity, machine_cpus)
     if requested is not None:
         _check_threads(requested, "--threads", allotted, machine)
         return ThreadPlan(requested, allotted, workers, "--threads")
@@ -129,16 +84,12 @@ def plan_threads(requested: int | None = None, environ: dict | None = None,
     if omp.isdigit() and int(omp) > 0:
         _check_threads(int(omp), "OMP_NUM_THREADS", allotted, machine)
         return ThreadPlan(int(omp), allotted, workers, "OMP_NUM_THREADS")
-    share = max(1, allotted // workers)
+    cpus = cpu_share(environ, affinity, machine_cpus, load)
+    threads = max(1, min(cpus.share, cpus.free))
     reason = f"{allotted} CPUs allotted / {workers} worker{'s' if workers > 1 else ''} on this machine"
-    others = runnable_elsewhere(environ) if load is None else load
-    if others < 0:
-        raise ValueError(f"load must be at least 0, not {others}")
-    free = max(0, allotted - max(0, others - (machine - allotted)))
-    threads = max(1, min(share, free))
-    if threads < share:
-        reason += (f", {free} free: {others} other runnable task{'s' if others != 1 else ''} on the machine's "
-                   f"{machine} CPUs")
+    if cpus.crowded:
+        reason += (f", {cpus.free} free: {cpus.others} other runnable task{'s' if cpus.others != 1 else ''} on the "
+                   f"machine's {machine} CPUs")
     return ThreadPlan(threads, allotted, workers, reason)
 
 

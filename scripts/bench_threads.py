@@ -13,7 +13,8 @@ Conditions (the workload is the same command in each):
                  while it waits; threads the CPUs allotted, torch's own default on a machine of its own)
   passive        OMP_WAIT_POLICY=PASSIVE only (threads as before: FTD_NAS_OTHER_RUNNABLE=0)
   threads        threads sized to the CPUs free of other work only (`ftd_nas.cli.main`, no wait policy)
-  ftd-nas        the `ftd-nas` command's default: both (`python -m ftd_nas`, nothing set)
+  ftd-nas        the `ftd-nas` command's default (`python -m ftd_nas`, nothing set): threads sized to the free CPUs, and
+                 the passive wait where other work wants them (OpenMP's own wait on an idle machine)
 The default runs torch-default, passive and ftd-nas (--conditions to choose).
 
 A busy process is another torch job with torch's defaults (matrix products on all cores, spinning OpenMP waits):

@@ -1,5 +1,6 @@
-"""The `ftd-nas` command's entry point (ftd_nas/__main__.py): OpenMP threads wait passively (sleep, not spin)
-unless the user chose how they wait, set before torch loads; importing the module does nothing."""
+"""The `ftd-nas` command's entry point (ftd_nas/__main__.py): OpenMP threads wait passively (sleep, not spin) where
+other work wants the CPUs, unless the user chose how they wait, set before torch loads; importing the module does
+nothing."""
 
 import configparser
 import json
@@ -10,23 +11,39 @@ from pathlib import Path
 
 import pytest
 
-from ftd_nas.__main__ import USER_WAIT_SETTINGS, set_openmp_defaults
+from ftd_nas.__main__ import OURS, USER_WAIT_SETTINGS, set_openmp_defaults
+from ftd_nas.cpus import OTHER_RUNNABLE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _env(**set_vars) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in USER_WAIT_SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k not in (*USER_WAIT_SETTINGS, OURS, OTHER_RUNNABLE_ENV)}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     return {**env, **set_vars}
 
 
-def test_the_default_is_a_passive_wait():
-    environ = {"PATH": "/bin"}
-    assert set_openmp_defaults(environ) == "PASSIVE"
-    assert environ == {"PATH": "/bin", "OMP_WAIT_POLICY": "PASSIVE"}
+def test_the_wait_is_passive_where_other_work_wants_the_cpus_and_openmp_s_own_where_none_does():
+    crowded = {"PATH": "/bin"}
+    assert set_openmp_defaults(crowded, load=10_000) == "PASSIVE"
+    assert crowded == {"PATH": "/bin", "OMP_WAIT_POLICY": "PASSIVE", OURS: "PASSIVE"}
     empty = {"OMP_WAIT_POLICY": ""}  # set but empty: OpenMP takes its default, and so do we
-    assert set_openmp_defaults(empty) == "PASSIVE" and empty == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert set_openmp_defaults(empty, load=10_000) == "PASSIVE" and empty["OMP_WAIT_POLICY"] == "PASSIVE"
+    idle = {"PATH": "/bin"}
+    assert set_openmp_defaults(idle, load=0) is None and idle == {"PATH": "/bin"}  # the spin: quicker alone
+    # the load as the thread plan reads it: FTD_NAS_OTHER_RUNNABLE, and a malformed one counts as crowded (the
+    # plan refuses it with its message once the CLI runs)
+    assert set_openmp_defaults({OTHER_RUNNABLE_ENV: "10000"}) == "PASSIVE"
+    assert set_openmp_defaults({OTHER_RUNNABLE_ENV: "0"}) is None
+    assert set_openmp_defaults({OTHER_RUNNABLE_ENV: "lots"}) == "PASSIVE"
+
+
+def test_a_child_decides_again_from_its_own_load_but_keeps_the_user_s_choice():
+    inherited = {"PATH": "/bin"}
+    set_openmp_defaults(inherited, load=10_000)  # the parent started on a busy machine
+    assert set_openmp_defaults(inherited, load=0) is None and inherited == {"PATH": "/bin"}  # idle when it starts
+    users = {"OMP_WAIT_POLICY": "PASSIVE", OURS: "ACTIVE"}  # the user changed it after we had set ours
+    assert set_openmp_defaults(users, load=0) is None and users["OMP_WAIT_POLICY"] == "PASSIVE"
 
 
 @pytest.mark.parametrize("name, value", [("OMP_WAIT_POLICY", "ACTIVE"), ("OMP_WAIT_POLICY", "passive"),
@@ -78,11 +95,13 @@ raise SystemExit(ftd_nas.__main__.main(["demo"]))
 
 
 def test_main_sets_the_policy_before_the_cli_loads_and_returns_its_exit_code():
-    result = _run(FAKE_CLI)
+    result = _run(FAKE_CLI, **{OTHER_RUNNABLE_ENV: "10000"})
     assert result.returncode == 7, result.stderr
     assert json.loads(result.stdout) == {"policy_at_import": "PASSIVE", "argv": ["demo"], "torch": False}
-    kept = _run(FAKE_CLI, OMP_WAIT_POLICY="ACTIVE")
+    kept = _run(FAKE_CLI, OMP_WAIT_POLICY="ACTIVE", **{OTHER_RUNNABLE_ENV: "10000"})
     assert json.loads(kept.stdout)["policy_at_import"] == "ACTIVE"
+    idle = _run(FAKE_CLI, **{OTHER_RUNNABLE_ENV: "0"})
+    assert json.loads(idle.stdout)["policy_at_import"] is None
 
 
 def test_the_console_script_goes_through_the_entry_point():
@@ -104,9 +123,10 @@ def _spin_count(**set_vars) -> str | None:
 
 
 @pytest.mark.slow
-def test_torch_s_openmp_runtime_starts_with_the_passive_wait():
-    spin = _spin_count()
+def test_torch_s_openmp_runtime_starts_with_the_passive_wait_on_a_crowded_machine():
+    spin = _spin_count(**{OTHER_RUNNABLE_ENV: "10000"})
     if spin is None:
         pytest.skip("torch's OpenMP runtime here is not libgomp (it printed no GOMP_SPINCOUNT)")
     assert spin == "0"
-    assert _spin_count(OMP_WAIT_POLICY="ACTIVE") != "0"  # the user's choice reached it instead
+    assert _spin_count(OMP_WAIT_POLICY="ACTIVE", **{OTHER_RUNNABLE_ENV: "10000"}) != "0"  # the user's choice won
+    assert _spin_count(**{OTHER_RUNNABLE_ENV: "0"}) != "0"  # an idle machine: libgomp's own spin

@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from ftd_nas import runtime
+from ftd_nas import cpus, runtime
+from ftd_nas.cpus import LOCAL_WORKERS_ENV, OTHER_RUNNABLE_ENV, runnable_elsewhere
 from ftd_nas.errors import ConfigError
-from ftd_nas.runtime import LOCAL_WORKERS_ENV, OTHER_RUNNABLE_ENV, plan_threads, runnable_elsewhere
+from ftd_nas.runtime import plan_threads
 
 
 def test_threads_follow_the_allotment_and_the_workers():
@@ -112,8 +113,8 @@ def test_the_load_is_the_running_count_of_proc_loadavg_less_this_process(tmp_pat
     assert runnable_elsewhere(environ, str(tmp_path / "absent")) == 0  # no /proc (not Linux)
     # the fewest of several readings: a task passing through one reading is not a load
     readings = iter(["1.0 1.0 1.0 4/100 1\n", "1.0 1.0 1.0 2/100 1\n", "1.0 1.0 1.0 6/100 1\n"])
-    monkeypatch.setattr(runtime, "LOAD_SAMPLE_GAP", 0)
-    monkeypatch.setattr(runtime, "open", lambda path: __import__("io").StringIO(next(readings)), raising=False)
+    monkeypatch.setattr(cpus, "LOAD_SAMPLE_GAP", 0)
+    monkeypatch.setattr(cpus, "open", lambda path: __import__("io").StringIO(next(readings)), raising=False)
     assert runnable_elsewhere(environ) == 1
 
 

@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 from ftd_nas.errors import ConfigError
-from ftd_nas.runtime import LOCAL_WORKERS_ENV
+from ftd_nas.cpus import LOCAL_WORKERS_ENV
 
 
 def strip_option(argv: Sequence[str], name: str, has_value: bool = True) -> list[str]:
