@@ -11,6 +11,12 @@ Real runs: several proxy searches sharing one full ground truth, each reported a
         --proxy runs/nas_cpu/search/ftd_s0 runs/nas_cpu/search/ftd_s1 runs/nas_cpu/search/mtt_s0 \\
         --samples 8 12 16 --draws 200 --out runs/verify_coverage.json
 
+Small real populations cut from a large one (NAS-Bench-201's published truth and training-free proxies over 1,000
+cells): 20 seeded subsets of 48 cells, the same cells for every proxy, each a population:
+
+    python scripts/verify_coverage.py --truth runs/nb201_cpu/truth --proxy runs/nb201_cpu/search/zc-synflow \
+        runs/nb201_cpu/search/zc-snip --subsets 20 --subset-size 48 --samples 8 12 16 --draws 100
+
 Simulated populations (latent quality plus noise, `simulated_population`), several proxies per truth, pooled per
 population and over all of them (docs/verify.md holds this table):
 
@@ -40,8 +46,13 @@ def _populations(args) -> list[tuple[str, list[tuple[str, Callable[[int], dict]]
         from ftd_nas.search.truth import load_truth
 
         truth = load_truth(args.truth)  # a real-data run or a published table (ftd-nas truth)
-        return [(args.truth, [(proxy, partial(coverage_check, load_run(proxy), truth, **common))
-                              for proxy in args.proxy])]
+        runs = [(proxy, load_run(proxy)) for proxy in args.proxy]
+        if not args.subsets:
+            return [(args.truth, [(proxy, partial(coverage_check, run, truth, **common)) for proxy, run in runs])]
+        return [(f"{args.subset_size} of its cells, subset {i}",
+                 [(proxy, partial(coverage_check, run, truth, subset=(args.subset_size, args.seed + i), **common))
+                  for proxy, run in runs])
+                for i in range(args.subsets)]
     populations = []
     for index, (size, correlation) in enumerate(product(args.sizes, args.correlations)):
         val, test, proxies = simulated_population(size, correlation, args.proxies, seed=args.seed + index)
@@ -72,7 +83,11 @@ def main() -> None:
     p.add_argument("--correlations", type=float, nargs="+", default=[0.3, 0.6, 0.9],
                    help="simulated proxy-truth correlations (of the latent model)")
     p.add_argument("--proxies", type=int, default=4, help="simulated proxies per population (one truth)")
-    p.add_argument("--seed", type=int, default=0, help="of the simulated populations")
+    p.add_argument("--seed", type=int, default=0, help="of the simulated populations, or the first subset's")
+    p.add_argument("--subsets", type=int, default=0,
+                   help="real runs: instead of all their candidates, this many seeded random subsets of "
+                        "--subset-size candidates each (the same cells for every proxy), each a population")
+    p.add_argument("--subset-size", type=int, default=48)
     p.add_argument("--samples", type=int, nargs="+", default=[8, 12, 16])
     p.add_argument("--tops", type=int, nargs="+", default=[3, 5, 10])
     p.add_argument("--draws", type=int, default=200, help="samples per proxy, shortlist and sample size")
@@ -82,6 +97,8 @@ def main() -> None:
     args = p.parse_args()
     if not args.simulate and not (args.truth and args.proxy):
         p.error("give --truth and one or more --proxy runs, or --simulate")
+    if args.subsets and args.simulate:
+        p.error("--subsets cuts populations from real runs; --simulate makes its own (--sizes)")
     started = time.perf_counter()
     populations = _populations(args)
     first = True
@@ -101,7 +118,8 @@ def main() -> None:
                       "max (pts) |")
                 print("|" + "---|" * 12)
                 first = False
-            rows = [(name, c) for name, c in checks if not args.simulate] + [(f"{label}, pooled", pooled)]
+            alone = [] if args.simulate or args.subsets else checks  # subsets: too many to print each
+            rows = alone + [(f"{label}, pooled", pooled)]
             for k in map(str, args.tops):
                 for name, c in rows:
                     print(_row(name, c, k))

@@ -35,15 +35,28 @@ ACCURACY = (0.6, 0.05)  # simulated accuracies: the mean, and the points per sta
 
 
 def coverage_check(proxy: SearchRun, truth: Truth, sample: int, draws: int = 200, tops=(3, 5, 10),
-                   level: float = 0.9, bootstrap: int = 500, seed: int = 0) -> dict:
+                   level: float = 0.9, bootstrap: int = 500, seed: int = 0, subset: tuple[int, int] | None = None
+                   ) -> dict:
     """`population_check` of a proxy search against a full ground truth it may be judged by (`Truth.judge`: a
     trained truth of the same space, or a published table of a space holding the run's), on the candidates both
     have, in the proxy's ranking. A table has one accuracy per candidate: it stands for both the validation
-    accuracy verify would measure and the test accuracy the regret is counted in, as verify looks it up."""
+    accuracy verify would measure and the test accuracy the regret is counted in, as verify looks it up.
+
+    `subset` (size, seed): only a seeded random subset of that many of those candidates, the same cells for every
+    proxy that has them all (drawn from the candidates in id order): a small real population cut from a large
+    one, where the sample is a large share of what lies below the shortlist."""
     truth.judge(proxy.record.identity, proxy.dir)
     val = truth.scores("val_acc" if "val_acc" in truth.metrics else truth.metrics[0])
     test = truth.scores("test_acc" if "test_acc" in truth.metrics else truth.metrics[0])
     ranked = [cid for cid, _, _ in proxy_ranking(proxy) if cid in val and cid in test]
+    if subset is not None:
+        size, subset_seed = subset
+        if not 0 < size <= len(ranked):
+            raise ConfigError(f"a subset of {size} of the {len(ranked)} candidates with scores and truth: give "
+                              f"between 1 and {len(ranked)}")
+        common = sorted(ranked)
+        kept = {common[i] for i in np.random.default_rng(subset_seed).choice(len(common), size, replace=False)}
+        ranked = [cid for cid in ranked if cid in kept]
     scores = {cid: score for cid, _, score in proxy_ranking(proxy)}
     return population_check(np.array([scores[c] for c in ranked]), np.array([val[c] for c in ranked]),
                             np.array([test[c] for c in ranked]), sample, draws, tops, level, bootstrap, seed)

@@ -99,6 +99,18 @@ def test_the_coverage_check_runs_where_the_answer_is_known(runs):
         assert k["regret"]["mean"] >= 0 and k["bound"]["held"] == 1.0  # 10 draws: no room for a miss at 90 %
 
 
+def test_the_coverage_check_cuts_a_seeded_subset_of_the_candidates_in_the_proxy_s_order(runs):
+    proxy, truth = load_run(runs / "proxy"), load_truth(runs / "truth")
+    whole = coverage_check(proxy, truth, sample=4, draws=6, tops=(2,))
+    n = whole["candidates"]
+    assert coverage_check(proxy, truth, sample=4, draws=6, tops=(2,), subset=(n, 5)) == whole  # every cell: as is
+    cut = [coverage_check(proxy, truth, sample=4, draws=6, tops=(2,), subset=(8, seed)) for seed in (0, 0, 1, 2)]
+    assert all(c["candidates"] == 8 for c in cut) and cut[0] == cut[1]  # the seed decides the cells
+    assert len({c["whole"]["spearman"] for c in cut[1:]}) > 1  # other seeds, other cells
+    with pytest.raises(ConfigError, match=f"a subset of {n + 1} of the {n} candidates"):
+        coverage_check(proxy, truth, sample=4, subset=(n + 1, 0))
+
+
 def test_the_estimate_reports_the_percentile_interval_corrected_for_the_finite_population():
     rng = np.random.default_rng(0)
     proxy = rng.random(12)
