@@ -50,6 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the real-data run to train in or reuse, or a truth folder from `ftd-nas truth` to look up "
                         "(default OUT/real)")
     p.add_argument("--storage", default=None, help="optuna storage URL of the real-data run (as search's)")
+    p.add_argument("--search-storage", default=None, metavar="URL",
+                   help="the verified search's study when it is not its run folder's own file: a database server's "
+                        "URL with its password (or PGPASSWORD), or journal:PATH; a run folder's run.json is never "
+                        "followed to a server")
     p.add_argument("--trust-factory", action="store_true",
                    help="allow a search run whose space names a user's model factory (package.module:function): "
                         "importing it runs its code, so trust the run folder first")
@@ -60,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    record = load_run(args.run).record
+    record = load_run(args.run, args.search_storage).record
     expected = fingerprint_of(record)
     real_run = args.real_run or str(inside(args.out, "real", "the real-data run of --out"))
     real = SearchConfig(space=record.identity.space["name"], proxy="real", out=real_run, dataset=args.dataset,
@@ -73,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
                           budget=args.budget)
     data = real_data_for(record, args.dataset, args.data_root, resolve_device(args.device),
                          what=f"the search run {args.run!r}")
-    summary = run_verify(args.run, config, real, args.out, data, args.overwrite, args.trust_factory)
+    summary = run_verify(args.run, config, real, args.out, data, args.overwrite, args.trust_factory,
+                         args.search_storage)
     print((Path(args.out) / "verify.md").read_text())
     print(f"written: {Path(args.out) / 'verify.json'}, verify.md, verified.png, pick.json "
           f"(train it: ftd-nas train --spec {Path(args.out) / 'pick.json'} --dataset {args.dataset} ...)")

@@ -154,11 +154,16 @@ def is_server(url: str) -> bool:
 
 def storage_url(location: str, run_dir: Path) -> str:
     """The URL to open for a location recorded in run.json: a file of the run folder (`study_file`: relative, no
-    `..`, no symbolic link), or a database server. A SQLite file or journal elsewhere, or any other URL, is opened
-    only when the user names it again (--storage), never by following run.json."""
+    `..`, no symbolic link). A SQLite file or journal elsewhere, a database server or any other URL is opened only
+    when the user names it again (--storage), never by following run.json: a received run.json naming a server
+    would otherwise make ftd-nas connect to a host of the sender's choosing and offer it the credentials the
+    environment gives the driver (PGPASSWORD, which libpq sends to any host; a server may ask for it in clear)."""
     if "://" in location:
         if is_server(location):
-            return location
+            raise RecordError(f"run.json of {str(run_dir)!r} says its study is on the database server "
+                              f"{redact_url(location)!r}; ftd-nas does not connect to a server that a run folder "
+                              f"names: give --storage {redact_url(location)} (with the password, or set it in "
+                              "PGPASSWORD) if you trust that server")
         raise RecordError(f"run.json of {str(run_dir)!r} says its study is in {redact_url(location)!r}, outside the "
                           "run folder; ftd-nas does not open a file that a run.json points to (a run folder records "
                           "its own study relative to itself): give the storage with --storage URL if you trust it")

@@ -414,13 +414,15 @@ def interval_width(summary: VerifySummary) -> float:
 
 
 def run_verify(search_dir: str, config: VerifyConfig, real: SearchConfig, out: str | Path, dataset: Dataset,
-               overwrite: bool = False, trust_factory: bool = False) -> VerifySummary:
+               overwrite: bool = False, trust_factory: bool = False,
+               search_storage: str | None = None) -> VerifySummary:
     """Verify the proxy search in `search_dir` on the real data (`real`: a `--proxy real` search configuration
     whose `out` is the real-data run to train in, or reuse); writes verify.json, verify.md, a figure and pick.json
     into `out`. The space is the one the run records; a user's factory it names is imported only with
-    `trust_factory` (the user trusts the run folder: --trust-factory)."""
+    `trust_factory` (the user trusts the run folder: --trust-factory). `search_storage`: the search's study where
+    it is not the run folder's own file (a database server, a journal elsewhere), as `load_run`'s `storage`."""
     out = Path(out)
-    run = load_run(search_dir)
+    run = load_run(search_dir, search_storage)
     identity = run.record.identity
     space = SearchSpace.from_dict(identity.space, f"the space recorded in {str(Path(search_dir) / 'run.json')!r}",
                                   trusted=trust_factory)

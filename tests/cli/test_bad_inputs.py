@@ -198,6 +198,16 @@ CASES = {
     "status-window-0": (["status", "{ws}/run", "--window", "0"], USAGE, "--window"),
     "status-run-json-sqlite-url": (["status", "{ws}/sqlite_url_run"], INPUT,
                                    "does not open a file that a run.json points to"),
+    "status-run-json-server-url": (["status", "{ws}/server_url_run"], INPUT,
+                                   "does not connect to a server that a run folder names"),
+    "report-run-json-server-url": (["report", "{ws}/server_url_run", "--truth", "{ws}/truth"], INPUT,
+                                   "give --storage postgresql://me@db.example:5432/ftd"),
+    "verify-run-json-server-url": (["verify", "{ws}/server_url_run", *D, "--out", "{ws}/v"], INPUT,
+                                   "does not connect to a server that a run folder names"),
+    # the storage named by the user is opened (the run's own study, as a URL): verify goes on to its next check
+    "verify-search-storage-given": (["verify", "{ws}/server_url_run", *D, "--top", "9", "--out", "{ws}/v",
+                                     "--search-storage", "sqlite:///{ws}/server_url_run/study.db"], USAGE,
+                                    "--top 9"),
     "status-symlinked-study-db": (["status", "{ws}/linked_run"], INPUT, "is a symbolic link"),
     "status-corrupt-study-pages": (["status", "{ws}/torn_db_run"], STORAGE, "is not a usable SQLite database"),
     # verify
@@ -394,7 +404,8 @@ def workspace(tmp_path_factory, digits):
     # received runs that point elsewhere: a SQLite URL (absolute: at the workspace built here, outside each case's
     # copy; relative to the working directory), a study.db and a slurm/ that are links, a factory to import
     for name, location in (("sqlite_url_run", f"sqlite:///{ws / 'run' / 'study.db'}"),
-                           ("relative_url_run", "sqlite:///run/study.db")):
+                           ("relative_url_run", "sqlite:///run/study.db"),
+                           ("server_url_run", "postgresql://me@db.example:5432/ftd")):
         shutil.copytree(ws / "run", ws / name)
         (ws / name / "run.json").write_text(json.dumps({**json.loads((ws / name / "run.json").read_text()),
                                                         "storage": location}))

@@ -83,8 +83,12 @@ def test_a_file_url_in_run_json_is_never_followed(tmp_path, location):
         storage_url(location, tmp_path)
 
 
-def test_a_server_url_in_run_json_is_opened_as_recorded(tmp_path):
-    assert storage_url("postgresql://u@h:5432/db", tmp_path) == "postgresql://u@h:5432/db"
+@pytest.mark.parametrize("location", ["postgresql://u@h:5432/db", "postgresql+psycopg2://u@evil.example/db",
+                                      "mysql://u@h/db"])
+def test_a_server_url_in_run_json_is_never_connected_to(tmp_path, location):
+    # a received run.json would choose the host that PGPASSWORD is offered to
+    with pytest.raises(RecordError, match=r"does not connect to a server that a run folder names: give --storage "):
+        storage_url(location, tmp_path)
 
 
 @pytest.mark.parametrize("link", ["study.db", "study.db-journal", "study.db-wal", "study.db-shm", "study.db.lock",

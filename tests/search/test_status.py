@@ -69,6 +69,7 @@ def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_pa
     run = tmp_path / "run"
     url = {"journal": f"journal:{run / 'study.journal'}", "sqlite": f"sqlite:///{run / 'study.db'}"}.get(storage)
     url = url or request.getfixturevalue("db")
+    server = url if storage == "postgres" else None  # named by the user: run.json is never followed to a server
     run.mkdir()
     # a first candidate far longer than the test (the worker is killed at its end): the one it runs stays running
     # while both status readers look, where 400 epochs could end between them on a loaded machine
@@ -79,7 +80,7 @@ def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_pa
         while time.time() < deadline:
             time.sleep(0.3)
             try:
-                status = run_status(run)
+                status = run_status(run, server)
             except Exception:  # run.json or the study not written yet
                 continue
             if status.running and status.running[0].worker:  # claimed, then named by its worker
@@ -89,8 +90,9 @@ def test_status_of_a_run_in_progress_shows_the_running_worker(space_file, tmp_pa
         assert running.worker.split(":")[1] == str(worker.pid)
         assert running.heartbeat_age is not None and running.heartbeat_age < 60
         assert status.finished + status.waiting + status.not_queued + 1 == status.units == 8
-        shown = subprocess.run([sys.executable, "-m", "ftd_nas", "status", str(run), "--json"], capture_output=True,
-                               text=True, timeout=300)
+        shown = subprocess.run([sys.executable, "-m", "ftd_nas", "status", str(run), "--json",
+                                *(["--storage", server] if server else [])], capture_output=True, text=True,
+                               timeout=300)
         assert shown.returncode == 0, shown.stderr
         data = json.loads(shown.stdout)
         assert data["units"] == 8 and data["running"] and data["running"][0]["worker"] == running.worker
