@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-
 from dataclasses import dataclass
 
 from ftd_nas.errors import ConfigError
@@ -79,13 +78,15 @@ def allotment(environ: dict, affinity: set[int] | None = None, machine_cpus: int
     return allotted, max(workers, 1), max(machine_cpus or os.cpu_count() or 1, allotted)
 
 
-def cpu_share(environ: dict | None = None, affinity: set[int] | None = None, machine_cpus: int | None = None,
-              load: int | None = None) -> CpuShare:
-    """The share (see CpuShare); `load` gives the other runnable tasks instead of `runnable_elsewhere`."""
-    environ = os.environ if environ is None else environ
-    allotted, workers, machine = allotment(environ, affinity, machine_cpus)
-    others = runnable_elsewhere(environ) if load is None else load
+def share_of(allotted: int, workers: int, machine: int, others: int) -> CpuShare:
+    """The share of a process given its `allotment` and the other runnable tasks on the machine."""
     if others < 0:
         raise ValueError(f"load must be at least 0, not {others}")
     free = max(0, allotted - max(0, others - (machine - allotted)))
     return CpuShare(allotted, workers, machine, others, max(1, allotted // workers), free)
+
+
+def cpu_share(environ: dict | None = None, load: int | None = None) -> CpuShare:
+    """This process's share as it starts; `load` gives the other runnable tasks instead of `runnable_elsewhere`."""
+    environ = os.environ if environ is None else environ
+    return share_of(*allotment(environ), runnable_elsewhere(environ) if load is None else load)

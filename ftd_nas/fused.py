@@ -88,11 +88,9 @@ def choose(fuse: str, models: list[nn.Module], configs: list[TrainConfig], data:
         return False
     reason = why_not_fusable(models, configs, data)
     if fuse == "on":
-        if reason and not strict:
-            return False
-        if reason:
+        if reason and strict:
             raise ConfigError(f"--fuse on cannot fuse these runs: {reason}; use --fuse auto or off")
-        return True
+        return reason is None
     if reason or data[0].x.device.type != "cuda":
         return False
     step_images = min(configs[0].batch_size, len(data[0]))

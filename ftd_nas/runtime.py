@@ -11,7 +11,7 @@ from importlib import metadata
 import numpy as np
 import torch
 
-from ftd_nas.cpus import allotment, cpu_share
+from ftd_nas.cpus import allotment, runnable_elsewhere, share_of
 from ftd_nas.errors import ConfigError
 
 
@@ -84,7 +84,7 @@ def plan_threads(requested: int | None = None, environ: dict | None = None,
     if omp.isdigit() and int(omp) > 0:
         _check_threads(int(omp), "OMP_NUM_THREADS", allotted, machine)
         return ThreadPlan(int(omp), allotted, workers, "OMP_NUM_THREADS")
-    cpus = cpu_share(environ, affinity, machine_cpus, load)
+    cpus = share_of(allotted, workers, machine, runnable_elsewhere(environ) if load is None else load)
     threads = max(1, min(cpus.share, cpus.free))
     reason = f"{allotted} CPUs allotted / {workers} worker{'s' if workers > 1 else ''} on this machine"
     if cpus.crowded:

@@ -26,8 +26,8 @@ import csv
 import json
 import logging
 import shutil
-import sys
 import statistics
+import sys
 from pathlib import Path
 
 from ftd_nas.agreement import format_interval, format_value

@@ -89,7 +89,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import nas_table  # noqa: E402  (the proxies' commands and the table helpers are that table's)
 
 from ftd_nas.agreement import format_interval, format_value  # noqa: E402
-from ftd_nas.cli import run_script
+from ftd_nas.cli import run_script  # noqa: E402
 from ftd_nas.cli.common import add_normalize_arg  # noqa: E402
 from ftd_nas.errors import InputError  # noqa: E402
 from ftd_nas.io import write_json  # noqa: E402

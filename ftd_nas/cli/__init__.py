@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     configure_logging(args.verbose, args.quiet)
-    debug = args.debug or os.environ.get("FTD_NAS_DEBUG", "") not in ("", "0")
+    debug = args.debug or _debug_env()
     try:
         threads = plan_threads(args.threads)  # refuses a count far beyond the machine's CPUs
         apply_threads(threads)
@@ -146,6 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, SystemExit):
             raise
         return _failed(f"ftd-nas {args.command}", exc, debug)
+
+
+def _debug_env() -> bool:
+    """FTD_NAS_DEBUG set (to anything but 0): every failure shows its traceback."""
+    return os.environ.get("FTD_NAS_DEBUG", "") not in ("", "0")
 
 
 def _failed(who: str, exc: BaseException, debug: bool) -> int:
@@ -172,4 +177,4 @@ def run_script(name: str, entry: Callable[[], object]) -> int:
     except BaseException as exc:  # noqa: B902 -- as in `main`
         if isinstance(exc, SystemExit):
             raise
-        return _failed(name, exc, os.environ.get("FTD_NAS_DEBUG", "") not in ("", "0"))
+        return _failed(name, exc, _debug_env())

@@ -48,7 +48,8 @@ def coverage_check(proxy: SearchRun, truth: Truth, sample: int, draws: int = 200
     truth.judge(proxy.record.identity, proxy.dir)
     val = truth.scores("val_acc" if "val_acc" in truth.metrics else truth.metrics[0])
     test = truth.scores("test_acc" if "test_acc" in truth.metrics else truth.metrics[0])
-    ranked = [cid for cid, _, _ in proxy_ranking(proxy) if cid in val and cid in test]
+    ranking = proxy_ranking(proxy)
+    ranked = [cid for cid, _, _ in ranking if cid in val and cid in test]
     if subset is not None:
         size, subset_seed = subset
         if not 0 < size <= len(ranked):
@@ -57,7 +58,7 @@ def coverage_check(proxy: SearchRun, truth: Truth, sample: int, draws: int = 200
         common = sorted(ranked)
         kept = {common[i] for i in np.random.default_rng(subset_seed).choice(len(common), size, replace=False)}
         ranked = [cid for cid in ranked if cid in kept]
-    scores = {cid: score for cid, _, score in proxy_ranking(proxy)}
+    scores = {cid: score for cid, _, score in ranking}
     return population_check(np.array([scores[c] for c in ranked]), np.array([val[c] for c in ranked]),
                             np.array([test[c] for c in ranked]), sample, draws, tops, level, bootstrap, seed)
 
